@@ -1,0 +1,173 @@
+import re
+
+from django.db import models
+from django.urls import reverse
+from django.utils.text import slugify
+
+
+class Game(models.TextChoices):
+    POKEMON = "pokemon", "Pokémon"
+    ONEPIECE = "onepiece", "One Piece"
+
+
+class CardSet(models.Model):
+    game = models.CharField(max_length=16, choices=Game.choices)
+    code = models.CharField(
+        max_length=32, help_text="The set's id, e.g. sv3pt5 for Pokémon or OP01 for One Piece."
+    )
+    name = models.CharField(max_length=200)
+    series = models.CharField(max_length=100, blank=True)
+    release_date = models.DateField(null=True, blank=True)
+    printed_total = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The total printed on the cards (199/165: 165)."
+    )
+    total = models.PositiveIntegerField(
+        null=True, blank=True, help_text="All cards in the set, secret rares included."
+    )
+    ptcgo_code = models.CharField("PTCGO code", max_length=16, blank=True)
+    language = models.CharField(max_length=8, default="en")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "set"
+        ordering = ["game", "-release_date", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["game", "code"], name="unique_set_code_per_game"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    def get_absolute_url(self):
+        return reverse("cards:set_detail", args=[self.game, self.code])
+
+    def refresh_card_search_documents(self):
+        """A set's name and codes are part of its cards' search documents."""
+        cards = list(self.cards.all())
+        for card in cards:
+            card.card_set = self
+            card.refresh_derived_fields()
+        Card.objects.bulk_update(cards, ["search_document"], batch_size=500)
+
+
+class Card(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", "Single card"
+        SEALED = "sealed", "Sealed product"
+
+    card_set = models.ForeignKey(CardSet, on_delete=models.PROTECT, related_name="cards")
+    number = models.CharField(
+        max_length=32, help_text="The printed number: 4, 199, TG01, OP01-001."
+    )
+    sort_number = models.PositiveIntegerField(
+        default=0, editable=False, help_text="The number's digits, for ordering."
+    )
+    name = models.CharField(max_length=200)
+    rarity = models.CharField(max_length=64, blank=True)
+    variant = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Blank for the base print; e.g. 1st Edition, Reverse Holo, p1 (parallel).",
+    )
+    printed_in = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The product this print comes from, when it is not the set itself.",
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SINGLE)
+    category = models.CharField(
+        max_length=32, blank=True, help_text="Pokémon supertype or One Piece card type."
+    )
+    color = models.CharField(max_length=64, blank=True)
+    image_url = models.URLField(max_length=500, blank=True)
+
+    pricecharting_id = models.CharField("PriceCharting id", max_length=32, blank=True)
+    tcgplayer_id = models.CharField("TCGplayer product id", max_length=32, blank=True)
+    justtcg_id = models.CharField("JustTCG id", max_length=100, blank=True)
+    ebay_query = models.CharField(
+        "eBay search terms",
+        max_length=200,
+        blank=True,
+        help_text="Overrides the search built from name, number and set.",
+    )
+
+    search_document = models.TextField(
+        blank=True, editable=False, help_text="Words a search can find this card by."
+    )
+    popularity = models.PositiveIntegerField(
+        default=0, help_text="How often collectors open, watch or collect this card."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["card_set", "sort_number", "number", "variant"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["card_set", "number", "variant"], name="unique_card_print"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["name"]),
+            models.Index(fields=["tcgplayer_id"]),
+            models.Index(fields=["pricecharting_id"]),
+        ]
+
+    def __str__(self):
+        variant = f" ({self.variant_label})" if self.variant else ""
+        return f"{self.name} {self.display_number}{variant}"
+
+    def save(self, *args, **kwargs):
+        self.refresh_derived_fields()
+        super().save(*args, **kwargs)
+
+    def refresh_derived_fields(self):
+        """Fields computed from others; bulk writes call this since they skip save()."""
+        self.sort_number = number_sort_key(self.number)
+        self.search_document = " ".join(
+            part
+            for part in (
+                self.name,
+                self.number,
+                self.variant,
+                self.variant_label if self.variant_label != self.variant else "",
+                self.rarity,
+                self.category,
+                self.color,
+                self.printed_in,
+                self.card_set.code,
+                self.card_set.ptcgo_code,
+                self.card_set.name,
+            )
+            if part
+        ).lower()
+
+    def get_absolute_url(self):
+        return reverse("cards:detail", args=[self.pk, slugify(self.name) or "card"])
+
+    @property
+    def game(self):
+        return self.card_set.game
+
+    @property
+    def display_number(self):
+        """Pokémon shows 4/102; One Piece codes stand alone."""
+        printed_total = self.card_set.printed_total
+        if self.number.isdigit() and printed_total:
+            return f"{self.number}/{printed_total}"
+        return f"#{self.number}" if self.number.isdigit() else self.number
+
+    @property
+    def variant_label(self):
+        """One Piece parallels come as p1, p2 ... in the catalog sources."""
+        match = re.fullmatch(r"p(\d+)", self.variant)
+        if match:
+            return f"Parallel {match.group(1)}"
+        return self.variant
+
+
+def number_sort_key(number: str) -> int:
+    """The last run of digits in a printed number: 4 → 4, TG01 → 1, OP01-119 → 119."""
+    digits = re.findall(r"\d+", number or "")
+    return int(digits[-1]) if digits else 0

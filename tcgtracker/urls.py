@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from tcgtracker import views
+
+urlpatterns = [
+    path("", include("cards.urls")),
+    path("health/", views.health, name="health"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,22 @@
+"""Test settings: the production settings with fast, isolated parts swapped in.
+
+DATABASE_URL and REDIS_URL still apply, so CI runs the same suite on PostgreSQL and
+Redis. django-q2 reads Q_CLUSTER once at import, so sync mode has to be set here.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+# Each xdist worker gets its own cache namespace on a shared Redis.
+os.environ.setdefault("CACHE_KEY_PREFIX", "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main"))
+
+from tcgtracker.settings import *  # noqa: E402, F403
+from tcgtracker.settings import Q_CLUSTER, STORAGES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+ACCOUNT_RATE_LIMITS = False
