@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
@@ -23,7 +24,7 @@ def check_cache() -> dict:
     if cache.get(key) != "ok":
         raise RuntimeError("a value written to the cache could not be read back")
     cache.delete(key)
-    return {"backend": type(cache).__name__}
+    return {"backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
 
 
 def check_task_queue() -> dict:
