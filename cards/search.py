@@ -157,7 +157,11 @@ def _postgres_text_search(queryset: QuerySet, terms: list[str]) -> QuerySet:
         tsquery = _prefix_tsquery(term)
         condition = Q(document=tsquery) if tsquery is not None else Q()
         if len(term) >= MIN_FUZZY_LENGTH and not any(ch.isdigit() for ch in term):
-            condition |= Q(search_document__trigram_word_similar=term.lower())
+            # Similar to the whole name (charzard → Charizard), or to a word anywhere in
+            # the document (mewtoo → Team Rocket's Mewtwo). Both operators use an index.
+            condition |= Q(name__trigram_similar=term.lower()) | Q(
+                search_document__trigram_word_similar=term.lower()
+            )
         if condition:
             queryset = queryset.filter(condition)
         if tsquery is not None:

@@ -38,11 +38,11 @@ def search(request):
         sort = "number"
 
     cards = Card.objects.select_related("card_set")
-    if not parsed.errors:
-        cards = filter_cards(cards, parsed, game=game, set_code=set_code, rarity=rarity)
-    else:
+    if parsed.errors:
         cards = cards.none()
-    cards = order_cards(cards, sort, has_text=bool(parsed.text_terms))
+    else:
+        cards = filter_cards(cards, parsed, game=game, set_code=set_code, rarity=rarity)
+        cards = order_cards(cards, sort, has_text=bool(parsed.text_terms))
     page = Paginator(cards, settings.SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
 
     suggestion = ""

@@ -1,0 +1,111 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from tcgtracker.lib.env import check_redis_url, database_config, env_bool, env_int, env_list
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k3y-for-the-deploy-check-" + "abcdefghijklmnopqrstuvwxyz0123456789",
+    "ALLOWED_HOSTS": "cards.example.com",
+}
+
+
+def run_manage(*args, env):
+    clean_env = {
+        key: value
+        for key, value in os.environ.items()
+        # tests/settings.py relaxes some of these for the test process itself.
+        if key
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "DJANGO_SETTINGS_MODULE",
+            "SECURE_SSL_REDIRECT",
+            "SESSION_COOKIE_SECURE",
+        }
+    }
+    clean_env.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_debug_off_with_the_development_secret_key_refuses_to_start():
+    result = run_manage("check", env={"DEBUG": "false"})
+    assert result.returncode != 0
+    assert "SECRET_KEY is the development key" in result.stderr
+
+
+def test_development_mode_starts_without_configuration():
+    result = run_manage("check", env={"DEBUG": "true"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_deploy_check_passes_with_production_environment():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_boolean_typo_is_an_error_not_a_default(monkeypatch):
+    monkeypatch.setenv("DEBUG", "yes")
+    with pytest.raises(ImproperlyConfigured, match="DEBUG='yes' is not a boolean"):
+        env_bool("DEBUG", False)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("On", True), ("false", False), ("OFF", False)]
+)
+def test_booleans_accept_true_false_on_off(monkeypatch, raw, expected):
+    monkeypatch.setenv("SOME_FLAG", raw)
+    assert env_bool("SOME_FLAG", not expected) is expected
+
+
+def test_unset_values_take_their_defaults(monkeypatch):
+    monkeypatch.delenv("SOME_FLAG", raising=False)
+    assert env_bool("SOME_FLAG", True) is True
+    assert env_int("SOME_FLAG", 7) == 7
+    assert env_list("SOME_FLAG", ["a"]) == ["a"]
+
+
+def test_integers_and_lists_are_parsed_strictly(monkeypatch):
+    monkeypatch.setenv("WORKERS", "four")
+    with pytest.raises(ImproperlyConfigured, match="not a whole number"):
+        env_int("WORKERS", 2)
+    monkeypatch.setenv("HOSTS", " a.example.com, b.example.com ,")
+    assert env_list("HOSTS", []) == ["a.example.com", "b.example.com"]
+
+
+def test_database_url_unset_means_a_sqlite_file():
+    config = database_config("", ROOT)
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert str(config["NAME"]).endswith("db.sqlite3")
+
+
+def test_database_url_selects_postgresql():
+    config = database_config("postgres://tracker:secret@db.internal:5433/prices", ROOT)
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.internal", 5433, "prices")
+
+
+def test_a_database_url_with_an_unknown_scheme_is_rejected():
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        database_config("mongodb://localhost/prices", ROOT)
+
+
+def test_a_redis_url_must_look_like_one():
+    assert check_redis_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
+        check_redis_url("127.0.0.1:6379")
