@@ -260,14 +260,15 @@ class _Row:
             self.problems.append(f"{key} is {len(text)} characters long; at most {limit} fit")
 
     def integer(self, key: str) -> int | None:
-        value = self.raw(key)
-        if value is None or value == "":
+        raw = self.raw(key)
+        if raw is None or raw == "":
             return None
-        if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
-            value = int(value.strip())
+        value = raw
+        if isinstance(raw, str) and re.fullmatch(r"[0-9]+", raw.strip()):
+            value = int(raw.strip())
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INTEGER:
             return value
-        self.problems.append(f"{key} {value!r} is not a whole number")
+        self.problems.append(f"{key} {raw!r} is not a whole number (0 to {MAX_INTEGER})")
         return None
 
     def date(self, key: str) -> date | None:

@@ -145,12 +145,15 @@ def test_loading_twice_changes_nothing():
     report = load_files(demo_catalog_paths())
 
     assert report.ok
-    for file in report.files:
-        counts = file.sets if "sets" in file.name else file.cards
-        assert (counts.created, counts.updated, counts.rejected) == (0, 0, 0)
-        assert counts.unchanged == data_rows(
-            next(p for p in demo_catalog_paths() if p.name == file.name)
-        )
+    unchanged = {file.name: (file.sets.unchanged, file.cards.unchanged) for file in report.files}
+    assert unchanged == {
+        "pokemon_sets.csv": (177, 0),
+        "onepiece_sets.csv": (45, 0),
+        "pokemon_cards.csv": (0, 309),
+        "onepiece_cards.csv": (0, 271),
+    }
+    assert not any(file.sets.created + file.sets.updated for file in report.files)
+    assert not any(file.cards.created + file.cards.updated for file in report.files)
     assert snapshot() == before
 
 
@@ -275,7 +278,7 @@ def test_bad_rows_are_reported_with_file_line_and_reason(tmp_path):
     reasons = [r.reason for r in report.rejections]
     assert reasons[0] == "name is missing"
     assert reasons[1] == "release_date '1999-13-10' is not a date (YYYY-MM-DD or YYYY/MM/DD)"
-    assert reasons[2] == "total 'lots' is not a whole number"
+    assert reasons[2] == "total 'lots' is not a whole number (0 to 2147483647)"
     assert reasons[3] == "name is 220 characters long; at most 200 fit"
     assert reasons[4] == "duplicate of line 2 (set 'base1')"
     assert str(report.rejections[0]) == "bad_sets.csv line 3: name is missing"
@@ -828,3 +831,12 @@ def test_command_fails_on_an_unreadable_file(tmp_path):
 def test_command_needs_a_path_or_demo():
     with pytest.raises(CommandError, match="Give one or more catalog files, or --demo"):
         call_command("load_catalog", stdout=StringIO())
+
+
+def test_command_is_quiet_at_verbosity_zero():
+    stdout = StringIO()
+
+    call_command("load_catalog", demo=True, verbosity=0, stdout=stdout)
+
+    assert stdout.getvalue() == ""
+    assert CardSet.objects.count() == 222
