@@ -46,3 +46,7 @@ browser-deps:
 
 clean:
 	rm -rf $(VENV) staticfiles
+
+# Quality bars of DESIGN.md, measured on the local PostgreSQL; prints a table.
+bench: $(STAMP)
+	$(PY) bench/run.py

@@ -53,7 +53,12 @@ class CardAdmin(admin.ModelAdmin):
     ]
     list_display_links = ["name"]
     list_editable = ["pricecharting_id", "tcgplayer_id"]
-    list_filter = ["card_set__game", "kind", "rarity", ("card_set", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "card_set__game",
+        "kind",
+        "rarity",
+        ("card_set", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["card_set"]
     search_fields = ["name", "number", "card_set__code", "card_set__name", "tcgplayer_id"]
     autocomplete_fields = ["card_set"]

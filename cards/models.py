@@ -125,7 +125,7 @@ class Card(models.Model):
     def refresh_derived_fields(self):
         """Fields computed from others; bulk writes call this since they skip save()."""
         self.sort_number = number_sort_key(self.number)
-        self.search_document = " ".join(
+        words = " ".join(
             part
             for part in (
                 self.name,
@@ -141,7 +141,10 @@ class Card(models.Model):
                 self.card_set.name,
             )
             if part
-        ).lower()
+        )
+        # Punctuation becomes space so that Monkey.D.Luffy is found by "luffy" and
+        # OP01-024 by "op01 024"; the search splits what is typed the same way.
+        self.search_document = " ".join(SEARCH_WORD_RE.findall(words.lower()))
 
     def get_absolute_url(self):
         return reverse("cards:detail", args=[self.pk, slugify(self.name) or "card"])
@@ -165,6 +168,9 @@ class Card(models.Model):
         if match:
             return f"Parallel {match.group(1)}"
         return self.variant
+
+
+SEARCH_WORD_RE = re.compile(r"\w+")
 
 
 def number_sort_key(number: str) -> int:

@@ -2,10 +2,11 @@
 
     charizard set:sv3pt5 rarity:"special illustration rare" number:199 game:pokemon
 
-Free text is matched word by word. On PostgreSQL each word matches the card's search
-document by full-text prefix or by trigram word similarity, so `charzard` finds
-Charizard; both are served by GIN indexes (see migration 0002). Elsewhere each word must
-appear in the search document.
+Free text is matched word by word. On PostgreSQL each word must match the card's search
+document by full-text prefix; only when that finds nothing is the search repeated with
+trigram similarity as well, so `charzard` finds Charizard without every search paying
+for fuzzy matching. Both are served by GIN indexes (see migration 0002). Elsewhere each
+word must appear in the search document, and a misspelling gets a "did you mean".
 """
 
 import difflib
@@ -18,10 +19,12 @@ from django.contrib.postgres.search import (
     SearchVector,
     TrigramWordSimilarity,
 )
+from django.core.cache import cache
+from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from cards.models import Card, Game
+from cards.models import SEARCH_WORD_RE, Card, CardSet, Game
 
 FILTER_KEYS = {
     "game": "game:pokemon or game:onepiece",
@@ -56,7 +59,10 @@ TOKEN_RE = re.compile(
       | (?P<word>\S+)""",
     re.VERBOSE,
 )
-WORD_RE = re.compile(r"\w+")
+WORD_RE = SEARCH_WORD_RE  # split what is typed as the search document was split
+# The catalog changes rarely; the filter menus are the costliest part of a search page.
+CHOICES_CACHE_SECONDS = 300
+
 # Trigram similarity helps with misspelt names, not with numbers or very short words.
 MIN_FUZZY_LENGTH = 4
 
@@ -104,6 +110,7 @@ def filter_cards(
     game: str = "",
     set_code: str = "",
     rarity: str = "",
+    fuzzy: bool = False,
 ) -> QuerySet:
     """Apply the parsed query and the form's filters; syntax filters and form filters AND."""
     if game:
@@ -134,10 +141,11 @@ def filter_cards(
 
     if parsed.text_terms:
         if connection.vendor == "postgresql":
-            queryset = _postgres_text_search(queryset, parsed.text_terms)
+            queryset = _postgres_text_search(queryset, parsed.text_terms, fuzzy)
         else:
             for term in parsed.text_terms:
-                queryset = queryset.filter(search_document__contains=term.lower())
+                for word in WORD_RE.findall(term.lower()):
+                    queryset = queryset.filter(search_document__contains=word)
     return queryset
 
 
@@ -146,21 +154,23 @@ def _prefix_tsquery(term: str) -> SearchQuery | None:
     if not words:
         return None
     # Only \w characters reach the raw query, so no tsquery operator can be injected.
-    return SearchQuery(" & ".join(f"{word}:*" for word in words), search_type="raw", config="simple")
+    return SearchQuery(
+        " & ".join(f"{word}:*" for word in words), search_type="raw", config="simple"
+    )
 
 
-def _postgres_text_search(queryset: QuerySet, terms: list[str]) -> QuerySet:
+def _postgres_text_search(queryset: QuerySet, terms: list[str], fuzzy: bool) -> QuerySet:
     # This expression is the one the GIN index of migration 0002 is built on.
     queryset = queryset.alias(document=SearchVector("search_document", config="simple"))
     queries = []
     for term in terms:
         tsquery = _prefix_tsquery(term)
         condition = Q(document=tsquery) if tsquery is not None else Q()
-        if len(term) >= MIN_FUZZY_LENGTH and not any(ch.isdigit() for ch in term):
-            # Similar to the whole name (charzard → Charizard), or to a word anywhere in
-            # the document (mewtoo → Team Rocket's Mewtwo). Both operators use an index.
+        if fuzzy and len(term) >= MIN_FUZZY_LENGTH and not any(ch.isdigit() for ch in term):
+            # Similar to the whole name (charzard → Charizard) or to a word in it
+            # (blastiose → Dark Blastoise). Both operators use the name's trigram index.
             condition |= Q(name__trigram_similar=term.lower()) | Q(
-                search_document__trigram_word_similar=term.lower()
+                name__trigram_word_similar=term.lower()
             )
         if condition:
             queryset = queryset.filter(condition)
@@ -174,6 +184,40 @@ def _postgres_text_search(queryset: QuerySet, terms: list[str]) -> QuerySet:
             combined &= query
         rank = rank + SearchRank(F("document"), combined)
     return queryset.alias(relevance=rank)
+
+
+def search_page(
+    parsed: ParsedQuery,
+    *,
+    game: str,
+    set_code: str,
+    rarity: str,
+    sort: str,
+    page_number,
+    per_page: int,
+) -> tuple[Page, bool]:
+    """One page of results, and whether it took fuzzy matching to find them."""
+
+    def paginate(fuzzy: bool) -> Page:
+        cards = Card.objects.select_related("card_set")
+        if parsed.errors:
+            cards = cards.none()
+        else:
+            cards = filter_cards(
+                cards, parsed, game=game, set_code=set_code, rarity=rarity, fuzzy=fuzzy
+            )
+            cards = order_cards(cards, sort, has_text=bool(parsed.text_terms))
+        return Paginator(cards, per_page).get_page(page_number)
+
+    page = paginate(fuzzy=False)
+    if (
+        not page.paginator.count
+        and parsed.text_terms
+        and not parsed.errors
+        and connection.vendor == "postgresql"
+    ):
+        return paginate(fuzzy=True), True
+    return page, False
 
 
 def order_cards(queryset: QuerySet, sort: str, has_text: bool) -> QuerySet:
@@ -190,13 +234,22 @@ def order_cards(queryset: QuerySet, sort: str, has_text: bool) -> QuerySet:
     # Set and number: the order cards are printed in. Also the fallback for relevance
     # where the database cannot rank.
     return queryset.order_by(
-        "card_set__game", F("card_set__release_date").asc(nulls_last=True), "card_set__code",
-        "sort_number", "number", "variant",
+        "card_set__game",
+        F("card_set__release_date").asc(nulls_last=True),
+        "card_set__code",
+        "sort_number",
+        "number",
+        "variant",
     )
 
 
 def suggest_spelling(terms: list[str]) -> str:
-    """A 'did you mean' for databases without trigram search: the closest card name."""
+    """A 'did you mean' where the search itself could not be fuzzy: the closest card name.
+
+    Not for PostgreSQL, whose trigram search has already tried harder than this can.
+    """
+    if connection.vendor == "postgresql":
+        return ""
     text = " ".join(terms).lower()
     if len(text) < MIN_FUZZY_LENGTH:
         return ""
@@ -210,3 +263,26 @@ def suggest_spelling(terms: list[str]) -> str:
         return ""
     best = matches[0]
     return lowered.get(best) or lowered[first_words[best]].split()[0]
+
+
+def filter_choices(game: str = "") -> dict:
+    """Sets (that have cards) and rarities for the search filters, cached briefly."""
+    key = f"search:choices:{game or 'all'}"
+    choices = cache.get(key)
+    if choices is None:
+        sets = CardSet.objects.filter(Exists(Card.objects.filter(card_set=OuterRef("pk"))))
+        rarities = Card.objects.exclude(rarity="")
+        if game:
+            sets = sets.filter(game=game)
+            rarities = rarities.filter(card_set__game=game)
+        choices = {
+            "sets": [
+                (code, f"{name} ({code})")
+                for code, name in sets.order_by("game", "-release_date").values_list("code", "name")
+            ],
+            "rarities": list(
+                rarities.values_list("rarity", flat=True).distinct().order_by("rarity")
+            ),
+        }
+        cache.set(key, choices, CHOICES_CACHE_SECONDS)
+    return choices

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from cards.models import Card, CardSet, Game
-from cards.search import SORTS, filter_cards, order_cards, parse_query, suggest_spelling
+from cards.search import SORTS, filter_choices, parse_query, search_page, suggest_spelling
 
 
 @require_GET
@@ -37,26 +37,23 @@ def search(request):
     if sort not in SORTS:
         sort = "number"
 
-    cards = Card.objects.select_related("card_set")
-    if parsed.errors:
-        cards = cards.none()
-    else:
-        cards = filter_cards(cards, parsed, game=game, set_code=set_code, rarity=rarity)
-        cards = order_cards(cards, sort, has_text=bool(parsed.text_terms))
-    page = Paginator(cards, settings.SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
-
+    page, fuzzy = search_page(
+        parsed,
+        game=game,
+        set_code=set_code,
+        rarity=rarity,
+        sort=sort,
+        page_number=request.GET.get("page"),
+        per_page=settings.SEARCH_PAGE_SIZE,
+    )
     suggestion = ""
-    if not page.paginator.count and parsed.text_terms and not parsed.errors:
+    if not page.paginator.count and parsed.text_terms and not parsed.errors and not fuzzy:
         suggestion = suggest_spelling(parsed.text_terms)
 
-    set_choices = CardSet.objects.filter(cards__isnull=False).distinct()
-    if game:
-        set_choices = set_choices.filter(game=game)
-    rarity_choices = Card.objects.exclude(rarity="")
-    if game:
-        rarity_choices = rarity_choices.filter(card_set__game=game)
-    rarity_choices = rarity_choices.values_list("rarity", flat=True).distinct().order_by("rarity")
-
+    choices = filter_choices(game)
+    # The menus select by exact value: use the catalog's spelling of what was typed.
+    set_code = next((c for c, _ in choices["sets"] if c.lower() == set_code.lower()), set_code)
+    rarity = next((r for r in choices["rarities"] if r.lower() == rarity.lower()), rarity)
     context = {
         "query": raw_query,
         "parsed": parsed,
@@ -64,12 +61,13 @@ def search(request):
         "set_code": set_code,
         "rarity": rarity,
         "sort": sort,
-        "sorts": SORTS,
+        "sorts": SORTS.items(),
         "games": Game.choices,
-        "set_choices": set_choices.order_by("game", "-release_date"),
-        "rarity_choices": rarity_choices,
+        "set_choices": choices["sets"],
+        "rarity_choices": [(rarity, rarity) for rarity in choices["rarities"]],
         "page": page,
         "suggestion": suggestion,
+        "fuzzy": fuzzy,
         "filter_query": _query_without_page(request),
     }
     if request.htmx and not request.htmx.boosted:
@@ -104,7 +102,8 @@ def set_detail(request, game, code):
     if card_set.code != code:
         return redirect(card_set, permanent=True)
     cards = card_set.cards.select_related("card_set").order_by("sort_number", "number", "variant")
-    return render(request, "cards/set_detail.html", {"card_set": card_set, "cards": cards})
+    page = Paginator(cards, settings.SET_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "cards/set_detail.html", {"card_set": card_set, "page": page})
 
 
 @require_GET

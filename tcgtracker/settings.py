@@ -208,6 +208,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Catalog search: results per page.
+# Cards per page: search results, and a set page (a whole base set fits on one).
 SEARCH_PAGE_SIZE = env_int("SEARCH_PAGE_SIZE", 24)
+SET_PAGE_SIZE = env_int("SET_PAGE_SIZE", 120)
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]

@@ -11,13 +11,10 @@ CREATE = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS cards_card_document_fts ON cards_card USING gin "
     "(to_tsvector('simple'::regconfig, COALESCE(search_document, '')))",
-    "CREATE INDEX IF NOT EXISTS cards_card_document_trgm ON cards_card USING gin "
-    "(search_document gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS cards_card_name_trgm ON cards_card USING gin (name gin_trgm_ops)",
 ]
 DROP = [
     "DROP INDEX IF EXISTS cards_card_name_trgm",
-    "DROP INDEX IF EXISTS cards_card_document_trgm",
     "DROP INDEX IF EXISTS cards_card_document_fts",
 ]
 

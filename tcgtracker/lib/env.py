@@ -25,9 +25,7 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if value in FALSE_VALUES:
         return False
-    raise ImproperlyConfigured(
-        f"{name}={raw!r} is not a boolean: use one of true, false, on, off."
-    )
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use one of true, false, on, off.")
 
 
 def env_int(name: str, default: int) -> int:
@@ -73,7 +71,5 @@ def database_config(url: str, base_dir) -> dict:
 
 def check_redis_url(url: str) -> str:
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ImproperlyConfigured(
-            "REDIS_URL must start with redis://, rediss:// or unix://."
-        )
+        raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
     return url

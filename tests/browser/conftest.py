@@ -50,7 +50,9 @@ def page(browser, live_server):
     page.console_errors = []
     page.on(
         "console",
-        lambda message: page.console_errors.append(message.text) if message.type == "error" else None,
+        lambda message: (
+            page.console_errors.append(message.text) if message.type == "error" else None
+        ),
     )
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
     yield page

@@ -35,7 +35,17 @@ def test_set_page_lists_cards_in_number_order(client):
     for number in ["10", "2", "1"]:
         make_card(card_set=card_set, number=number, name=f"Card {number}")
     response = client.get("/sets/pokemon/base1/")
-    assert [card.number for card in response.context["cards"]] == ["1", "2", "10"]
+    assert [card.number for card in response.context["page"].object_list] == ["1", "2", "10"]
+
+
+def test_a_large_set_is_paged(client, settings):
+    settings.SET_PAGE_SIZE = 2
+    card_set = make_set(code="big1")
+    for number in range(1, 6):
+        make_card(card_set=card_set, number=str(number))
+    html = client.get("/sets/pokemon/big1/", {"page": 3}).content.decode()
+    assert "Cards 5–5 of 5" in html
+    assert 'rel="prev"' in html
 
 
 def test_set_page_redirects_to_the_canonical_code_case(client):
