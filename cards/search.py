@@ -45,8 +45,9 @@ GAME_ALIASES = {
     "op": Game.ONEPIECE,
 }
 
+# A blank sort means best match for free text, set and number otherwise.
 SORTS = {
-    "relevance": "Best match",
+    "relevance": "Relevance",
     "number": "Set and number",
     "name": "Name",
     "newest": "Newest sets first",

@@ -33,9 +33,10 @@ def search(request):
     set_code = request.GET.get("set", "").strip()
     rarity = request.GET.get("rarity", "").strip()
     parsed = parse_query(raw_query)
-    sort = request.GET.get("sort") or ("relevance" if parsed.text_terms else "number")
-    if sort not in SORTS:
-        sort = "number"
+    sort_choice = request.GET.get("sort", "")
+    if sort_choice not in SORTS:
+        sort_choice = ""
+    sort = sort_choice or ("relevance" if parsed.text_terms else "number")
 
     page, fuzzy = search_page(
         parsed,
@@ -60,8 +61,8 @@ def search(request):
         "game": game,
         "set_code": set_code,
         "rarity": rarity,
-        "sort": sort,
-        "sorts": SORTS.items(),
+        "sort_choice": sort_choice,
+        "sorts": [(value, label) for value, label in SORTS.items() if value != "relevance"],
         "games": Game.choices,
         "set_choices": choices["sets"],
         "rarity_choices": [(rarity, rarity) for rarity in choices["rarities"]],

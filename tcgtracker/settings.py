@@ -127,6 +127,13 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+    # Workers report their status through a cache; the in-process default cannot be
+    # seen from the web process, so /health/ would never see a running worker.
+    CACHES["qcluster"] = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": BASE_DIR / "var" / "qcluster",
+    }
+    Q_CLUSTER["cache"] = "qcluster"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
