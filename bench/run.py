@@ -140,7 +140,7 @@ def main():
         measure(client, "search: browse page 50", ["/cards/?page=50", "/cards/?sort=name&page=20"]),
         measure(client, "card page", card_urls),
         measure(
-            client, "set page (250 cards)", ["/sets/pokemon/bench001/", "/sets/pokemon/bench002/"]
+            client, "set page (120 of 250)", ["/sets/pokemon/bench001/", "/sets/pokemon/bench002/"]
         ),
     ]
     total = Card.objects.count()
