@@ -198,3 +198,23 @@ def test_cards_created_by_save_are_searchable_by_set_name(db):
     card = make_card(card_set=make_set(name="Obsidian Flames", code="sv3"), name="Charizard ex")
     assert "obsidian flames" in card.search_document
     assert Card.objects.get(pk=card.pk).sort_number == int(card.number)
+
+
+@on_postgresql
+def test_text_search_is_served_by_the_gin_indexes_on_postgresql(db):
+    from django.db.models import QuerySet
+
+    from cards.search import filter_cards
+
+    make_card(name="Charizard")
+    cards = Card.objects.order_by()
+    strict: QuerySet = filter_cards(cards, parse_query("charizard"))
+    fuzzy: QuerySet = filter_cards(cards, parse_query("charzard"), fuzzy=True)
+    with connection.cursor() as cursor:
+        # A tiny table is cheaper to scan whole; forbid that to see which indexes serve.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        strict_plan = strict.explain()
+        fuzzy_plan = fuzzy.explain()
+    assert "cards_card_document_fts" in strict_plan
+    assert "cards_card_name_trgm" in fuzzy_plan
