@@ -219,3 +219,64 @@ LOGGING = {
 SEARCH_PAGE_SIZE = env_int("SEARCH_PAGE_SIZE", 24)
 SET_PAGE_SIZE = env_int("SET_PAGE_SIZE", 120)
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+
+# Price sources. Secrets stay in the environment; each base URL can be overridden so
+# staging and tests point a client at a fake server. A source without its credentials is
+# never called, whatever `enabled` says.
+PRICE_SOURCES = {
+    "pricecharting": {
+        "enabled": env_bool("PRICECHARTING_ENABLED", True),
+        "base_url": env_str("PRICECHARTING_BASE_URL", "https://www.pricecharting.com"),
+        "credentials": {"token": env_str("PRICECHARTING_TOKEN")},
+        "rate_limit": (env_int("PRICECHARTING_CALLS_PER_MINUTE", 60), 60),
+        "batch_size": 20,
+    },
+    "ebay": {
+        "enabled": env_bool("EBAY_ENABLED", True),
+        "base_url": env_str("EBAY_BASE_URL", "https://api.ebay.com"),
+        "credentials": {
+            "client_id": env_str("EBAY_CLIENT_ID"),
+            "client_secret": env_str("EBAY_CLIENT_SECRET"),
+        },
+        "rate_limit": (env_int("EBAY_CALLS_PER_DAY", 5000), 86400),
+        "batch_size": 20,
+        "marketplace": env_str("EBAY_MARKETPLACE", "EBAY_US"),
+        "category_single": env_str("EBAY_CATEGORY_SINGLE", "183454"),
+        "category_sealed": env_str("EBAY_CATEGORY_SEALED", "183456"),
+        "item_location_country": env_str("EBAY_ITEM_LOCATION_COUNTRY", "US"),
+    },
+    "justtcg": {
+        "enabled": env_bool("JUSTTCG_ENABLED", True),
+        "base_url": env_str("JUSTTCG_BASE_URL", "https://api.justtcg.com/v1"),
+        "credentials": {"api_key": env_str("JUSTTCG_API_KEY")},
+        "rate_limit": (env_int("JUSTTCG_CALLS_PER_MINUTE", 10), 60),
+        "batch_size": env_int("JUSTTCG_BATCH_SIZE", 20),
+    },
+    "tcgplayer": {
+        "enabled": env_bool("TCGPLAYER_ENABLED", True),
+        "base_url": env_str("TCGPLAYER_BASE_URL", "https://api.tcgplayer.com"),
+        "credentials": {
+            "public_key": env_str("TCGPLAYER_PUBLIC_KEY"),
+            "private_key": env_str("TCGPLAYER_PRIVATE_KEY"),
+        },
+        "rate_limit": (env_int("TCGPLAYER_CALLS_PER_MINUTE", 300), 60),
+        "batch_size": 100,
+    },
+    "demo": {
+        "enabled": env_bool("DEMO_PRICES_ENABLED", DEBUG),
+        "base_url": "",
+        "credentials": {},
+        "rate_limit": None,
+        "batch_size": 500,
+    },
+}
+# How often a sync asks again: cards someone owns, watches or has an alert on, and the rest.
+PRICE_SYNC_HOT_INTERVAL_MINUTES = env_int("PRICE_SYNC_HOT_INTERVAL_MINUTES", 60)
+PRICE_SYNC_INTERVAL_HOURS = env_int("PRICE_SYNC_INTERVAL_HOURS", 24)
+# Price points older than this are folded into one per day.
+PRICE_RETENTION_DAYS = env_int("PRICE_RETENTION_DAYS", 90)
+# Catalog sources (sync_catalog).
+POKEMONTCG_BASE_URL = env_str("POKEMONTCG_BASE_URL", "https://api.pokemontcg.io/v2")
+POKEMONTCG_API_KEY = env_str("POKEMONTCG_API_KEY")
+OPTCG_BASE_URL = env_str("OPTCG_BASE_URL", "https://optcgapi.com/api")
+CATALOG_SYNC_ENABLED = env_bool("CATALOG_SYNC_ENABLED", False)

@@ -11,3 +11,12 @@ def _clear_cache():
     else:
         cache.clear()
     yield
+
+
+@pytest.fixture
+def fake_server():
+    """A real HTTP server on 127.0.0.1 with no routes yet (tests/fakes/server.py)."""
+    from tests.fakes.server import FakeServer
+
+    with FakeServer() as server:
+        yield server

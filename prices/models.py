@@ -1,0 +1,224 @@
+from django.db import models
+from django.utils import timezone
+
+from cards.models import Card
+
+
+class Source(models.TextChoices):
+    """Price sources. Each has a client module in prices/sources/ and settings in
+    settings.PRICE_SOURCES (enabled, base URL, rate budget, credentials)."""
+
+    PRICECHARTING = "pricecharting", "PriceCharting"
+    EBAY = "ebay", "eBay asks"
+    JUSTTCG = "justtcg", "JustTCG"
+    TCGPLAYER = "tcgplayer", "TCGplayer"
+    DEMO = "demo", "Demo (simulated)"
+
+
+class PriceSourceState(models.Model):
+    """What a source did last: the running record behind the staff source-health page.
+
+    Configuration (enabled, base URL, credentials) lives in settings; circuit state and
+    rate budget live in the shared cache. This row is the durable part.
+    """
+
+    source = models.CharField(max_length=16, choices=Source.choices, unique=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    blocked_until = models.DateTimeField(
+        null=True, blank=True, help_text="Quota spent (eBay's daily 429): no calls until then."
+    )
+
+    def __str__(self):
+        return self.get_source_display()
+
+
+class PricePoint(models.Model):
+    """One observation of a card's price from one source: the time series.
+
+    Money is integer cents. The unique key makes writing an observation twice a no-op.
+    """
+
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="price_points")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    price_key = models.CharField(max_length=32)
+    currency = models.CharField(max_length=3, default="USD")
+    market = models.BigIntegerField(help_text="Cents.")
+    low = models.BigIntegerField(null=True, blank=True, help_text="Cents.")
+    high = models.BigIntegerField(null=True, blank=True, help_text="Cents.")
+    sample_size = models.PositiveIntegerField(null=True, blank=True)
+    observed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["card", "source", "price_key", "observed_at"], name="unique_observation"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(market__gte=0), name="price_point_market_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["observed_at"])]
+
+    def __str__(self):
+        return f"{self.card_id} {self.source} {self.price_key} {self.market} @ {self.observed_at}"
+
+
+class PriceSummary(models.Model):
+    """The latest price per (card, source, price key) with its recent changes.
+
+    Kept current as points are written (prices.writing); every page that lists prices
+    reads this, never the raw series.
+    """
+
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="price_summaries")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    price_key = models.CharField(max_length=32)
+    currency = models.CharField(max_length=3, default="USD")
+    market = models.BigIntegerField()
+    low = models.BigIntegerField(null=True, blank=True)
+    high = models.BigIntegerField(null=True, blank=True)
+    sample_size = models.PositiveIntegerField(null=True, blank=True)
+    observed_at = models.DateTimeField()
+    # Prices one, seven and thirty days before observed_at, and the change to them in
+    # percent; null where the history does not reach back that far.
+    market_1d = models.BigIntegerField(null=True, blank=True)
+    market_7d = models.BigIntegerField(null=True, blank=True)
+    market_30d = models.BigIntegerField(null=True, blank=True)
+    change_1d = models.FloatField(null=True, blank=True)
+    change_7d = models.FloatField(null=True, blank=True)
+    change_30d = models.FloatField(null=True, blank=True)
+    all_time_high = models.BigIntegerField(null=True, blank=True)
+    all_time_low = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "price summaries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["card", "source", "price_key"], name="unique_summary_per_card_source_key"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["source", "change_1d"]),
+            models.Index(fields=["source", "change_7d"]),
+            models.Index(fields=["source", "change_30d"]),
+        ]
+
+    def __str__(self):
+        return f"{self.card_id} {self.source} {self.price_key} {self.market}"
+
+    @property
+    def is_simulated(self) -> bool:
+        return self.source == Source.DEMO
+
+
+class SyncState(models.Model):
+    """When a source last looked at a card, so a sync picks the cards that are due."""
+
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="sync_states")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["card", "source"], name="unique_sync_state"),
+        ]
+        indexes = [models.Index(fields=["source", "checked_at"])]
+
+
+class JobRun(models.Model):
+    """Every sync and import: when, how it went, what it counted, its first errors."""
+
+    class Kind(models.TextChoices):
+        PRICE_SYNC = "price_sync", "Price sync"
+        PRICE_IMPORT = "price_import", "Price guide import"
+        CATALOG_SYNC = "catalog_sync", "Catalog sync"
+        RETENTION = "retention", "Retention"
+        DEMO_BACKFILL = "demo_backfill", "Demo history backfill"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Finished with errors"
+        FAILED = "failed", "Failed"
+
+    MAX_ERRORS = 20
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    source = models.CharField(max_length=16, choices=Source.choices, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    description = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    fetched = models.PositiveIntegerField(default=0)
+    written = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["kind", "-started_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.source} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def progress_percent(self) -> int | None:
+        if not self.progress_total:
+            return None
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+    @property
+    def duration(self):
+        end = self.finished_at or timezone.now()
+        return end - self.started_at
+
+
+class UnmatchedRow(models.Model):
+    """A price-guide row that could not be tied to exactly one card: for staff review.
+
+    Kept with its prices so that matching it later writes them without a new import.
+    """
+
+    class Reason(models.TextChoices):
+        UNMATCHED = "unmatched", "No matching card"
+        AMBIGUOUS = "ambiguous", "Several possible cards"
+
+    source = models.CharField(max_length=16, choices=Source.choices)
+    external_id = models.CharField(max_length=64)
+    set_name = models.CharField(max_length=200, blank=True)
+    product_name = models.CharField(max_length=300)
+    number = models.CharField(max_length=32, blank=True)
+    tcgplayer_id = models.CharField(max_length=32, blank=True)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    candidates = models.ManyToManyField(Card, blank=True, related_name="+")
+    prices = models.JSONField(default=dict, help_text="Price key → cents, as read.")
+    observed_at = models.DateTimeField()
+    job_run = models.ForeignKey(JobRun, null=True, blank=True, on_delete=models.SET_NULL)
+    matched_card = models.ForeignKey(
+        Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="unique_unmatched_row_per_product"
+            ),
+        ]
+        indexes = [models.Index(fields=["resolved_at", "reason"])]
+
+    def __str__(self):
+        return f"{self.set_name} — {self.product_name}"

@@ -1,0 +1,152 @@
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from prices.models import PricePoint, PriceSummary
+from prices.writing import Observation, record_observations, refresh_all_summaries
+from tests.factories import make_card
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.timedelta(days=1)
+NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+def observation(card, market, days_ago=0, key="ungraded", source="pricecharting", **extra):
+    return Observation(
+        card_id=card.pk,
+        source=source,
+        price_key=key,
+        market=market,
+        observed_at=NOW - days_ago * DAY,
+        **extra,
+    )
+
+
+def test_writing_the_same_observations_twice_changes_nothing():
+    card = make_card()
+    batch = [observation(card, 1000 + n, days_ago=n) for n in range(5)]
+    first = record_observations(batch)
+    assert (first.fetched, first.written, first.unchanged, first.rejected) == (5, 5, 0, 0)
+    second = record_observations(batch)
+    assert (second.written, second.unchanged) == (0, 5)
+    assert PricePoint.objects.count() == 5
+    assert second.changed_card_ids == set()
+
+
+def test_a_corrected_price_updates_the_point_in_place():
+    card = make_card()
+    record_observations([observation(card, 1000)])
+    result = record_observations([observation(card, 1200)])
+    assert result.written == 1
+    assert list(PricePoint.objects.values_list("market", flat=True)) == [1200]
+    summary = PriceSummary.objects.get()
+    assert (summary.market, summary.all_time_high, summary.all_time_low) == (1200, 1200, 1200)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"market": -5}, "market out of range"),
+        ({"market": 12.5}, "not a whole number of cents"),
+        ({"market": True}, "not a whole number of cents"),
+        ({"key": "MINT"}, "unknown price key"),
+        ({"low": 900, "high": 100}, "low 900 is above high 100"),
+        ({"source": "nowhere"}, "unknown source"),
+    ],
+)
+def test_garbage_is_rejected_counted_and_never_written(bad, message):
+    card = make_card()
+    fields = {"market": 1000, **bad}
+    result = record_observations([observation(card, **fields)])
+    assert (result.written, result.rejected) == (0, 1)
+    assert message in result.errors[0]
+    assert not PricePoint.objects.exists()
+
+
+def test_summary_has_latest_price_changes_and_extremes():
+    card = make_card()
+    prices = {0: 1500, 1: 1000, 7: 2000, 30: 500, 40: 3000}
+    record_observations(
+        [observation(card, market, days_ago=days) for days, market in prices.items()]
+    )
+    summary = PriceSummary.objects.get()
+    assert summary.market == 1500
+    assert summary.observed_at == NOW
+    assert (summary.market_1d, summary.market_7d, summary.market_30d) == (1000, 2000, 500)
+    assert (summary.change_1d, summary.change_7d, summary.change_30d) == (50.0, -25.0, 200.0)
+    assert (summary.all_time_high, summary.all_time_low) == (3000, 500)
+
+
+def test_summary_follows_new_points_and_keeps_extremes_incrementally():
+    card = make_card()
+    record_observations([observation(card, 1000, days_ago=2), observation(card, 4000, days_ago=1)])
+    record_observations([observation(card, 2000, days_ago=0)])
+    summary = PriceSummary.objects.get()
+    assert (summary.market, summary.change_1d) == (2000, -50.0)
+    assert (summary.all_time_high, summary.all_time_low) == (4000, 1000)
+
+
+def test_an_older_backfilled_point_does_not_replace_the_latest_price():
+    card = make_card()
+    record_observations([observation(card, 1000, days_ago=0)])
+    record_observations([observation(card, 9000, days_ago=10)])
+    summary = PriceSummary.objects.get()
+    assert (summary.market, summary.observed_at) == (1000, NOW)
+    assert summary.all_time_high == 9000
+
+
+def test_missing_history_gives_no_change_rather_than_zero():
+    card = make_card()
+    record_observations([observation(card, 1000)])
+    summary = PriceSummary.objects.get()
+    assert (summary.change_1d, summary.change_7d, summary.change_30d) == (None, None, None)
+
+
+def test_summaries_are_per_source_and_key():
+    card = make_card()
+    record_observations(
+        [
+            observation(card, 1000),
+            observation(card, 90000, key="PSA 10"),
+            observation(card, 1100, source="justtcg", key="NM"),
+        ]
+    )
+    assert sorted(PriceSummary.objects.values_list("source", "price_key", "market")) == [
+        ("justtcg", "NM", 1100),
+        ("pricecharting", "PSA 10", 90000),
+        ("pricecharting", "ungraded", 1000),
+    ]
+
+
+def test_full_refresh_matches_incremental_summaries():
+    cards = [make_card() for _ in range(3)]
+    record_observations(
+        [
+            observation(card, 100 * (n + 1) * (d + 1), days_ago=d)
+            for n, card in enumerate(cards)
+            for d in range(35)
+        ]
+    )
+    before = sorted(
+        PriceSummary.objects.values_list("card_id", "market", "change_7d", "all_time_high")
+    )
+    PriceSummary.objects.all().delete()
+    assert refresh_all_summaries() == 3
+    after = sorted(
+        PriceSummary.objects.values_list("card_id", "market", "change_7d", "all_time_high")
+    )
+    assert before == after
+
+
+def test_write_query_count_does_not_grow_with_observations():
+    def queries_for(count):
+        card = make_card()
+        batch = [observation(card, 1000 + n, days_ago=n) for n in range(count)]
+        with CaptureQueriesContext(connection) as context:
+            record_observations(batch)
+        return len(context.captured_queries)
+
+    assert queries_for(5) == queries_for(60)
