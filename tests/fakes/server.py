@@ -2,7 +2,7 @@
 
     server = FakeServer()
     server.route("GET", "/api/product", lambda request: Reply(json={...}))
-    server.script("GET", "/api/product", Reply(status=503), Reply(status=429, headers={"Retry-After": "1"}))
+    server.script("GET", "/api/product", Reply(status=503), Reply(status=429))
     ...client pointed at server.url...
     server.requests  # what the client sent
 
