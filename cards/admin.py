@@ -17,6 +17,7 @@ class CardSetAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["game", "code", "name", "series", "language"]}),
         ("Facts", {"fields": ["release_date", "printed_total", "total", "ptcgo_code"]}),
+        ("Price sources", {"fields": ["pricecharting_name"]}),
         ("Catalog", {"fields": ["cards_link", "created", "updated"]}),
     ]
 

@@ -26,6 +26,13 @@ class CardSet(models.Model):
     )
     ptcgo_code = models.CharField("PTCGO code", max_length=16, blank=True)
     language = models.CharField(max_length=8, default="en")
+    pricecharting_name = models.CharField(
+        "PriceCharting set name",
+        max_length=200,
+        blank=True,
+        help_text="The set as PriceCharting names it (console-name), e.g. “Pokemon Base "
+        "Set”, when it is not the game plus this set's name.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -5,6 +5,8 @@ from tcgtracker import views
 
 urlpatterns = [
     path("", include("cards.urls")),
+    path("", include("prices.urls")),
+    path("staff/", include("prices.staff_urls")),
     path("health/", views.health, name="health"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

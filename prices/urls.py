@@ -1,0 +1,4 @@
+
+app_name = "prices"
+
+urlpatterns: list = []
