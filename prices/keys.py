@@ -9,6 +9,7 @@ Canonical strings, stored on every price point and summary:
     BGS 10 black label        grade with a label (pristine, black label)
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -69,6 +70,7 @@ def normalise_grade(grade: str | Decimal) -> str:
     return format(value, "f")
 
 
+@functools.lru_cache(maxsize=1024)
 def parse(key: str) -> PriceKey:
     """Validate a key string; ValueError for anything that is not canonical."""
     if key == UNGRADED:

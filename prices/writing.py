@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ CHANGE_WINDOWS = {
     "30d": dt.timedelta(days=30),
 }
 MAX_ERRORS = 20
+SOURCES = frozenset(Source.values)
 
 ComboKey = tuple[int, str, str]  # (card_id, source, price_key)
 
@@ -56,7 +57,7 @@ class Observation:
 
     def problems(self) -> list[str]:
         found = []
-        if self.source not in Source.values:
+        if self.source not in SOURCES:
             found.append(f"unknown source {self.source!r}")
         if not keys.is_valid(self.price_key):
             found.append(f"unknown price key {self.price_key!r}")
@@ -149,29 +150,59 @@ def _write_chunk(chunk: list[Observation], result: WriteResult) -> None:
             to_write.append(observation)
         if not to_write:
             return
-        PricePoint.objects.bulk_create(
-            [
-                PricePoint(
-                    card_id=o.card_id,
-                    source=o.source,
-                    price_key=o.price_key,
-                    currency=o.currency,
-                    market=o.market,
-                    low=o.low,
-                    high=o.high,
-                    sample_size=o.sample_size,
-                    observed_at=o.observed_at,
-                )
-                for o in to_write
-            ],
-            update_conflicts=True,
-            unique_fields=["card", "source", "price_key", "observed_at"],
-            update_fields=["currency", "market", "low", "high", "sample_size"],
-            batch_size=500,
-        )
+        _upsert_points(to_write)
         result.written += len(to_write)
         result.changed_card_ids |= {o.card_id for o in to_write}
         refresh_summaries(to_write, full=corrected)
+
+
+UPSERT_COLUMNS = (
+    "card_id",
+    "source",
+    "price_key",
+    "currency",
+    "market",
+    "low",
+    "high",
+    "sample_size",
+    "observed_at",
+)
+
+
+def _upsert_points(observations: list[Observation]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE, the same statement on PostgreSQL and SQLite.
+
+    Plain executemany rather than bulk_create: building model instances and compiling
+    them cost more than the database did for large imports and backfills.
+    """
+    table = connection.ops.quote_name(PricePoint._meta.db_table)
+    columns = ", ".join(UPSERT_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(UPSERT_COLUMNS))
+    updates = ", ".join(
+        f"{column} = excluded.{column}"
+        for column in ("currency", "market", "low", "high", "sample_size")
+    )
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
+        f"ON CONFLICT (card_id, source, price_key, observed_at) DO UPDATE SET {updates}"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [
+        (
+            o.card_id,
+            o.source,
+            o.price_key,
+            o.currency,
+            o.market,
+            o.low,
+            o.high,
+            o.sample_size,
+            adapt(o.observed_at),
+        )
+        for o in observations
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _existing_points(observations: Iterable[Observation]) -> dict[tuple, tuple]:

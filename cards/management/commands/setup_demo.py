@@ -8,8 +8,9 @@ DEMO_PASSWORD = "tcg-demo-collector"
 
 class Command(BaseCommand):
     help = (
-        "Prepare a local demo instance: load the shipped demo catalog and create a demo "
-        "login. Safe to run again; refuses to create the demo login unless DEBUG is on."
+        "Prepare a local demo instance: load the shipped demo catalog, create a demo "
+        "login, backfill a year of simulated prices and set up the scheduled jobs. Safe to "
+        "run again; refuses to create the demo login unless DEBUG is on."
     )
 
     def handle(self, *args, **options):
@@ -20,6 +21,9 @@ class Command(BaseCommand):
                 "looks like a production instance."
             )
         self.ensure_demo_user()
+        self.stdout.write("Backfilling a year of simulated (demo) price history…")
+        call_command("backfill_demo_prices", days=365, stdout=self.stdout, stderr=self.stderr)
+        call_command("setup_schedules", stdout=self.stdout, stderr=self.stderr)
 
     def ensure_demo_user(self):
         from allauth.account.models import EmailAddress

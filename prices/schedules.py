@@ -1,0 +1,29 @@
+"""The scheduled jobs, declared in code; `manage.py setup_schedules` creates or updates them."""
+
+from django_q.models import Schedule
+
+SCHEDULES = [
+    {
+        "name": "price-sync",
+        "func": "prices.tasks.sync_prices",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 15,
+    },
+    {
+        "name": "price-retention",
+        "func": "prices.tasks.apply_retention",
+        "schedule_type": Schedule.CRON,
+        "cron": "30 3 * * *",
+    },
+]
+
+
+def setup_schedules() -> list[tuple[str, bool]]:
+    """Create or update every schedule by name; returns (name, created) pairs."""
+    results = []
+    for spec in SCHEDULES:
+        defaults = {key: value for key, value in spec.items() if key != "name"}
+        defaults.setdefault("repeats", -1)
+        _, created = Schedule.objects.update_or_create(name=spec["name"], defaults=defaults)
+        results.append((spec["name"], created))
+    return results

@@ -1,0 +1,57 @@
+import datetime as dt
+
+import pytest
+import time_machine
+
+from prices.demo import backfill_demo_history
+from prices.models import JobRun, PricePoint, PriceSummary
+from prices.sources import demo
+from prices.sources.demo import DemoClient
+from prices.writing import record_observations
+from tests.factories import make_card, make_set
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 11, 1)
+
+
+def test_the_walk_is_the_same_whichever_days_are_asked_for():
+    card = make_card(rarity="Rare Holo")
+    month = [TODAY - dt.timedelta(days=n) for n in range(30)]
+    from_month = [o for o in demo.observations(card, month) if o.observed_at.date() == TODAY]
+    from_one_day = list(demo.observations(card, [TODAY]))
+    assert from_one_day == from_month
+    assert {o.price_key for o in from_one_day} == {"ungraded", "PSA 10"}
+
+
+def test_prices_are_plausible_by_rarity_and_age():
+    modern = make_set(release_date=dt.date(2023, 9, 22))
+    vintage = make_set(release_date=dt.date(1999, 1, 9))
+    common = make_card(card_set=modern, rarity="Common")
+    chase = make_card(card_set=modern, rarity="Special Illustration Rare")
+    old_holo = make_card(card_set=vintage, rarity="Rare Holo")
+    assert demo.level_cents(common, "ungraded") < demo.level_cents(chase, "ungraded")
+    assert (
+        demo.level_cents(old_holo, "ungraded")
+        > demo.level_cents(make_card(card_set=modern, rarity="Rare Holo"), "ungraded") / 2
+    )
+    assert demo.level_cents(chase, "PSA 10") > demo.level_cents(chase, "ungraded")
+
+
+def test_sealed_products_have_only_a_raw_price():
+    sealed = make_card(kind="sealed")
+    assert demo.price_keys(sealed) == ["ungraded"]
+
+
+@time_machine.travel(dt.datetime(2026, 11, 1, 9, tzinfo=dt.UTC), tick=False)
+def test_backfill_writes_a_year_of_daily_history_once():
+    cards = [make_card(), make_card()]
+    run = backfill_demo_history(days=365)
+    assert run.status == JobRun.Status.SUCCEEDED
+    assert PricePoint.objects.count() == 2 * 2 * 366
+    assert PriceSummary.objects.filter(source="demo").count() == 4
+    again = backfill_demo_history(days=365)
+    assert (again.progress_total, again.written) == (0, 0)
+    # The daily demo sync computes the same figures for today as the backfill did.
+    fetched = DemoClient().fetch(cards)
+    assert record_observations(fetched.observations).written == 0
