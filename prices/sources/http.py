@@ -1,0 +1,610 @@
+"""The one HTTP layer of every price and catalog source.
+
+    http = SourceHttp(SourceConfig.from_settings("pricecharting"))
+    data = http.get_json("/api/product", params={"t": token, "id": "630417"})
+
+Each call goes: circuit breaker → shared rate budget → one `requests.Session` whose
+adapter retries with urllib3's `Retry` → outcome mapped onto the error classes of
+prices.sources.base. Decisions worth knowing:
+
+- Retries (urllib3): connection errors, read timeouts, 500/502/503/504 and (unless
+  `retry_on_429=False`) 429, for GET and POST alike. Backoff is exponential from the
+  first retry (`backoff_factor * 2**(n-1)`, plus up to `backoff_factor` of jitter,
+  capped at `backoff_max`); a `Retry-After` header is honoured instead when present.
+  A `Retry-After` longer than `backoff_max` is not slept through inside a request: the
+  call gives up at once with `TransientError.retry_after`, so the caller can defer the
+  work instead of holding a worker for an hour. Other 4xx are never retried.
+- Rate budget: fixed windows (`calls` per `period` seconds, keyed by window index) in
+  the Django cache, counted with `cache.add` + `cache.incr`, so every process and every
+  thread shares one budget (atomic on Redis, and under locmem's lock). A budget call is
+  taken per `request()`, not per urllib3 retry: retries are few and backed off. Fixed
+  windows allow up to 2 × `calls` across a window boundary.
+- Circuit breaker, state in the same cache: opens after `failure_threshold`
+  consecutive transient failures (counted per `request()`, after its retries), refuses
+  calls for `cooldown` seconds, then lets one probe through (half-open; the probe lock is
+  a `cache.add`). A successful probe closes it; a failed one re-opens it for another
+  cooldown. A permanent error (a 404 for one card, a 401, a malformed body) neither
+  counts nor resets: it is no outage, and a 4xx in the middle of a 5xx storm must not
+  hide the storm. When such an answer was the half-open probe, the probe lock is
+  released and the circuit stays half-open, so the next call probes again.
+- Errors raised by `request()` carry `status` (the HTTP status, None without one),
+  `retry_after` (seconds from `Retry-After`, set for 429 only, else None) and `body` (a
+  scrubbed excerpt of the error body, "" without one). CircuitOpen and BudgetExhausted
+  come from the breaker and the budget and carry none of these.
+- Secrets: every message and log line passes through `scrub()` with the source's
+  credentials. urllib3 logs request URLs itself (a WARNING on each connection retry),
+  so its loggers get a filter that scrubs the credentials of every SourceHttp built in
+  this process. Exceptions are raised outside `except` blocks so no unscrubbed
+  requests/urllib3 exception rides along as `__context__` into a traceback.
+"""
+
+import json as jsonlib
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+import requests
+import urllib3
+from django.core.cache import cache
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
+
+from prices.sources.base import (
+    BudgetExhausted,
+    CircuitOpen,
+    PermanentError,
+    SourceConfig,
+    SourceError,
+    TransientError,
+)
+
+logger = logging.getLogger("prices.sources.http")
+
+MASK = "***"
+SECRET_QUERY_PARAMS = ("t", "token", "api_key", "key", "access_token", "client_secret")
+# A parameter name starts the query, follows a separator, or both percent-encoded (a URL
+# inside another URL); its value runs to the next separator.
+_SECRET_PARAM_RE = re.compile(
+    r"(?:(?<![\w.-])|(?<=%3F)|(?<=%26))"
+    r"((?:" + "|".join(SECRET_QUERY_PARAMS) + r")(?:=|%3D))"
+    r"(?:(?!%26)[^&#\s'\"<>])+",
+    re.IGNORECASE,
+)
+_BEARER_RE = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=^#%-]{8,}")
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+ERROR_BODY_BYTES = 4096
+MESSAGE_BODY_CHARS = 200
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """text with every secret (raw or URL-encoded) and secret-looking URL parameter masked."""
+    text = str(text)
+    forms = set()
+    for secret in secrets:
+        if secret:
+            forms.update({secret, quote(secret, safe=""), quote(secret), quote_plus(secret)})
+    if forms:
+        # Longest first, so a secret containing another is masked whole.
+        pattern = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+        # Case-insensitive: percent-encoding may use lower-case hex; over-masking is harmless.
+        text = re.sub(pattern, MASK, text, flags=re.IGNORECASE)
+    text = _SECRET_PARAM_RE.sub(lambda match: match.group(1) + MASK, text)
+    return _BEARER_RE.sub(lambda match: f"{match.group(1)} {MASK}", text)
+
+
+# Credentials of every SourceHttp built in this process, for scrubbing urllib3's own log
+# records, which are written before any of our code sees the URL.
+_known_secrets: set[str] = set()
+_known_secrets_lock = threading.Lock()
+
+
+def _remember_secrets(secrets: Iterable[str]) -> None:
+    with _known_secrets_lock:
+        _known_secrets.update(secret for secret in secrets if secret)
+
+
+class _ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True  # logging reports its own formatting errors
+        with _known_secrets_lock:
+            secrets = list(_known_secrets)
+        cleaned = scrub(message, secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+def _install_log_filter() -> None:
+    # Logger filters only see records logged on that very logger, hence each module.
+    for name in (
+        "urllib3.connectionpool",
+        "urllib3.connection",
+        "urllib3.poolmanager",
+        "urllib3.response",
+        "urllib3.util.retry",
+        "urllib3.contrib.pyopenssl",
+        logger.name,
+    ):
+        target = logging.getLogger(name)
+        if not any(isinstance(existing, _ScrubFilter) for existing in target.filters):
+            target.addFilter(_ScrubFilter())
+
+
+_install_log_filter()
+
+
+def _incr(key: str, timeout: float | None) -> int:
+    """Atomically count one on key, creating it (with timeout) if missing."""
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 0, timeout=timeout)
+        return cache.incr(key)
+
+
+class RateBudget:
+    """`calls` per `period` seconds for one source, shared by every process via the cache."""
+
+    def __init__(self, name: str, calls: int, period: int):
+        if calls < 1 or period < 1:
+            raise ValueError(f"{name}: a rate budget needs calls >= 1 and period >= 1")
+        self.name = name
+        self.calls = calls
+        self.period = period
+
+    def _window(self) -> int:
+        return int(time.time() // self.period)
+
+    def _key(self, window: int) -> str:
+        return f"prices:budget:{self.name}:{self.period}:{window}"
+
+    def acquire(self, max_wait: float = 30.0) -> None:
+        """Take one call; wait for the next window if it starts within max_wait seconds."""
+        # A monotonic deadline: wall-clock time may be frozen or travel in tests.
+        deadline = time.monotonic() + max_wait
+        while True:
+            window = self._window()
+            # Counts past `calls` once spent; used() caps it. The key outlives its window.
+            if _incr(self._key(window), timeout=self.period + 60) <= self.calls:
+                return
+            wait = max((window + 1) * self.period - time.time(), 0.0)
+            if time.monotonic() + wait > deadline:
+                raise BudgetExhausted(
+                    f"{self.name}: rate budget of {self.calls} calls per {self.period}s "
+                    f"is spent; the next window starts in {wait:.0f}s"
+                )
+            logger.info(
+                "%s: rate budget of %d calls per %ds is spent; waiting %.1fs",
+                self.name,
+                self.calls,
+                self.period,
+                wait,
+            )
+            time.sleep(wait + 0.001)
+
+    def used(self) -> int:
+        return min(cache.get(self._key(self._window()), 0), self.calls)
+
+    def remaining(self) -> int:
+        return self.calls - self.used()
+
+    def resets_in(self) -> float:
+        return (self._window() + 1) * self.period - time.time()
+
+
+class CircuitBreaker:
+    """Per-source breaker whose state lives in the cache, so every process sees it."""
+
+    def __init__(self, name: str, failure_threshold: int = 5, cooldown: int = 300):
+        if failure_threshold < 1:
+            raise ValueError(f"{name}: failure_threshold must be at least 1")
+        self.name = name
+        self.failure_threshold = failure_threshold
+        self.cooldown = cooldown
+        prefix = f"prices:breaker:{name}"
+        self._failures_key = f"{prefix}:failures"
+        self._opened_key = f"{prefix}:opened-at"
+        self._probe_key = f"{prefix}:probe"
+        # Which thread holds the probe lock, so only its holder releases it.
+        self._local = threading.local()
+
+    def _opened_at(self) -> float | None:
+        return cache.get(self._opened_key)
+
+    def _state(self, opened_at: float | None) -> str:
+        if opened_at is None:
+            return "closed"
+        return "open" if time.time() < opened_at + self.cooldown else "half-open"
+
+    def state(self) -> str:
+        return self._state(self._opened_at())
+
+    def before_call(self) -> None:
+        self._local.probing = False
+        opened_at = self._opened_at()
+        state = self._state(opened_at)
+        if state == "closed":
+            return
+        if state == "open":
+            wait = opened_at + self.cooldown - time.time()
+            raise CircuitOpen(
+                f"{self.name}: circuit open after repeated failures; next attempt in {wait:.0f}s"
+            )
+        # Half-open: one probe at a time. The lock expires in case its holder dies.
+        if not cache.add(self._probe_key, time.time(), timeout=max(self.cooldown, 60)):
+            raise CircuitOpen(f"{self.name}: circuit half-open and a probe call is in flight")
+        self._local.probing = True
+        logger.info("%s: circuit half-open, probing", self.name)
+
+    def record_success(self) -> None:
+        self._local.probing = False
+        keys = [self._failures_key, self._opened_key, self._probe_key]
+        found = cache.get_many(keys)
+        if not found:
+            return  # the common case: one round trip
+        cache.delete_many(keys)
+        if self._opened_key in found:
+            logger.info("%s: circuit closed", self.name)
+
+    def record_failure(self) -> None:
+        self._local.probing = False
+        now = time.time()
+        if self._state(self._opened_at()) == "half-open":
+            cache.set(self._opened_key, now, timeout=None)
+            cache.delete(self._probe_key)
+            logger.warning(
+                "%s: probe failed; circuit open for another %ds", self.name, self.cooldown
+            )
+            return
+        failures = _incr(self._failures_key, timeout=None)
+        # add, not set: of several processes failing at once, one opens the circuit.
+        if failures >= self.failure_threshold and cache.add(self._opened_key, now, timeout=None):
+            logger.warning(
+                "%s: circuit open after %d consecutive failures; no calls for %ds",
+                self.name,
+                failures,
+                self.cooldown,
+            )
+
+    def reset(self) -> None:
+        self._local.probing = False
+        cache.delete_many([self._failures_key, self._opened_key, self._probe_key])
+
+    def _release_probe(self) -> None:
+        """The probe got an answer that says nothing about the outage: let another probe."""
+        if getattr(self._local, "probing", False):
+            self._local.probing = False
+            cache.delete(self._probe_key)
+
+
+class _SourceRetry(Retry):
+    """urllib3's Retry with three changes, see the module docstring."""
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        # Only status_forcelist decides: with retry_on_429=False a 429 carrying
+        # Retry-After must not be retried (urllib3 would, for 413/429/503).
+        return super().is_retry(method, status_code, has_retry_after=False)
+
+    def get_retry_after(self, response) -> float | None:
+        try:
+            return super().get_retry_after(response)
+        except InvalidHeader:
+            return None  # a garbled header: back off as if there were none
+
+    def get_backoff_time(self) -> float:
+        # urllib3 retries the first failure at once; a struggling server deserves a pause.
+        if not self.history:
+            return 0.0
+        consecutive = 0
+        for entry in reversed(self.history):
+            if entry.redirect_location is not None:
+                break
+            consecutive += 1
+        backoff = self.backoff_factor * (2 ** (consecutive - 1))
+        backoff += random.random() * self.backoff_jitter
+        return float(max(0.0, min(self.backoff_max, backoff)))
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, **kw):
+        if response is not None and error is None and self.respect_retry_after_header:
+            retry_after = self.get_retry_after(response)
+            if retry_after is not None and retry_after > self.backoff_max:
+                # Give up now; with raise_on_status=False urllib3 returns this response.
+                raise MaxRetryError(
+                    _pool, url, ResponseError(f"Retry-After {retry_after:.0f}s is too long")
+                )
+        return super().increment(method, url, response, error, _pool, **kw)
+
+
+# requests/urllib3 failures worth trying again later; the rest of RequestException
+# (bad URL, too many redirects, an invalid header) is a configuration problem.
+_TRANSIENT_EXCEPTIONS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    requests.exceptions.RetryError,
+    urllib3.exceptions.HTTPError,
+)
+
+
+def _describe(exc: Exception) -> str:
+    """The useful part of a requests exception: urllib3's reason, not its wrapping."""
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError) and reason.reason is not None:
+        reason = reason.reason
+    if isinstance(reason, Exception):
+        return f"{type(reason).__name__}: {reason}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class SourceHttp:
+    """HTTP for one source: timeouts, retries, shared rate budget and breaker, scrubbing."""
+
+    def __init__(
+        self,
+        config: SourceConfig,
+        *,
+        timeout=(5, 30),
+        retries: int = 3,
+        backoff_factor: float = 0.5,
+        backoff_max: float = 30.0,
+        retry_on_429: bool = True,
+        failure_threshold: int = 5,
+        cooldown: int = 300,
+        budget_max_wait: float = 30.0,
+    ):
+        self.config = config
+        self.name = config.name
+        self.timeout = timeout
+        self.budget_max_wait = budget_max_wait
+        self.secrets = list(config.secrets)
+        _remember_secrets(self.secrets)
+        self.retry = _SourceRetry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            backoff_factor=backoff_factor,
+            backoff_max=backoff_max,
+            backoff_jitter=backoff_factor,
+            status_forcelist=RETRY_STATUSES | ({429} if retry_on_429 else set()),
+            allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"POST"},
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        self.session = requests.Session()
+        adapter = HTTPAdapter(max_retries=self.retry)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.budget = RateBudget(config.name, *config.rate_limit) if config.rate_limit else None
+        self.breaker = CircuitBreaker(
+            config.name, failure_threshold=failure_threshold, cooldown=cooldown
+        )
+
+    def __enter__(self) -> "SourceHttp":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def scrub(self, text: str) -> str:
+        return scrub(text, self.secrets)
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.config.base_url.rstrip('/')}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params=None,
+        json=None,
+        data=None,
+        headers=None,
+        auth=None,
+        stream: bool = False,
+    ) -> requests.Response:
+        """A 2xx response, or TransientError / PermanentError (see the module docstring)."""
+        self.breaker.before_call()
+        outcome = "neutral"
+        try:
+            if self.budget is not None:
+                self.budget.acquire(self.budget_max_wait)
+            response = self._send(
+                method.upper(),
+                path,
+                params=params,
+                json=json,
+                data=data,
+                headers=headers,
+                auth=auth,
+                stream=stream,
+            )
+            outcome = "success"
+            return response
+        except BudgetExhausted:
+            raise  # no call was made: says nothing about the source
+        except TransientError:
+            outcome = "failure"
+            raise
+        finally:
+            if outcome == "success":
+                self.breaker.record_success()
+            elif outcome == "failure":
+                self.breaker.record_failure()
+            else:
+                self.breaker._release_probe()
+
+    def get_json(self, path: str, *, params=None, headers=None) -> object:
+        response = self.request("GET", path, params=params, headers=self._accept_json(headers))
+        return self._parse_json(response)
+
+    def post_json(self, path: str, *, json=None, data=None, headers=None, auth=None) -> object:
+        response = self.request(
+            "POST", path, json=json, data=data, headers=self._accept_json(headers), auth=auth
+        )
+        return self._parse_json(response)
+
+    # Internals
+
+    def _send(self, method, path, *, params, json, data, headers, auth, stream):
+        target = self.url(path)
+        started = time.monotonic()
+        error: SourceError | None = None
+        try:
+            prepared = self.session.prepare_request(
+                requests.Request(
+                    method,
+                    target,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=headers,
+                    auth=auth,
+                )
+            )
+            target = prepared.url
+            settings = self.session.merge_environment_settings(target, {}, stream, None, None)
+            response = self.session.send(
+                prepared, timeout=self.timeout, allow_redirects=True, **settings
+            )
+        except _TRANSIENT_EXCEPTIONS as exc:
+            error = self._error(
+                TransientError,
+                f"{self.name}: {method} {target} failed: {_describe(exc)}",
+                status=None,
+            )
+        except requests.RequestException as exc:
+            error = self._error(
+                PermanentError,
+                f"{self.name}: {method} {target} failed: {_describe(exc)}",
+                status=None,
+            )
+        if error is not None:
+            # Raised here, outside the except block, so the unscrubbed requests exception
+            # is not attached as __context__.
+            self._log_error(error)
+            raise error
+
+        status = response.status_code
+        target = response.url or target
+        elapsed = time.monotonic() - started
+        history = getattr(getattr(response.raw, "retries", None), "history", ()) or ()
+        attempts = len(history) + 1
+        if 200 <= status < 300:
+            if history:
+                logger.info(
+                    "%s",
+                    self.scrub(
+                        f"{self.name}: {method} {target} -> {status} in {elapsed:.2f}s after "
+                        f"{attempts - 1} retries ({_history_summary(history)})"
+                    ),
+                )
+            else:
+                logger.debug(
+                    "%s",
+                    self.scrub(f"{self.name}: {method} {target} -> {status} in {elapsed:.2f}s"),
+                )
+            return response
+
+        body = self._error_body(response)
+        response.close()
+        tried = f" after {attempts} attempts" if attempts > 1 else ""
+        summary = " ".join(body.split())[:MESSAGE_BODY_CHARS]
+        message = f"{self.name}: {method} {target} returned HTTP {status}{tried}" + (
+            f": {summary}" if summary else ""
+        )
+        if status == 429 or status >= 500:
+            error = self._error(TransientError, message, status=status, body=body)
+            if status == 429:
+                error.retry_after = self._retry_after(response)
+        else:
+            error = self._error(PermanentError, message, status=status, body=body)
+        self._log_error(error)
+        raise error
+
+    def _error(self, cls, message: str, *, status: int | None, body: str = "") -> SourceError:
+        error = cls(self.scrub(message))
+        error.status = status
+        error.retry_after = None
+        error.body = body
+        return error
+
+    def _log_error(self, error: SourceError) -> None:
+        # Messages are scrubbed when the error is built.
+        if error.transient:
+            logger.warning("%s", error)
+        else:
+            logger.info("%s", error)
+
+    def _error_body(self, response: requests.Response) -> str:
+        try:
+            raw = next(response.iter_content(ERROR_BODY_BYTES), b"")
+        except (requests.RequestException, urllib3.exceptions.HTTPError):
+            return ""
+        return self.scrub(_decode(raw[:ERROR_BODY_BYTES], response.encoding))
+
+    def _retry_after(self, response: requests.Response) -> float | None:
+        value = response.headers.get("Retry-After")
+        if not value:
+            return None
+        try:
+            return float(self.retry.parse_retry_after(value))
+        except InvalidHeader:
+            return None
+
+    @staticmethod
+    def _accept_json(headers) -> dict:
+        return {"Accept": "application/json", **(headers or {})}
+
+    def _parse_json(self, response: requests.Response) -> object:
+        content = response.content
+        method = response.request.method if response.request else ""
+        where = f"{method} {response.url}, HTTP {response.status_code}"
+        error: SourceError | None = None
+        if content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+            error = self._error(
+                PermanentError,
+                f"{self.name} returned HTML, not JSON ({where})",
+                status=response.status_code,
+            )
+        else:
+            try:
+                return jsonlib.loads(content)
+            except ValueError:
+                error = self._error(
+                    PermanentError,
+                    f"{self.name} returned a body that is not valid JSON ({where})",
+                    status=response.status_code,
+                )
+        error.body = self.scrub(_decode(content[:ERROR_BODY_BYTES], response.encoding))
+        self._log_error(error)
+        raise error
+
+
+def _history_summary(history) -> str:
+    return ", ".join(
+        str(entry.status) if entry.status else type(entry.error).__name__ for entry in history
+    )
+
+
+def _decode(raw: bytes, encoding: str | None) -> str:
+    try:
+        return raw.decode(encoding or "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        return raw.decode("utf-8", "replace")
