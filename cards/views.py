@@ -7,6 +7,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from cards.models import Card, CardSet, Game
 from cards.search import SORTS, filter_choices, parse_query, search_page, suggest_spelling
+from prices import history, movers
+from prices.views import card_price_context
+
+HOME_MOVERS_PERIOD = "7d"
 
 
 @require_GET
@@ -20,7 +24,15 @@ def home(request):
             .order_by("-release_date")[:6]
         )
         sets_by_game.append((game, recent))
-    return render(request, "cards/home.html", {"sets_by_game": sets_by_game})
+    movers_by_game = [
+        (game, movers.movers(game, HOME_MOVERS_PERIOD, limit=5, most_viewed=False)) for game in Game
+    ]
+    context = {
+        "sets_by_game": sets_by_game,
+        "movers_by_game": [(game, m) for game, m in movers_by_game if m.gainers or m.losers],
+        "movers_period": HOME_MOVERS_PERIOD,
+    }
+    return render(request, "cards/home.html", context)
 
 
 @require_GET
@@ -117,4 +129,10 @@ def card_detail(request, pk, slug=None):
         .exclude(pk=card.pk)
         .select_related("card_set")
     )
-    return render(request, "cards/card_detail.html", {"card": card, "other_prints": other_prints})
+    # An unknown period falls back to the default: a stale or mistyped link still shows
+    # the card. (The htmx history endpoint answers 400 instead.)
+    period = request.GET.get("period", "")
+    if period not in history.PERIODS:
+        period = history.DEFAULT_PERIOD
+    context = {"card": card, "other_prints": other_prints, **card_price_context(card, period)}
+    return render(request, "cards/card_detail.html", context)

@@ -1,0 +1,124 @@
+"""Movers: the cards whose price rose or fell most over a period, per game.
+
+A card has many summaries (one per source and price key); a mover list shows each card
+once, by one representative price chosen in the database:
+
+1. a real source before the demo simulation (demo only when a card has nothing else);
+2. a raw copy — "ungraded" or Near Mint — before other conditions, and those before
+   grades, because that is the price most collectors mean;
+3. then the sources in order of trust: PriceCharting (sales), TCGplayer, JustTCG, eBay
+   (asks, not sales).
+
+Only prices observed in the last few days count (a source that stopped answering does
+not leave stale movers behind), and only prices of at least MIN_PRICE_CENTS: below a
+dollar a few cents are a large percentage and nothing else.
+
+Each list is one query whatever the number of cards.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from cards.models import Card
+from prices import keys
+from prices.models import PriceSummary, Source
+
+PERIODS = {"24h": "change_1d", "7d": "change_7d", "30d": "change_30d"}
+PERIOD_LABELS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days"}
+DEFAULT_PERIOD = "7d"
+MIN_PRICE_CENTS = 100
+FRESH_FOR = dt.timedelta(days=3)
+SOURCE_PREFERENCE = [Source.PRICECHARTING, Source.TCGPLAYER, Source.JUSTTCG, Source.EBAY]
+
+
+@dataclass
+class Movers:
+    gainers: list[PriceSummary]
+    losers: list[PriceSummary]
+    most_viewed: list[tuple[Card, PriceSummary | None]]
+
+    @property
+    def simulated(self) -> bool:
+        rows = [*self.gainers, *self.losers, *(s for _, s in self.most_viewed if s)]
+        return any(summary.is_simulated for summary in rows)
+
+
+def representative_prices(game: str, now: dt.datetime | None = None) -> QuerySet:
+    """One fresh summary per card of the game, by the preference in the module docstring."""
+    now = now or timezone.now()
+    source_rank = Case(
+        *(When(source=source, then=Value(rank)) for rank, source in enumerate(SOURCE_PREFERENCE)),
+        default=Value(len(SOURCE_PREFERENCE)),
+        output_field=IntegerField(),
+    )
+    demo_last = Case(When(source=Source.DEMO, then=Value(1)), default=Value(0))
+    key_rank = Case(
+        When(price_key__in=[keys.UNGRADED, "NM"], then=Value(0)),
+        When(price_key__in=keys.CONDITIONS, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return (
+        PriceSummary.objects.filter(card__card_set__game=game, observed_at__gte=now - FRESH_FOR)
+        .annotate(
+            preference=Window(
+                RowNumber(),
+                partition_by=[F("card_id")],
+                order_by=[demo_last.asc(), key_rank.asc(), source_rank.asc(), F("price_key").asc()],
+            )
+        )
+        .filter(preference=1)
+        .values("pk")
+    )
+
+
+def _ranked(game: str, period: str, limit: int, gainers: bool, now) -> list[PriceSummary]:
+    change = PERIODS[period]
+    direction = {f"{change}__gt": 0} if gainers else {f"{change}__lt": 0}
+    order = F(change).desc() if gainers else F(change).asc()
+    rows = list(
+        PriceSummary.objects.filter(
+            pk__in=representative_prices(game, now), market__gte=MIN_PRICE_CENTS, **direction
+        )
+        .select_related("card__card_set")
+        .order_by(order, "-market", "pk")[:limit]
+    )
+    for summary in rows:
+        summary.period_change = getattr(summary, change)
+    return rows
+
+
+def movers(game: str, period: str, limit: int = 10, now=None, most_viewed=True) -> Movers:
+    """Gainers (largest rise first), losers (largest fall first) and the most viewed cards.
+
+    "Most viewed" reads Card.popularity until watches exist; it is not per period, but
+    shows each card's change over the period.
+    """
+    now = now or timezone.now()
+    viewed: list[tuple[Card, PriceSummary | None]] = []
+    if most_viewed:
+        cards = list(
+            Card.objects.filter(card_set__game=game, popularity__gt=0)
+            .select_related("card_set")
+            .order_by("-popularity", "pk")[:limit]
+        )
+        prices = {}
+        if cards:
+            prices = {
+                summary.card_id: summary
+                for summary in PriceSummary.objects.filter(
+                    pk__in=representative_prices(game, now).filter(card__in=cards)
+                )
+            }
+        for summary in prices.values():
+            summary.period_change = getattr(summary, PERIODS[period])
+        viewed = [(card, prices.get(card.pk)) for card in cards]
+    return Movers(
+        gainers=_ranked(game, period, limit, True, now),
+        losers=_ranked(game, period, limit, False, now),
+        most_viewed=viewed,
+    )

@@ -1,0 +1,88 @@
+"""Showing prices: money, changes, price keys, sources and how fresh a figure is."""
+
+import datetime as dt
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+
+from prices import history, keys
+from tcgtracker.lib.money import format_money
+
+register = template.Library()
+
+MINUTE = dt.timedelta(minutes=1)
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+# Older than this, a price is shown as stale.
+STALE_AFTER = dt.timedelta(days=7)
+
+
+@register.filter
+def money(cents, currency="USD"):
+    """{{ summary.market|money:summary.currency }} → "$1,234.56"."""
+    return format_money(cents, currency)
+
+
+@register.filter
+def percent_change(value):
+    """+12.5% in green with an up arrow, −3.0% in red with a down arrow; "—" for unknown.
+
+    The arrow is decorative; the sign carries the meaning for screen readers too.
+    """
+    if value is None:
+        return format_html(
+            '<span class="change change-none" title="{}">—</span>', "Not enough history"
+        )
+    if value > 0:
+        css, arrow, sign = "change-up", "▲", "+"
+    elif value < 0:
+        css, arrow, sign = "change-down", "▼", "−"
+    else:
+        css, arrow, sign = "change-flat", "", "±"
+    return format_html(
+        '<span class="change {}">{}{}{}%</span>',
+        css,
+        format_html('<span aria-hidden="true">{} </span>', arrow) if arrow else "",
+        sign,
+        f"{abs(value):,.1f}",
+    )
+
+
+@register.filter
+def price_key_label(key):
+    return keys.label(key)
+
+
+@register.filter
+def source_name(source):
+    return history.source_name(source)
+
+
+@register.filter
+def source_qualifier(source):
+    return history.source_qualifier(source)
+
+
+@register.filter
+def freshness(moment, now=None):
+    """How long ago: "just now", "12 min ago", "2 h ago", "3 d ago", then "4 mo ago"."""
+    if moment is None:
+        return ""
+    age = (now or timezone.now()) - moment
+    if age < MINUTE:
+        return "just now"
+    if age < HOUR:
+        return f"{age // MINUTE} min ago"
+    if age < DAY:
+        return f"{age // HOUR} h ago"
+    if age < 60 * DAY:
+        return f"{age.days} d ago"
+    if age < 730 * DAY:
+        return f"{age.days // 30} mo ago"
+    return f"{age.days // 365} y ago"
+
+
+@register.filter
+def is_stale(moment):
+    return moment is not None and timezone.now() - moment > STALE_AFTER

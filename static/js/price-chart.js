@@ -1,0 +1,163 @@
+// The card page's price history chart (Chart.js 4 + the date-fns adapter, vendored).
+//
+// The server renders the data as <script type="application/json"> next to the period
+// buttons; a period button swaps that block through htmx and this script moves the new
+// data into the existing chart, keeping the lines someone switched off switched off.
+// Each line also gets a checkbox: Chart.js draws its legend on the canvas, which a
+// keyboard or screen reader cannot reach.
+(function () {
+  "use strict";
+
+  var reducedMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+  function readSeries(canvas) {
+    var script = document.getElementById(canvas.dataset.priceChart);
+    if (!script) {
+      return null;
+    }
+    return { script: script, series: JSON.parse(script.textContent) };
+  }
+
+  function moneyFormatter(currency) {
+    try {
+      return new Intl.NumberFormat("en-US", { style: "currency", currency: currency || "USD" });
+    } catch (error) {
+      return new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    }
+  }
+
+  function toDatasets(series, visibility) {
+    return series.datasets.map(function (dataset) {
+      var hidden = Object.prototype.hasOwnProperty.call(visibility, dataset.key)
+        ? !visibility[dataset.key]
+        : dataset.hidden;
+      return {
+        key: dataset.key,
+        label: dataset.label,
+        data: dataset.data,
+        simulated: dataset.simulated,
+        borderColor: dataset.borderColor,
+        backgroundColor: dataset.backgroundColor,
+        borderDash: dataset.borderDash,
+        borderWidth: 2,
+        pointRadius: dataset.data.length > 40 ? 0 : 2,
+        pointHoverRadius: 4,
+        tension: 0.2,
+        spanGaps: true,
+        hidden: hidden,
+      };
+    });
+  }
+
+  function create(canvas, series) {
+    var money = moneyFormatter(series.currency);
+    var compact = new Intl.NumberFormat("en-US", {
+      style: "currency",
+      currency: series.currency || "USD",
+      notation: "compact",
+      maximumFractionDigits: 1,
+    });
+    return new Chart(canvas, {
+      type: "line",
+      data: { datasets: toDatasets(series, {}) },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: reducedMotion ? false : { duration: 250 },
+        interaction: { mode: "nearest", axis: "x", intersect: false },
+        scales: {
+          x: {
+            type: "time",
+            time: { tooltipFormat: "d MMM yyyy", displayFormats: { day: "d MMM", week: "d MMM", month: "MMM yyyy" } },
+            ticks: { maxRotation: 0, autoSkipPadding: 16, color: "#5b6475" },
+            grid: { display: false },
+          },
+          y: {
+            ticks: {
+              color: "#5b6475",
+              callback: function (value) {
+                return Math.abs(value) >= 10000 ? compact.format(value) : money.format(value);
+              },
+            },
+            grid: { color: "#eef1f7" },
+          },
+        },
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              label: function (context) {
+                return " " + context.dataset.label + ": " + money.format(context.parsed.y);
+              },
+            },
+          },
+        },
+      },
+    });
+  }
+
+  function visibilityOf(chart) {
+    var visibility = {};
+    chart.data.datasets.forEach(function (dataset, index) {
+      visibility[dataset.key] = chart.isDatasetVisible(index);
+    });
+    return visibility;
+  }
+
+  function renderToggles(canvas, chart) {
+    var fieldset = document.querySelector('[data-chart-lines-for="' + canvas.id + '"]');
+    if (!fieldset) {
+      return;
+    }
+    fieldset.querySelectorAll("label").forEach(function (label) {
+      label.remove();
+    });
+    chart.data.datasets.forEach(function (dataset, index) {
+      var label = document.createElement("label");
+      label.className = "chart-line-toggle";
+      var box = document.createElement("input");
+      box.type = "checkbox";
+      box.checked = chart.isDatasetVisible(index);
+      box.addEventListener("change", function () {
+        chart.setDatasetVisibility(index, box.checked);
+        chart.update();
+      });
+      var swatch = document.createElement("span");
+      swatch.className = "chart-swatch" + (dataset.simulated ? " is-dashed" : "");
+      swatch.style.borderColor = dataset.borderColor;
+      swatch.setAttribute("aria-hidden", "true");
+      label.append(box, swatch, document.createTextNode(dataset.label));
+      fieldset.append(label);
+    });
+    fieldset.hidden = chart.data.datasets.length === 0;
+  }
+
+  function render(canvas) {
+    var found = readSeries(canvas);
+    if (!found || typeof Chart === "undefined") {
+      return;
+    }
+    var chart = Chart.getChart(canvas);
+    if (chart && chart.$priceSource === found.script) {
+      return;
+    }
+    if (chart) {
+      chart.data.datasets = toDatasets(found.series, visibilityOf(chart));
+      chart.update();
+    } else {
+      chart = create(canvas, found.series);
+    }
+    chart.$priceSource = found.script;
+    canvas.dataset.period = found.series.period;
+    renderToggles(canvas, chart);
+  }
+
+  function renderAll() {
+    document.querySelectorAll("canvas[data-price-chart]").forEach(render);
+  }
+
+  document.addEventListener("DOMContentLoaded", renderAll);
+  document.addEventListener("htmx:afterSwap", renderAll);
+  // A page restored from htmx's history cache has a fresh canvas without its chart.
+  document.addEventListener("htmx:historyRestore", renderAll);
+})();

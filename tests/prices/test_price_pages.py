@@ -1,0 +1,505 @@
+import datetime as dt
+import json
+import re
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cards.models import Game
+from prices import history
+from prices.templatetags.prices import freshness, money, percent_change
+from prices.writing import Observation, record_observations
+from tcgtracker.lib.money import format_money
+from tests.factories import make_card, make_set
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 3, 15, 12, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def frozen_time():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def write_history(
+    card,
+    days,
+    *,
+    source="pricecharting",
+    price_keys=("ungraded",),
+    start=1000,
+    step=10,
+    per_day=1,
+    end=NOW,
+    **extra,
+):
+    """`days` days of points ending at `end`, rising by `step` cents a day."""
+    observations = []
+    for key in price_keys:
+        for day in range(days):
+            for slot in range(per_day):
+                observations.append(
+                    Observation(
+                        card_id=card.pk,
+                        source=source,
+                        price_key=key,
+                        market=start + step * day + 2 * slot,
+                        observed_at=end - (days - 1 - day) * DAY - slot * dt.timedelta(hours=12),
+                        **extra,
+                    )
+                )
+    result = record_observations(observations)
+    assert result.rejected == 0, result.errors
+
+
+def move(card, before, after, *, days=7, source="pricecharting", key="ungraded", end=NOW):
+    """A price of `before` cents `days` days before `end` and `after` at `end`."""
+    record_observations(
+        [
+            Observation(card.pk, source, key, before, end - days * DAY),
+            Observation(card.pk, source, key, after, end),
+        ]
+    )
+
+
+def count_queries(client, url, **extra):
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url, **extra)
+    assert response.status_code == 200, url
+    return len(context.captured_queries)
+
+
+def chart_of(response) -> dict:
+    match = re.search(
+        r'<script id="price-chart-data" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.S,
+    )
+    assert match, "no chart data in the response"
+    return json.loads(match.group(1))
+
+
+# Formatting
+
+
+def test_money_formats_cents_as_dollars_with_decimal_arithmetic():
+    assert format_money(123456) == "$1,234.56"
+    assert format_money(5) == "$0.05"
+    assert format_money(-250) == "−$2.50"
+    assert format_money(999, "EUR") == "€9.99"
+    assert format_money(999, "CHF") == "9.99 CHF"
+    assert format_money(None) == "—"
+    assert money(10_000_000_000) == "$100,000,000.00"
+
+
+def test_percent_change_has_a_sign_and_a_direction_class():
+    assert "+12.5%" in percent_change(12.5) and "change-up" in percent_change(12.5)
+    assert "−3.0%" in percent_change(-3) and "change-down" in percent_change(-3)
+    assert "±0.0%" in percent_change(0.0) and "change-flat" in percent_change(0.0)
+    assert "—" in percent_change(None)
+
+
+def test_freshness_reads_like_people_talk():
+    assert freshness(NOW - dt.timedelta(seconds=20)) == "just now"
+    assert freshness(NOW - dt.timedelta(minutes=12)) == "12 min ago"
+    assert freshness(NOW - dt.timedelta(hours=2, minutes=59)) == "2 h ago"
+    assert freshness(NOW - 3 * DAY) == "3 d ago"
+    assert freshness(NOW - 90 * DAY) == "3 mo ago"
+    assert freshness(None) == ""
+
+
+# The card page's price table
+
+
+def test_card_page_shows_a_price_table_with_formatted_figures(client):
+    card = make_card(name="Charizard")
+    write_history(
+        card,
+        40,
+        start=100_000,
+        step=1000,
+        end=NOW - 2 * dt.timedelta(hours=1),
+        low=90_000,
+        high=200_000,
+        sample_size=12,
+    )
+
+    html = client.get(card.get_absolute_url()).content.decode()
+
+    table = html[html.index('id="price-table"') : html.index("</table>")]
+    assert "PriceCharting" in table and "Ungraded" in table
+    assert "$1,390.00" in table  # market: 100,000 + 39 × 1000 cents
+    assert "$900.00 – $2,000.00" in table  # low – high
+    assert ">12<" in table  # sample size
+    assert "+27.5%" in table  # 30 days: 1090.00 → 1390.00
+    assert "change-up" in table
+    assert "$1,390.00 / $1,000.00" in table  # all-time high / low
+    assert "2 h ago" in table
+    assert "Simulated" not in table
+
+
+def test_a_falling_price_shows_a_negative_change(client):
+    card = make_card()
+    write_history(card, 31, start=5000, step=-100)
+    html = client.get(card.get_absolute_url()).content.decode()
+    assert "−60.0%" in html and "change-down" in html
+
+
+def test_demo_rows_are_tagged_simulated_with_a_note(client):
+    card = make_card()
+    write_history(card, 3, source="demo", price_keys=("ungraded", "PSA 10"))
+    write_history(card, 3, source="pricecharting")
+    html = client.get(card.get_absolute_url()).content.decode()
+    table = html[html.index('id="price-table"') : html.index('id="chart"')]
+    assert table.count('<span class="tag tag-simulated">Simulated</span>') == 3  # 2 rows + note
+    assert "Demo prices are a simulation, not market data" in table
+    # Real sources come first, demo last.
+    assert table.index("PriceCharting") < table.index("Demo")
+
+
+def test_ebay_rows_say_they_are_asks(client):
+    card = make_card()
+    write_history(card, 2, source="ebay", price_keys=("NM",), sample_size=7)
+    html = client.get(card.get_absolute_url()).content.decode()
+    assert (
+        '<span class="tag tag-qualifier" title="Asking prices of current listings, not sales">asks</span>'
+        in html
+    )
+    assert "eBay figures are asking prices of current listings, not sales" in html
+    assert "Simulated" not in html
+
+
+def test_rows_are_sorted_by_source_then_raw_before_graded(client):
+    card = make_card()
+    write_history(card, 1, source="demo", price_keys=("PSA 9", "ungraded"))
+    write_history(card, 1, source="pricecharting", price_keys=("PSA 10", "BGS 9.5", "ungraded"))
+    response = client.get(card.get_absolute_url())
+    rows = [(p.source, p.price_key) for p in response.context["prices"]]
+    assert rows == [
+        ("pricecharting", "ungraded"),
+        ("pricecharting", "PSA 10"),
+        ("pricecharting", "BGS 9.5"),
+        ("demo", "ungraded"),
+        ("demo", "PSA 9"),
+    ]
+
+
+def test_a_card_without_prices_shows_an_empty_state_and_no_chart(client):
+    card = make_card()
+    html = client.get(card.get_absolute_url()).content.decode()
+    assert "No prices recorded for this card yet" in html
+    assert 'id="price-chart"' not in html
+    assert "chart-4.6.1.umd.min.js" not in html
+
+
+def test_the_price_table_polls_for_updates(client):
+    card = make_card()
+    write_history(card, 2)
+    html = client.get(card.get_absolute_url()).content.decode()
+    table_url = f"/cards/{card.pk}/prices/table/"
+    assert (
+        f'id="price-table" class="price-table-wrap" hx-get="{table_url}" hx-trigger="every 300s" hx-swap="outerHTML"'
+        in html
+    )
+
+    partial = client.get(table_url, **HTMX)
+    body = partial.content.decode()
+    assert partial.status_code == 200
+    assert body.lstrip().startswith('<div id="price-table"') and "<html" not in body
+    assert 'hx-trigger="every 300s"' in body  # the swapped-in table keeps polling
+    assert "Accept-Encoding" in partial["Vary"] or "HX-Request" in partial["Vary"]
+
+
+def test_the_price_table_endpoint_without_htmx_goes_to_the_card_page(client):
+    card = make_card(name="Pikachu")
+    response = client.get(f"/cards/{card.pk}/prices/table/")
+    assert response.status_code == 302
+    assert response["Location"] == f"{card.get_absolute_url()}#prices"
+
+
+def test_the_card_page_loads_the_vendored_chart_scripts_only_when_it_has_prices(client):
+    card = make_card()
+    write_history(card, 2)
+    html = client.get(card.get_absolute_url()).content.decode()
+    assert "/static/vendor/chartjs/chart-4.6.1.umd.min.js" in html
+    assert "/static/vendor/chartjs/chartjs-adapter-date-fns-3.0.0.bundle.min.js" in html
+    assert "/static/js/price-chart.js" in html
+    assert "cdn" not in html.lower()
+
+
+# The chart
+
+
+def test_the_card_page_renders_chart_data_and_period_links(client):
+    card = make_card(name="Mew")
+    write_history(card, 60, price_keys=("ungraded", "PSA 10"))
+    write_history(card, 60, source="demo")
+    response = client.get(card.get_absolute_url())
+    chart = chart_of(response)
+    assert chart["period"] == "30d"
+    labels = [d["label"] for d in chart["datasets"]]
+    assert labels == [
+        "PriceCharting · Ungraded",
+        "PriceCharting · PSA 10",
+        "Demo · Ungraded (simulated)",
+    ]
+    assert [d["borderDash"] for d in chart["datasets"]] == [[], [], [6, 4]]
+    point = chart["datasets"][0]["data"][-1]
+    assert point == {"x": "2026-03-15T12:00:00Z", "y": 15.9}
+
+    html = response.content.decode()
+    for period in ["7d", "30d", "3m", "1y", "all"]:
+        assert f'href="{card.get_absolute_url()}?period={period}#chart"' in html
+        assert f'hx-get="/cards/{card.pk}/prices/history/?period={period}"' in html
+    assert 'data-period="30d" aria-current="true"' in html
+    assert "Dashed lines are <strong>simulated</strong>" in html
+
+
+def test_the_card_page_takes_the_period_from_the_link(client):
+    card = make_card()
+    write_history(card, 60)
+    response = client.get(card.get_absolute_url(), {"period": "7d"})
+    assert chart_of(response)["period"] == "7d"
+    assert 'data-period="7d" aria-current="true"' in response.content.decode()
+
+
+def test_the_card_page_falls_back_to_the_default_period_for_an_unknown_one(client):
+    card = make_card()
+    write_history(card, 5)
+    response = client.get(card.get_absolute_url(), {"period": "5y"})
+    assert response.status_code == 200
+    assert chart_of(response)["period"] == history.DEFAULT_PERIOD
+
+
+@pytest.mark.parametrize(
+    ("period", "points"),
+    [("7d", 8), ("30d", 31), ("3m", 92), ("1y", 366)],
+)
+def test_history_endpoint_returns_the_points_of_the_period(client, period, points):
+    card = make_card()
+    write_history(card, 400)
+    response = client.get(f"/cards/{card.pk}/prices/history/", {"period": period}, **HTMX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<html" not in body and body.lstrip().startswith('<div id="price-chart-controls"')
+    assert f'data-period="{period}" aria-current="true"' in body
+    (dataset,) = chart_of(response)["datasets"]
+    assert len(dataset["data"]) == points
+
+
+def test_long_periods_are_averaged_per_day_and_per_week_in_the_database(client):
+    card = make_card()
+    write_history(card, 400, per_day=2)  # at 12:00 and at 00:00, two cents apart
+    url = f"/cards/{card.pk}/prices/history/"
+
+    (raw,) = chart_of(client.get(url, {"period": "7d"}, **HTMX))["datasets"]
+    assert len(raw["data"]) == 15  # every point: 12:00 a week ago, then two a day
+
+    (daily,) = chart_of(client.get(url, {"period": "1y"}, **HTMX))["datasets"]
+    assert len(daily["data"]) == 366
+    assert daily["data"][-1] == {"x": "2026-03-15T00:00:00Z", "y": 49.91}
+
+    (weekly,) = chart_of(client.get(url, {"period": "all"}, **HTMX))["datasets"]
+    first_day = (NOW - 399 * DAY - dt.timedelta(hours=12)).date()
+    mondays = {
+        first_day + n * DAY - dt.timedelta(days=(first_day + n * DAY).weekday()) for n in range(400)
+    }
+    assert len(weekly["data"]) == len(mondays) == 58
+    assert all(dt.date.fromisoformat(p["x"][:10]).weekday() == 0 for p in weekly["data"])
+
+
+def test_history_endpoint_rejects_an_unknown_period(client):
+    card = make_card()
+    response = client.get(f"/cards/{card.pk}/prices/history/", {"period": "5y"}, **HTMX)
+    assert response.status_code == 400
+    assert "Unknown period '5y'" in response.content.decode()
+    assert "7d, 30d, 3m, 1y, all" in response.content.decode()
+
+
+def test_history_endpoint_without_htmx_goes_to_the_card_page_with_the_period(client):
+    card = make_card(name="Eevee")
+    response = client.get(f"/cards/{card.pk}/prices/history/", {"period": "1y"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{card.get_absolute_url()}?period=1y#chart"
+
+
+def test_history_of_a_period_without_prices_says_so(client):
+    card = make_card()
+    write_history(card, 3, end=NOW - 20 * DAY)
+    response = client.get(f"/cards/{card.pk}/prices/history/", {"period": "7d"}, **HTMX)
+    assert chart_of(response)["datasets"] == []
+    assert "No prices in this period" in response.content.decode()
+
+
+def test_many_lines_start_with_the_extra_ones_hidden():
+    card = make_card()
+    grades = ("ungraded", "PSA 10", "PSA 9", "BGS 10", "CGC 10", "ANY 9", "ANY 8", "ANY 7")
+    write_history(card, 2, price_keys=grades)
+    chart = history.history_series(card, "30d")
+    assert [d["hidden"] for d in chart["datasets"]] == [False] * 6 + [True] * 2
+
+
+# Query counts: independent of history length and of the number of cards
+
+
+def test_card_page_query_count_does_not_grow_with_history(client):
+    short, long = make_card(), make_card()
+    for card, days in [(short, 5), (long, 60)]:
+        write_history(card, days, price_keys=("ungraded", "PSA 10", "PSA 9"))
+        write_history(card, days, source="demo", price_keys=("ungraded", "NM"))
+    for period in ["30d", "all"]:
+        few = count_queries(client, f"{short.get_absolute_url()}?period={period}")
+        many = count_queries(client, f"{long.get_absolute_url()}?period={period}")
+        assert few == many <= 5, period
+
+
+def test_history_and_table_endpoints_query_count_does_not_grow_with_history(client):
+    short, long = make_card(), make_card()
+    for card, days in [(short, 5), (long, 60)]:
+        write_history(card, days, price_keys=("ungraded", "PSA 10", "PSA 9"))
+    for period in history.PERIODS:
+        few = count_queries(client, f"/cards/{short.pk}/prices/history/?period={period}", **HTMX)
+        many = count_queries(client, f"/cards/{long.pk}/prices/history/?period={period}", **HTMX)
+        assert few == many == 2, period
+    few = count_queries(client, f"/cards/{short.pk}/prices/table/", **HTMX)
+    many = count_queries(client, f"/cards/{long.pk}/prices/table/", **HTMX)
+    assert few == many == 2
+
+
+def test_movers_page_query_count_does_not_grow_with_cards_or_history(client):
+    card_set = make_set()
+
+    def add_cards(n, days):
+        for i in range(n):
+            card = make_card(card_set=card_set, popularity=i + 1)
+            write_history(
+                card,
+                days,
+                start=2000 + 100 * i,
+                step=(-1) ** i * 10,
+                price_keys=("ungraded", "PSA 10"),
+            )
+            write_history(card, days, source="demo")
+
+    add_cards(2, 5)
+    for period in ["24h", "7d", "30d"]:
+        few = count_queries(client, f"/movers/?period={period}")
+        assert few <= 4
+    few = count_queries(client, "/movers/")
+    add_cards(10, 40)
+    assert count_queries(client, "/movers/") == few
+    assert count_queries(client, "/") == count_queries(client, "/")
+
+
+# Movers
+
+
+@pytest.fixture
+def market():
+    """A small market: named cards with known moves over 7 days."""
+    pokemon = make_set(game=Game.POKEMON, code="mkt1", name="Market Set")
+    onepiece = make_set(game=Game.ONEPIECE, code="OP99", name="Grand Line")
+    cards = {}
+
+    def card(name, card_set=pokemon, **extra):
+        cards[name] = make_card(card_set=card_set, name=name, **extra)
+        return cards[name]
+
+    move(card("Big Riser"), 1000, 1500)  # +50%
+    move(card("Small Riser"), 1000, 1100)  # +10%
+    move(card("Big Faller"), 1000, 800)  # −20%
+    move(card("Small Faller"), 1000, 950)  # −5%
+    move(card("Cheap Jumper"), 40, 90)  # +125% but under a dollar
+    move(card("Stale Riser"), 1000, 3000, end=NOW - 10 * DAY)  # not priced lately
+    move(card("Luffy", card_set=onepiece), 1000, 1300)  # +30%, other game
+    move(card("Overnight", popularity=5), 1000, 1200, days=1)  # +20% in a day, no 7-day history
+    # A real source outranks the demo simulation: +1%, not +90%.
+    move(card("Real Over Demo", popularity=50), 1000, 1010)
+    move(cards["Real Over Demo"], 1000, 1900, source="demo")
+    # Raw outranks graded: the PSA 10's +70% does not make it a gainer.
+    move(card("Raw Over Graded", popularity=10), 2000, 1960)
+    move(cards["Raw Over Graded"], 10000, 17000, key="PSA 10")
+    # Demo alone still counts, labelled.
+    move(card("Only Simulated"), 1000, 1250, source="demo")
+    return cards
+
+
+def names(rows):
+    return [summary.card.name for summary in rows]
+
+
+def test_movers_ranks_gainers_and_losers_by_change(client, market):
+    response = client.get("/movers/", {"game": "pokemon", "period": "7d"})
+    movers = response.context["movers"]
+    assert names(movers.gainers) == ["Big Riser", "Only Simulated", "Small Riser", "Real Over Demo"]
+    assert names(movers.losers) == ["Big Faller", "Small Faller", "Raw Over Graded"]
+    html = response.content.decode()
+    assert "+50.0%" in html and "−20.0%" in html
+    assert "Demo prices are a simulation, not market data" in html
+    assert html.count('<span class="tag tag-simulated">Simulated</span>') == 2  # row + note
+
+
+def test_movers_filters_by_game(client, market):
+    movers = client.get("/movers/", {"game": "onepiece"}).context["movers"]
+    assert names(movers.gainers) == ["Luffy"]
+    assert movers.losers == []
+
+
+def test_movers_filters_by_period(client, market):
+    movers = client.get("/movers/", {"period": "24h"}).context["movers"]
+    assert names(movers.gainers) == ["Overnight"]
+    assert movers.gainers[0].period_change == 20.0
+
+
+def test_movers_leave_out_cheap_and_stale_prices(client, market):
+    html = client.get("/movers/").content.decode()
+    assert "Cheap Jumper" not in html
+    assert "Stale Riser" not in html
+    assert "prices under $1.00 are left out" in html
+
+
+def test_most_viewed_lists_popular_cards_with_their_change(client, market):
+    rows = client.get("/movers/").context["movers"].most_viewed
+    assert [(card.name, price.period_change if price else None) for card, price in rows] == [
+        ("Real Over Demo", 1.0),
+        ("Raw Over Graded", -2.0),
+        ("Overnight", None),
+    ]
+
+
+def test_movers_falls_back_to_defaults_for_unknown_filters(client, market):
+    response = client.get("/movers/", {"game": "magic", "period": "1y"})
+    assert response.status_code == 200
+    assert (response.context["game"], response.context["period"]) == ("pokemon", "7d")
+
+
+def test_movers_tabs_are_links_that_htmx_swaps_in_place(client, market):
+    html = client.get("/movers/", {"period": "30d"}).content.decode()
+    assert 'href="/movers/?game=onepiece&amp;period=30d"' in html
+    assert 'hx-get="/movers/?game=pokemon&amp;period=24h"' in html
+    partial = client.get("/movers/", {"period": "30d"}, **HTMX).content.decode()
+    assert partial.lstrip().startswith('<div id="movers"') and "<html" not in partial
+
+
+def test_movers_page_without_prices_has_empty_states(client):
+    html = client.get("/movers/").content.decode()
+    assert "No card rose in price over this period." in html
+    assert "No views counted yet." in html
+
+
+def test_home_shows_the_week_s_movers_and_the_nav_links_to_movers(client, market):
+    html = client.get("/").content.decode()
+    assert "Movers this week" in html
+    section = html[html.index("Movers this week") : html.index("sets</h2>")]
+    assert "Big Riser" in section and "Big Faller" in section and "Luffy" in section
+    assert '<a href="/movers/">Movers</a>' in html
+
+
+def test_home_without_prices_has_no_movers_section(client):
+    assert "Movers this week" not in client.get("/").content.decode()
