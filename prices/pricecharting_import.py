@@ -1,0 +1,589 @@
+"""The PriceCharting CSV price guide: streamed, matched to cards, written in batches.
+
+    import_price_guide(path_or_lines, ...) -> JobRun     # a local file, an upload, a stream
+    import_category("pokemon-cards", ...) -> JobRun      # download from PriceCharting first
+    match_unmatched_row(row, card) -> WriteResult        # staff's one-click match
+
+The file is read one line at a time and never held whole (the Pokémon guide has about
+88,000 rows). Columns are read by header name; the delimiter (comma or tab) is told by the
+header line. Each physical line is one row: a stray quote can spoil only its own line.
+
+Every row ends up in exactly one place: price points of the card it matched (through
+prices.writing, so a second import of the same file writes nothing), an UnmatchedRow for
+staff (no card, or several possible cards), or the run's rejections with its line number
+(wrong column count, a price that is not a dollar amount, a negative price). Matching runs
+in memory against an index built once (prices.matching); writes go out in batches.
+"""
+
+import contextlib
+import csv
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import Case, CharField, IntegerField, Value, When
+from django.utils import timezone
+
+from cards.models import Card
+from prices.matching import (
+    AMBIGUOUS,
+    VIA_PRICECHARTING_ID,
+    CatalogIndex,
+    Product,
+    clean_tcg_id,
+    product_number,
+)
+from prices.models import JobRun, Source, UnmatchedRow
+from prices.sources.base import SourceConfig, SourceError
+from prices.sources.http import scrub
+from prices.sources.pricecharting import (
+    PRICE_GUIDE_CATEGORIES,
+    SOURCE,
+    PriceChartingClient,
+    count,
+    day_start,
+    is_sealed,
+    observed_today,
+    price_fields,
+)
+from prices.writing import MAX_CENTS, Observation, WriteResult, record_observations
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("id", "console-name", "product-name")
+PROGRESS_EVERY = 1000
+OBSERVATIONS_PER_WRITE = 5000
+UNMATCHED_PER_WRITE = 1000
+UPDATES_PER_QUERY = 500
+
+DOLLARS_RE = re.compile(r"(-)?\$?\s*(-)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?")
+US_DATE_RE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class GuideFormatError(ValueError):
+    """The file as a whole cannot be read as a price guide (no header, missing columns)."""
+
+
+class MatchConflict(ValueError):
+    """The chosen card already carries another PriceCharting id."""
+
+
+# --- Reading -----------------------------------------------------------------------------
+
+
+def parse_dollars(text: str) -> int | None:
+    """A price-guide cell in cents: "$1,234.56 " → 123456; blank or "$0.00" → None.
+    ValueError for anything else, negative amounts included."""
+    text = text.strip()
+    if not text:
+        return None
+    match = DOLLARS_RE.fullmatch(text)
+    if not match:
+        raise ValueError(f"not a dollar amount: {text!r}")
+    if match[1] or match[2]:
+        raise ValueError(f"negative price: {text!r}")
+    cents = Decimal(f"{match[3].replace(',', '')}.{match[4] or '0'}") * 100
+    if cents != cents.to_integral_value():
+        raise ValueError(f"not a whole number of cents: {text!r}")
+    if cents > MAX_CENTS:
+        raise ValueError(f"implausibly high price: {text!r}")
+    return int(cents) or None
+
+
+def parse_release_date(text: str) -> dt.date | None:
+    """YYYY-MM-DD or M/D/YYYY; blank is None; ValueError otherwise."""
+    text = text.strip()
+    if not text:
+        return None
+    us = US_DATE_RE.fullmatch(text)
+    try:
+        if us:
+            return dt.date(int(us[3]), int(us[1]), int(us[2]))
+        if ISO_DATE_RE.fullmatch(text):
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise ValueError(f"not a date: {text!r}")
+
+
+@dataclass
+class GuideRow:
+    """One data line of the guide: a product and its prices, or why it was rejected."""
+
+    line: int
+    product: Product | None = None
+    prices: dict[str, int] = field(default_factory=dict)  # price key → cents
+    sample_size: int | None = None
+    release_date: dt.date | None = None
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
+    """Rows of a price guide, from its lines (with or without line endings)."""
+    lines = iter(lines)
+    header_line = next(lines, "").lstrip("\ufeff").rstrip("\r\n")
+    if not header_line.strip():
+        raise GuideFormatError("the file is empty or its first line is blank (no header)")
+    if header_line.lstrip().startswith("<"):
+        raise GuideFormatError("this is an HTML page, not a price guide")
+    delimiter = "\t" if "\t" in header_line else ","
+    header = [name.strip().lower() for name in _split(header_line, delimiter)]
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        raise GuideFormatError(
+            f"the header has no {', '.join(missing)} column"
+            f"{'s' if len(missing) > 1 else ''} (found: {', '.join(header[:30])})"
+        )
+    column = {name: position for position, name in reversed(list(enumerate(header)))}
+    width = len(header)
+
+    def cell(values: list[str], name: str) -> str:
+        position = column.get(name)
+        return values[position] if position is not None else ""
+
+    for number, line in enumerate(lines, start=2):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        row = GuideRow(line=number)
+        try:
+            values = _split(line, delimiter)
+        except csv.Error as exc:
+            row.error = f"unreadable line: {exc}"
+            yield row
+            continue
+        if len(values) != width:
+            hint = " (an unquoted comma in a value?)" if len(values) > width else ""
+            row.error = f"expected {width} columns, found {len(values)}{hint}"
+            yield row
+            continue
+        product = Product(
+            id=cell(values, "id").strip(),
+            console_name=cell(values, "console-name").strip(),
+            product_name=cell(values, "product-name").strip(),
+            tcg_id=clean_tcg_id(cell(values, "tcg-id")),
+            genre=cell(values, "genre").strip(),
+        )
+        if not product.id:
+            row.error = "no id"
+            yield row
+            continue
+        row.product = product
+        for name, price_key in price_fields(is_sealed(product.genre)).items():
+            if name not in column:
+                continue
+            try:
+                cents = parse_dollars(values[column[name]])
+            except ValueError as exc:
+                row.error = f"{name}: {exc}"
+                break
+            if cents is not None:
+                row.prices[price_key] = cents
+        if row.error:
+            row.prices = {}
+            yield row
+            continue
+        row.sample_size = count(cell(values, "sales-volume"))
+        try:
+            row.release_date = parse_release_date(cell(values, "release-date"))
+        except ValueError as exc:
+            row.warnings.append(f"release-date: {exc} (ignored)")
+        yield row
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader((line,), delimiter=delimiter))
+
+
+def file_lines(path: Path) -> Iterator[str]:
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        yield from handle
+
+
+def count_lines(path: Path) -> int:
+    """Cheap: bytes, not text. Used for the progress bar only."""
+    lines = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+    return lines
+
+
+def decoded(lines: Iterable[str | bytes]) -> Iterator[str]:
+    """Text lines from an iterable of str or bytes lines (an uploaded file gives bytes)."""
+    first = True
+    for line in lines:
+        if isinstance(line, bytes):
+            line = line.decode("utf-8-sig" if first else "utf-8", errors="replace")
+        first = False
+        yield line
+
+
+# --- Importing ---------------------------------------------------------------------------
+
+
+@dataclass
+class ImportCounts:
+    rows: int = 0
+    matched: int = 0
+    unmatched: int = 0
+    ambiguous: int = 0
+    rejected_rows: int = 0
+    ids_stored: int = 0
+    resolved: int = 0
+    written: WriteResult = field(default_factory=WriteResult)
+
+
+class _Import:
+    """One run over one guide. Holds the match index and the batches waiting to be written."""
+
+    def __init__(self, run: JobRun, *, name, observed_at, game, dry_run, progress, save_run):
+        self.run = run
+        self.name = name
+        self.observed_at = observed_at
+        self.dry_run = dry_run
+        self.progress = progress
+        self.save_run = save_run
+        self.counts = ImportCounts()
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+        self.index = CatalogIndex.load(game)
+        self.unresolved: dict[str, int] = dict(
+            UnmatchedRow.objects.filter(source=SOURCE, resolved_at__isnull=True).values_list(
+                "external_id", "pk"
+            )
+        )
+        self.observations: list[Observation] = []
+        self.unmatched: dict[str, tuple[UnmatchedRow, tuple[int, ...]]] = {}
+        self.new_ids: list[tuple[int, str]] = []  # (card id, PriceCharting id)
+        self.resolutions: list[tuple[int, int]] = []  # (UnmatchedRow id, card id)
+
+    def feed(self, lines: Iterable[str]) -> None:
+        for row in read_guide(lines):
+            self.counts.rows += 1
+            self.handle(row)
+            if len(self.observations) >= OBSERVATIONS_PER_WRITE:
+                self.write_prices()
+            if len(self.unmatched) >= UNMATCHED_PER_WRITE:
+                self.write_unmatched()
+            if self.counts.rows % PROGRESS_EVERY == 0:
+                self.report_progress()
+        self.write_prices()
+        self.write_unmatched()
+
+    def handle(self, row: GuideRow) -> None:
+        if row.error:
+            self.counts.rejected_rows += 1
+            self._note(self.errors, row.line, row.error)
+            return
+        for warning in row.warnings:
+            self._note(self.warnings, row.line, warning)
+        product = row.product
+        match = self.index.match(product)
+        if not match.matched:
+            if match.status == AMBIGUOUS:
+                self.counts.ambiguous += 1
+            else:
+                self.counts.unmatched += 1
+            self.unmatched[product.id] = (self._unmatched_row(row, match), match.candidates)
+            return
+        self.counts.matched += 1
+        card_id = match.card_id
+        if match.via != VIA_PRICECHARTING_ID:
+            self.index.assign(card_id, product.id)
+            self.new_ids.append((card_id, product.id))
+        unmatched_pk = self.unresolved.pop(product.id, None)
+        if unmatched_pk is not None:
+            self.resolutions.append((unmatched_pk, card_id))
+        self.unmatched.pop(product.id, None)
+        self.observations.extend(
+            Observation(
+                card_id=card_id,
+                source=SOURCE,
+                price_key=price_key,
+                market=cents,
+                observed_at=self.observed_at,
+                sample_size=row.sample_size,
+            )
+            for price_key, cents in row.prices.items()
+        )
+
+    def _unmatched_row(self, row: GuideRow, match) -> UnmatchedRow:
+        product = row.product
+        return UnmatchedRow(
+            source=SOURCE,
+            external_id=product.id[:64],
+            set_name=product.console_name[:200],
+            product_name=product.product_name[:300],
+            number=product_number(product.product_name, one_piece=product.is_one_piece)[:32],
+            tcgplayer_id=product.tcg_id[:32],
+            reason=match.status,
+            prices=row.prices,
+            observed_at=self.observed_at,
+            job_run=self.run if self.run.pk else None,
+            matched_card=None,
+            resolved_at=None,
+        )
+
+    def _note(self, messages: list[str], line: int, text: str) -> None:
+        if len(messages) < JobRun.MAX_ERRORS:
+            messages.append(f"{self.name}:{line}: {text}"[:500])
+
+    # Writing, in batches
+
+    def write_prices(self) -> None:
+        if self.observations:
+            self.counts.written.add(record_observations(self.observations))
+            self.observations = []
+        self._store_ids()
+        self._resolve()
+
+    def _store_ids(self) -> None:
+        for start in range(0, len(self.new_ids), UPDATES_PER_QUERY):
+            batch = dict(self.new_ids[start : start + UPDATES_PER_QUERY])
+            # Only where still blank: an id set meanwhile (by staff) is never overwritten.
+            self.counts.ids_stored += Card.objects.filter(pk__in=batch, pricecharting_id="").update(
+                pricecharting_id=Case(
+                    *[When(pk=card_id, then=Value(pid)) for card_id, pid in batch.items()],
+                    output_field=CharField(),
+                )
+            )
+        self.new_ids = []
+
+    def _resolve(self) -> None:
+        now = timezone.now()
+        for start in range(0, len(self.resolutions), UPDATES_PER_QUERY):
+            batch = dict(self.resolutions[start : start + UPDATES_PER_QUERY])
+            self.counts.resolved += UnmatchedRow.objects.filter(
+                pk__in=batch, resolved_at__isnull=True
+            ).update(
+                resolved_at=now,
+                matched_card=Case(
+                    *[When(pk=pk, then=Value(card_id)) for pk, card_id in batch.items()],
+                    output_field=IntegerField(),
+                ),
+            )
+        self.resolutions = []
+
+    def write_unmatched(self) -> None:
+        if not self.unmatched:
+            return
+        rows = list(self.unmatched.values())
+        self.unmatched = {}
+        objects = [row for row, _ in rows]
+        with transaction.atomic():
+            UnmatchedRow.objects.bulk_create(
+                objects,
+                update_conflicts=True,
+                unique_fields=["source", "external_id"],
+                update_fields=[
+                    "set_name",
+                    "product_name",
+                    "number",
+                    "tcgplayer_id",
+                    "reason",
+                    "prices",
+                    "observed_at",
+                    "job_run",
+                    "matched_card",
+                    "resolved_at",
+                    "updated_at",
+                ],
+                batch_size=500,
+            )
+            through = UnmatchedRow.candidates.through
+            through.objects.filter(unmatchedrow_id__in=[row.pk for row in objects]).delete()
+            through.objects.bulk_create(
+                [
+                    through(unmatchedrow_id=row.pk, card_id=card_id)
+                    for row, candidates in rows
+                    for card_id in candidates
+                ],
+                batch_size=1000,
+            )
+        for row in objects:
+            self.unresolved[row.external_id] = row.pk
+
+    # The run's record
+
+    def report_progress(self) -> None:
+        run, counts = self.run, self.counts
+        run.progress_done = counts.rows
+        run.fetched = counts.rows
+        run.written = counts.written.written
+        run.unchanged = counts.written.unchanged
+        run.rejected = counts.rejected_rows + counts.written.rejected
+        self.save_run(
+            run, ["progress_done", "progress_total", "fetched", "written", "unchanged", "rejected"]
+        )
+        if self.progress:
+            self.progress(run)
+
+    def finish(self) -> None:
+        run, counts = self.run, self.counts
+        self.report_progress()
+        run.progress_total = counts.rows
+        errors = self.errors + counts.written.errors
+        run.errors = (errors + self.warnings)[: JobRun.MAX_ERRORS]
+        run.description = self.summary()[:200]
+        run.status = JobRun.Status.PARTIAL if run.rejected else JobRun.Status.SUCCEEDED
+        run.finished_at = timezone.now()
+        self.save_run(run, None)
+
+    def summary(self) -> str:
+        c = self.counts
+        text = (
+            f"{self.name}: {c.rows} rows, {c.matched} matched, {c.unmatched} unmatched, "
+            f"{c.ambiguous} ambiguous, {c.rejected_rows} rejected"
+        )
+        return text + (" (dry run: nothing written)" if self.dry_run else "")
+
+
+def import_price_guide(
+    source: str | Path | Iterable[str | bytes],
+    *,
+    job_run: JobRun | None = None,
+    observed_on: dt.date | None = None,
+    dry_run: bool = False,
+    progress: Callable[[JobRun], None] | None = None,
+    game: str | None = None,
+    name: str | None = None,
+    secrets: list[str] | None = None,
+) -> JobRun:
+    """Import a price guide from a local file path or an iterable of lines (str or bytes).
+
+    Returns the finished JobRun: succeeded, partial (some rows rejected) or failed (the
+    file could not be read or downloaded; the error is on the run). Unexpected errors
+    mark the run failed and are raised. A dry run matches and counts inside a
+    transaction that is rolled back; its run is not saved unless one was passed in.
+    """
+    if secrets is None:
+        secrets = SourceConfig.from_settings(SOURCE).secrets
+    if isinstance(source, str | Path):
+        path = Path(source)
+        name = name or path.name
+        lines: Iterable[str] = file_lines(path)
+        total = max(count_lines(path) - 1, 0) if path.is_file() else None
+    else:
+        name = name or "price guide"
+        lines = decoded(source)
+        total = None
+    observed_at = day_start(observed_on) if observed_on else observed_today()
+
+    save = job_run is not None or not dry_run
+
+    def save_run(run: JobRun, fields: list[str] | None) -> None:
+        if save:
+            run.save(update_fields=fields)
+
+    run = job_run or JobRun(kind=JobRun.Kind.PRICE_IMPORT, source=Source.PRICECHARTING)
+    run.kind, run.source = JobRun.Kind.PRICE_IMPORT, Source.PRICECHARTING
+    run.status = JobRun.Status.RUNNING
+    run.description = f"{name}{' (dry run)' if dry_run else ''}"[:200]
+    run.progress_total = total
+    if save:
+        run.save()
+
+    importer = None
+    try:
+        with transaction.atomic() if dry_run else contextlib.nullcontext():
+            importer = _Import(
+                run,
+                name=name,
+                observed_at=observed_at,
+                game=game,
+                dry_run=dry_run,
+                progress=progress,
+                save_run=save_run,
+            )
+            importer.feed(lines)
+            if dry_run:
+                transaction.set_rollback(True)
+        importer.finish()
+    except (GuideFormatError, SourceError, OSError, UnicodeError) as exc:
+        _fail(run, f"{name}: {exc}", secrets, importer, save_run)
+    except Exception as exc:
+        _fail(run, f"{name}: unexpected error: {exc!r}", secrets, importer, save_run)
+        raise
+    return run
+
+
+def _fail(run: JobRun, message: str, secrets, importer, save_run) -> None:
+    message = scrub(message, secrets)
+    logger.warning("PriceCharting import failed: %s", message)
+    if importer is not None:
+        counts = importer.counts
+        run.fetched = counts.rows
+        run.progress_done = counts.rows
+        run.written = counts.written.written
+        run.unchanged = counts.written.unchanged
+        run.rejected = counts.rejected_rows + counts.written.rejected
+        run.errors = (importer.errors + counts.written.errors)[: JobRun.MAX_ERRORS - 1]
+    run.errors = [*run.errors[: JobRun.MAX_ERRORS - 1], message[:500]]
+    run.status = JobRun.Status.FAILED
+    run.finished_at = timezone.now()
+    save_run(run, None)
+
+
+def import_category(
+    category: str,
+    *,
+    url: str | None = None,
+    client: PriceChartingClient | None = None,
+    **options,
+) -> JobRun:
+    """Download PriceCharting's price guide for a category (or from `url`) and import it
+    while it streams in."""
+    client = client or PriceChartingClient()
+    game = PRICE_GUIDE_CATEGORIES.get(category) if category else None
+    name = options.pop("name", None) or f"{category or 'price guide'} (download)"
+    return import_price_guide(
+        client.price_guide_lines(category, url=url),
+        name=name,
+        game=game,
+        secrets=client.config.secrets,
+        **options,
+    )
+
+
+# --- Staff review ------------------------------------------------------------------------
+
+
+def match_unmatched_row(row: UnmatchedRow, card: Card, *, replace_id: bool = False) -> WriteResult:
+    """Staff's one-click match: the card takes the row's PriceCharting id, the row's
+    stored prices are written for it, and the row is resolved.
+
+    A card already carrying another PriceCharting id raises MatchConflict, unless
+    replace_id says staff mean to move it to this product.
+    """
+    with transaction.atomic():
+        card = Card.objects.select_for_update().get(pk=card.pk)
+        current = card.pricecharting_id.strip()
+        if current and current != row.external_id and not replace_id:
+            raise MatchConflict(
+                f"{card} already has PriceCharting id {current}, not {row.external_id}."
+            )
+        if current != row.external_id:
+            Card.objects.filter(pk=card.pk).update(pricecharting_id=row.external_id)
+            card.pricecharting_id = row.external_id
+        result = record_observations(
+            Observation(
+                card_id=card.pk,
+                source=row.source,
+                price_key=price_key,
+                market=cents,
+                observed_at=row.observed_at,
+            )
+            for price_key, cents in (row.prices or {}).items()
+        )
+        row.matched_card = card
+        row.resolved_at = timezone.now()
+        row.save(update_fields=["matched_card", "resolved_at", "updated_at"])
+    return result
