@@ -302,13 +302,13 @@ class _SourceRetry(Retry):
 
     def get_backoff_time(self) -> float:
         # urllib3 retries the first failure at once; a struggling server deserves a pause.
-        if not self.history:
-            return 0.0
         consecutive = 0
         for entry in reversed(self.history):
             if entry.redirect_location is not None:
                 break
             consecutive += 1
+        if consecutive == 0:
+            return 0.0
         backoff = self.backoff_factor * (2 ** (consecutive - 1))
         backoff += random.random() * self.backoff_jitter
         return float(max(0.0, min(self.backoff_max, backoff)))
