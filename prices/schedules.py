@@ -10,6 +10,12 @@ SCHEDULES = [
         "minutes": 15,
     },
     {
+        "name": "pricecharting-price-guide",
+        "func": "prices.tasks.import_price_guides",
+        "schedule_type": Schedule.CRON,
+        "cron": "0 7 * * *",
+    },
+    {
         "name": "price-retention",
         "func": "prices.tasks.apply_retention",
         "schedule_type": Schedule.CRON,

@@ -1,4 +1,15 @@
+from django.urls import path
+
+from prices import staff_views
 
 app_name = "staff"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", staff_views.sources, name="sources"),
+    path("sources/<str:source>/sync/", staff_views.sync_now, name="sync_now"),
+    path("jobs/", staff_views.jobs, name="jobs"),
+    path("jobs/<int:pk>/", staff_views.job_detail, name="job_detail"),
+    path("price-guide/", staff_views.price_guide_upload, name="price_guide_upload"),
+    path("unmatched/", staff_views.unmatched, name="unmatched"),
+    path("unmatched/<int:pk>/match/", staff_views.match_row, name="match_row"),
+]

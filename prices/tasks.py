@@ -1,5 +1,8 @@
 """Background jobs of the prices app (django-q2). Each has a management command too."""
 
+import datetime as dt
+from pathlib import Path
+
 from prices.demo import backfill_demo_history
 from prices.retention import fold_old_points
 from prices.sync import sync_source, usable_sources
@@ -17,3 +20,29 @@ def apply_retention(older_than_days: int | None = None) -> int:
 
 def backfill_demo(days: int = 365) -> int:
     return backfill_demo_history(days).pk
+
+
+def import_price_guide_file(path: str, job_run_id: int, observed_on: str | None = None) -> None:
+    """Import an uploaded price guide into its (queued) job run, then delete the upload."""
+    from prices.models import JobRun
+    from prices.pricecharting_import import import_price_guide
+
+    upload = Path(path)
+    try:
+        run = JobRun.objects.filter(pk=job_run_id).first()
+        if run is None or run.is_finished:
+            return
+        day = dt.date.fromisoformat(observed_on) if observed_on else None
+        import_price_guide(upload, job_run=run, observed_on=day)
+    finally:
+        upload.unlink(missing_ok=True)
+
+
+def import_price_guides() -> list[int]:
+    """Download and import PriceCharting's price guides, when a token is configured."""
+    from prices.pricecharting_import import PRICE_GUIDE_CATEGORIES, import_category
+    from prices.sources.base import get_client
+
+    if not get_client("pricecharting").is_usable:
+        return []
+    return [import_category(category).pk for category in PRICE_GUIDE_CATEGORIES]

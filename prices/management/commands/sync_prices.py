@@ -23,6 +23,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, source=None, card_ids=None, **options):
+        self.verbosity = options["verbosity"]
         if source:
             client = get_client(source)
             if not client.is_usable:
