@@ -239,8 +239,14 @@ class EbayClient(PriceClient):
                 auth=(credentials["client_id"], credentials["client_secret"]),
             )
         except PermanentError as exc:
+            if _is_quota_error(exc):
+                raise quota_exhausted() from exc
             status = getattr(exc, "status", None)
             raise TokenRefused(f"eBay refused an application token (HTTP {status})") from exc
+        except TransientError as exc:
+            if _is_quota_error(exc):  # token mints have a daily quota of their own
+                raise quota_exhausted() from exc
+            raise
         token = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
             raise TokenRefused("eBay's token answer has no access_token")

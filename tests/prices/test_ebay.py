@@ -453,6 +453,15 @@ def test_error_2001_stops_ebay_whatever_its_status(ebay):
         make_client(ebay).fetch([charizard()])
 
 
+def test_a_429_on_the_token_endpoint_stops_ebay_too(ebay):
+    ebay.script("POST", TOKEN_PATH, TOO_MANY_REQUESTS)
+    with time_machine.travel(NOW), pytest.raises(QuotaExhausted) as raised:
+        make_client(ebay).fetch([charizard()])
+
+    assert raised.value.retry_at == dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC)
+    assert ebay.searches == []
+
+
 def test_the_default_http_layer_does_not_retry_429(ebay):
     client = EbayClient(ebay_config(ebay.url))
     assert 429 not in client.http.retry.status_forcelist
