@@ -6,6 +6,18 @@ from django.utils.html import format_html
 from cards.models import Card, CardSet
 
 
+def mark_curated(obj, form, change) -> None:
+    """Remember what staff changed, so catalog loads and syncs never undo it."""
+    if change and form.changed_data:
+        obj.curated_fields = sorted(set(obj.curated_fields or ()) | set(form.changed_data))
+
+
+@admin.action(description="Let catalog loads and syncs update staff-edited fields again")
+def release_curated_fields(modeladmin, request, queryset):
+    updated = queryset.exclude(curated_fields=[]).update(curated_fields=[])
+    modeladmin.message_user(request, f"{updated} rows will follow the catalog sources again.")
+
+
 @admin.register(CardSet)
 class CardSetAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "game", "series", "release_date", "total", "cards_link"]
@@ -13,12 +25,13 @@ class CardSetAdmin(admin.ModelAdmin):
     search_fields = ["name", "code", "ptcgo_code", "series"]
     date_hierarchy = "release_date"
     ordering = ["game", "-release_date"]
-    readonly_fields = ["created", "updated", "cards_link"]
+    readonly_fields = ["created", "updated", "cards_link", "curated_fields"]
+    actions = [release_curated_fields]
     fieldsets = [
         (None, {"fields": ["game", "code", "name", "series", "language"]}),
         ("Facts", {"fields": ["release_date", "printed_total", "total", "ptcgo_code"]}),
         ("Price sources", {"fields": ["pricecharting_name"]}),
-        ("Catalog", {"fields": ["cards_link", "created", "updated"]}),
+        ("Catalog", {"fields": ["cards_link", "curated_fields", "created", "updated"]}),
     ]
 
     def get_queryset(self, request):
@@ -35,6 +48,7 @@ class CardSetAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{} card{}</a>', url, count, "" if count == 1 else "s")
 
     def save_model(self, request, obj, form, change):
+        mark_curated(obj, form, change)
         super().save_model(request, obj, form, change)
         if change and {"name", "code", "ptcgo_code"} & set(form.changed_data):
             obj.refresh_card_search_documents()
@@ -63,9 +77,15 @@ class CardAdmin(admin.ModelAdmin):
     list_select_related = ["card_set"]
     search_fields = ["name", "number", "card_set__code", "card_set__name", "tcgplayer_id"]
     autocomplete_fields = ["card_set"]
-    readonly_fields = ["created", "updated", "view_on_site_link"]
+    readonly_fields = ["created", "updated", "view_on_site_link", "curated_fields"]
     list_per_page = 50
-    actions = ["mark_single", "mark_sealed", "clear_ebay_query"]
+    actions = [
+        "sync_prices_now",
+        "mark_single",
+        "mark_sealed",
+        "clear_ebay_query",
+        release_curated_fields,
+    ]
     fieldsets = [
         (None, {"fields": ["card_set", "number", "variant", "name", "view_on_site_link"]}),
         ("Facts", {"fields": ["rarity", "kind", "category", "color", "printed_in", "image_url"]}),
@@ -77,14 +97,38 @@ class CardAdmin(admin.ModelAdmin):
                 "the sync match by name, number and set.",
             },
         ),
-        ("Bookkeeping", {"fields": ["popularity", "created", "updated"]}),
+        ("Bookkeeping", {"fields": ["popularity", "curated_fields", "created", "updated"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        mark_curated(obj, form, change)
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="On the site")
     def view_on_site_link(self, obj):
         if obj.pk is None:
             return "—"
         return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), obj.get_absolute_url())
+
+    @admin.action(description="Sync prices of the selected cards now")
+    def sync_prices_now(self, request, queryset):
+        from django_q.tasks import async_task
+
+        from prices.sync import usable_sources
+
+        card_ids = list(queryset.values_list("pk", flat=True))
+        sources = usable_sources()
+        for source in sources:
+            async_task("prices.tasks.sync_prices", source, card_ids, task_name=f"sync {source}")
+        if sources:
+            self.message_user(
+                request,
+                f"Price sync of {len(card_ids)} cards queued for {', '.join(sources)}; "
+                "see the staff job runs page.",
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(request, "No price source is enabled and configured.", messages.ERROR)
 
     @admin.action(description="Mark selected as single cards")
     def mark_single(self, request, queryset):

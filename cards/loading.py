@@ -737,9 +737,15 @@ def _parse(fmt: Format, report: FileReport, unit: str, records: Iterable[_Record
 
 
 def _assign(obj, values: Mapping[str, object]) -> set[str]:
-    """Set the values that differ; return the names of the fields that changed."""
+    """Set the values that differ; return the names of the fields that changed.
+
+    Fields staff have edited in the admin (curated_fields) are never overwritten.
+    """
     changed = set()
+    curated = set(obj.curated_fields or ())
     for name, value in values.items():
+        if name in curated:
+            continue
         if getattr(obj, name) != value:
             setattr(obj, name, value)
             changed.add(name)

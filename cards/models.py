@@ -33,6 +33,12 @@ class CardSet(models.Model):
         help_text="The set as PriceCharting names it (console-name), e.g. “Pokemon Base "
         "Set”, when it is not the game plus this set's name.",
     )
+    curated_fields = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Fields staff edited in the admin: catalog loads and syncs leave them alone.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -101,6 +107,12 @@ class Card(models.Model):
 
     search_document = models.TextField(
         blank=True, editable=False, help_text="Words a search can find this card by."
+    )
+    curated_fields = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Fields staff edited in the admin: catalog loads and syncs leave them alone.",
     )
     popularity = models.PositiveIntegerField(
         default=0, help_text="How often collectors open, watch or collect this card."

@@ -16,6 +16,12 @@ SCHEDULES = [
         "cron": "0 7 * * *",
     },
     {
+        "name": "catalog-sync",
+        "func": "prices.tasks.sync_catalog",
+        "schedule_type": Schedule.CRON,
+        "cron": "0 5 * * 1",
+    },
+    {
         "name": "price-retention",
         "func": "prices.tasks.apply_retention",
         "schedule_type": Schedule.CRON,

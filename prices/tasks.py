@@ -46,3 +46,14 @@ def import_price_guides() -> list[int]:
     if not get_client("pricecharting").is_usable:
         return []
     return [import_category(category).pk for category in PRICE_GUIDE_CATEGORIES]
+
+
+def sync_catalog(game: str | None = None) -> list[int]:
+    """New sets and cards from the catalog APIs, when CATALOG_SYNC_ENABLED."""
+    from django.conf import settings
+
+    from cards.catalog_sync import sync_catalog as run_catalog_sync
+
+    if not settings.CATALOG_SYNC_ENABLED:
+        return []
+    return [run.pk for run in run_catalog_sync(game)]

@@ -165,3 +165,22 @@ def test_renaming_a_set_in_the_admin_refreshes_its_cards_search_words(staff_clie
 def test_admin_is_staff_only(client):
     make_user()
     assert client.get("/admin/cards/card/").status_code == 302
+
+
+def test_admin_action_syncs_the_selected_cards_now(staff_client, settings):
+    from prices.models import JobRun, PricePoint
+
+    settings.PRICE_SOURCES = {
+        **settings.PRICE_SOURCES,
+        "demo": {**settings.PRICE_SOURCES["demo"], "enabled": True},
+    }
+    card = make_card()
+    make_card()
+    response = staff_client.post(
+        "/admin/cards/card/",
+        {"action": "sync_prices_now", "_selected_action": [card.pk]},
+        follow=True,
+    )
+    assert "Price sync of 1 cards queued for demo" in response.content.decode()
+    assert JobRun.objects.get().source == "demo"
+    assert set(PricePoint.objects.values_list("card_id", flat=True)) == {card.pk}
