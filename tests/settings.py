@@ -9,8 +9,9 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
-# Each xdist worker gets its own cache namespace on a shared Redis.
-os.environ.setdefault("CACHE_KEY_PREFIX", "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main"))
+# Each test process (xdist worker) gets its own cache namespace on a shared Redis. The
+# process id, because pytest-django imports settings before xdist names its workers.
+os.environ.setdefault("CACHE_KEY_PREFIX", f"test-{os.getpid()}")
 
 from tcgtracker.settings import *  # noqa: E402, F403
 from tcgtracker.settings import Q_CLUSTER, STORAGES  # noqa: E402
