@@ -18,6 +18,7 @@ doubt (two fitting cards, a card already mapped to another product, a TCGplayer 
 card has another number) gives AMBIGUOUS with the candidates for staff to choose from.
 """
 
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -50,6 +51,7 @@ WORD_RE = re.compile(r"[a-z0-9]+")
 # --- Normalising ------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lowercase words without accents or punctuation: "Pokémon Scarlet & Violet" →
     "pokemon scarlet and violet"."""
@@ -65,6 +67,7 @@ def number_key(number: str) -> str:
     return str(int(key)) if key.isdigit() else key
 
 
+@functools.lru_cache(maxsize=65536)
 def words(text: str) -> frozenset[str]:
     return frozenset(WORD_ALIASES.get(word, word) for word in fold(text).split())
 

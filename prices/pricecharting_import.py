@@ -20,10 +20,12 @@ import csv
 import datetime as dt
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Case, CharField, IntegerField, Value, When
@@ -177,10 +179,11 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
             continue
         row.product = product
         for name, price_key in price_fields(is_sealed(product.genre)).items():
-            if name not in column:
+            position = column.get(name)
+            if position is None or not values[position] or values[position].isspace():
                 continue
             try:
-                cents = parse_dollars(values[column[name]])
+                cents = parse_dollars(values[position])
             except ValueError as exc:
                 row.error = f"{name}: {exc}"
                 break
@@ -241,6 +244,52 @@ class ImportCounts:
     written: WriteResult = field(default_factory=WriteResult)
 
 
+class StoredRow(NamedTuple):
+    pk: int
+    signature: tuple
+    resolved: bool
+
+
+def _signature(row: UnmatchedRow, candidates: tuple[int, ...]) -> tuple:
+    """What an unmatched row says; the same signature needs no rewrite."""
+    return (
+        row.reason,
+        row.prices,
+        row.set_name,
+        row.product_name,
+        row.number,
+        row.tcgplayer_id,
+        tuple(candidates),
+    )
+
+
+def stored_unmatched_rows() -> dict[str, StoredRow]:
+    """Every stored PriceCharting unmatched row by external id: two queries, once."""
+    candidates: dict[int, list[int]] = defaultdict(list)
+    through = UnmatchedRow.candidates.through
+    links = through.objects.filter(unmatchedrow__source=SOURCE).values_list(
+        "unmatchedrow_id", "card_id"
+    )
+    for row_id, card_id in links.iterator(chunk_size=10000):
+        candidates[row_id].append(card_id)
+    rows = UnmatchedRow.objects.filter(source=SOURCE).values_list(
+        "pk",
+        "external_id",
+        "reason",
+        "prices",
+        "set_name",
+        "product_name",
+        "number",
+        "tcgplayer_id",
+        "resolved_at",
+    )
+    stored = {}
+    for pk, external_id, *fields, resolved_at in rows.iterator(chunk_size=10000):
+        signature = (*fields, tuple(sorted(candidates.get(pk, ()))))
+        stored[external_id] = StoredRow(pk, signature, resolved_at is not None)
+    return stored
+
+
 class _Import:
     """One run over one guide. Holds the match index and the batches waiting to be written."""
 
@@ -255,13 +304,10 @@ class _Import:
         self.errors: list[str] = []
         self.warnings: list[str] = []
         self.index = CatalogIndex.load(game)
-        self.unresolved: dict[str, int] = dict(
-            UnmatchedRow.objects.filter(source=SOURCE, resolved_at__isnull=True).values_list(
-                "external_id", "pk"
-            )
-        )
+        self.stored = stored_unmatched_rows()
         self.observations: list[Observation] = []
-        self.unmatched: dict[str, tuple[UnmatchedRow, tuple[int, ...]]] = {}
+        self.unmatched: dict[str, tuple[UnmatchedRow, tuple]] = {}
+        self.seen_again: list[int] = []  # stored rows this file repeats unchanged
         self.new_ids: list[tuple[int, str]] = []  # (card id, PriceCharting id)
         self.resolutions: list[tuple[int, int]] = []  # (UnmatchedRow id, card id)
 
@@ -273,10 +319,13 @@ class _Import:
                 self.write_prices()
             if len(self.unmatched) >= UNMATCHED_PER_WRITE:
                 self.write_unmatched()
+            if len(self.seen_again) >= UPDATES_PER_QUERY * 10:
+                self.note_seen_again()
             if self.counts.rows % PROGRESS_EVERY == 0:
                 self.report_progress()
         self.write_prices()
         self.write_unmatched()
+        self.note_seen_again()
 
     def handle(self, row: GuideRow) -> None:
         if row.error:
@@ -292,16 +341,24 @@ class _Import:
                 self.counts.ambiguous += 1
             else:
                 self.counts.unmatched += 1
-            self.unmatched[product.id] = (self._unmatched_row(row, match), match.candidates)
+            unmatched = self._unmatched_row(row, match)
+            signature = _signature(unmatched, match.candidates)
+            stored = self.stored.get(product.id)
+            if stored and not stored.resolved and stored.signature == signature:
+                # Most unmatched rows are the same every day: touch them, do not rewrite.
+                self.seen_again.append(stored.pk)
+            else:
+                self.unmatched[product.id] = (unmatched, signature)
             return
         self.counts.matched += 1
         card_id = match.card_id
         if match.via != VIA_PRICECHARTING_ID:
             self.index.assign(card_id, product.id)
             self.new_ids.append((card_id, product.id))
-        unmatched_pk = self.unresolved.pop(product.id, None)
-        if unmatched_pk is not None:
-            self.resolutions.append((unmatched_pk, card_id))
+        stored = self.stored.get(product.id)
+        if stored and not stored.resolved:
+            self.resolutions.append((stored.pk, card_id))
+            self.stored[product.id] = stored._replace(resolved=True)
         self.unmatched.pop(product.id, None)
         self.observations.extend(
             Observation(
@@ -327,7 +384,6 @@ class _Import:
             reason=match.status,
             prices=row.prices,
             observed_at=self.observed_at,
-            job_run=self.run if self.run.pk else None,
             matched_card=None,
             resolved_at=None,
         )
@@ -378,6 +434,9 @@ class _Import:
         rows = list(self.unmatched.values())
         self.unmatched = {}
         objects = [row for row, _ in rows]
+        run = self.run if self.run.pk else None
+        for row in objects:
+            row.job_run = run
         with transaction.atomic():
             UnmatchedRow.objects.bulk_create(
                 objects,
@@ -403,13 +462,23 @@ class _Import:
             through.objects.bulk_create(
                 [
                     through(unmatchedrow_id=row.pk, card_id=card_id)
-                    for row, candidates in rows
-                    for card_id in candidates
+                    for row, signature in rows
+                    for card_id in signature[-1]
                 ],
                 batch_size=1000,
             )
-        for row in objects:
-            self.unresolved[row.external_id] = row.pk
+        for row, signature in rows:
+            self.stored[row.external_id] = StoredRow(row.pk, signature, False)
+
+    def note_seen_again(self) -> None:
+        """Rows repeated unchanged: only their run and the day of their prices move."""
+        run = self.run if self.run.pk else None
+        for start in range(0, len(self.seen_again), UPDATES_PER_QUERY * 10):
+            batch = self.seen_again[start : start + UPDATES_PER_QUERY * 10]
+            UnmatchedRow.objects.filter(pk__in=batch).update(
+                job_run=run, observed_at=self.observed_at
+            )
+        self.seen_again = []
 
     # The run's record
 

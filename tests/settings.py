@@ -9,12 +9,13 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
-# Each test process (xdist worker) gets its own cache namespace on a shared Redis. The
-# process id, because pytest-django imports settings before xdist names its workers.
-os.environ.setdefault("CACHE_KEY_PREFIX", f"test-{os.getpid()}")
 
 from tcgtracker.settings import *  # noqa: E402, F403
-from tcgtracker.settings import Q_CLUSTER, STORAGES  # noqa: E402
+from tcgtracker.settings import CACHES, Q_CLUSTER, STORAGES  # noqa: E402
+
+# Each test process (xdist worker) gets its own cache namespace on a shared Redis: the
+# process id, since workers inherit the controller's environment.
+CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
