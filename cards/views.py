@@ -1,6 +1,9 @@
+import hashlib
+
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -135,4 +138,16 @@ def card_detail(request, pk, slug=None):
     if period not in history.PERIODS:
         period = history.DEFAULT_PERIOD
     context = {"card": card, "other_prints": other_prints, **card_price_context(card, period)}
+    count_view(request, card)
     return render(request, "cards/card_detail.html", context)
+
+
+VIEW_DEDUPE_SECONDS = 60 * 60
+
+
+def count_view(request, card) -> None:
+    """Popularity: one view per visitor and card an hour, so reloads do not inflate it."""
+    visitor = request.user.pk if request.user.is_authenticated else request.META.get("REMOTE_ADDR")
+    digest = hashlib.sha256(f"{visitor}:{card.pk}".encode()).hexdigest()[:24]
+    if cache.add(f"card-view:{digest}", 1, VIEW_DEDUPE_SECONDS):
+        Card.objects.filter(pk=card.pk).update(popularity=F("popularity") + 1)

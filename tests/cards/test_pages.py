@@ -184,3 +184,12 @@ def test_admin_action_syncs_the_selected_cards_now(staff_client, settings):
     assert "Price sync of 1 cards queued for demo" in response.content.decode()
     assert JobRun.objects.get().source == "demo"
     assert set(PricePoint.objects.values_list("card_id", flat=True)) == {card.pk}
+
+
+def test_card_views_count_towards_popularity_once_per_visitor(client):
+    card = make_card()
+    client.get(card.get_absolute_url())
+    client.get(card.get_absolute_url())
+    client.get(card.get_absolute_url(), REMOTE_ADDR="10.0.0.9")
+    card.refresh_from_db()
+    assert card.popularity == 2
