@@ -5,14 +5,24 @@ document.addEventListener(
   "error",
   function (event) {
     var img = event.target;
-    if (!(img instanceof HTMLImageElement) || !img.closest(".card-tile, .card-detail-image")) {
+    if (!(img instanceof HTMLImageElement)) {
       return;
     }
     var placeholder = document.createElement("span");
-    placeholder.className = "card-image-missing" + (img.closest(".card-detail-image") ? " large" : "");
-    placeholder.setAttribute("role", "img");
-    placeholder.setAttribute("aria-label", img.alt);
-    placeholder.textContent = (img.alt || "?").charAt(0);
+    if (img.classList.contains("mover-thumb")) {
+      placeholder.className = "mover-thumb mover-thumb-missing";
+    } else if (img.closest(".card-tile, .card-detail-image")) {
+      placeholder.className = "card-image-missing" + (img.closest(".card-detail-image") ? " large" : "");
+    } else {
+      return;
+    }
+    if (img.alt) {
+      placeholder.setAttribute("role", "img");
+      placeholder.setAttribute("aria-label", img.alt);
+    } else {
+      placeholder.setAttribute("aria-hidden", "true");
+    }
+    placeholder.textContent = img.dataset.initial || (img.alt || "?").charAt(0);
     img.replaceWith(placeholder);
   },
   true
