@@ -246,21 +246,10 @@ class ImportCounts:
 
 class StoredRow(NamedTuple):
     pk: int
+    # What the row says: (reason, prices, set_name, product_name, number, tcgplayer_id,
+    # candidate ids); a row read again with the same signature is not rewritten.
     signature: tuple
     resolved: bool
-
-
-def _signature(row: UnmatchedRow, candidates: tuple[int, ...]) -> tuple:
-    """What an unmatched row says; the same signature needs no rewrite."""
-    return (
-        row.reason,
-        row.prices,
-        row.set_name,
-        row.product_name,
-        row.number,
-        row.tcgplayer_id,
-        tuple(candidates),
-    )
 
 
 def stored_unmatched_rows() -> dict[str, StoredRow]:
@@ -270,7 +259,7 @@ def stored_unmatched_rows() -> dict[str, StoredRow]:
     links = through.objects.filter(unmatchedrow__source=SOURCE).values_list(
         "unmatchedrow_id", "card_id"
     )
-    for row_id, card_id in links.iterator(chunk_size=10000):
+    for row_id, card_id in links:
         candidates[row_id].append(card_id)
     rows = UnmatchedRow.objects.filter(source=SOURCE).values_list(
         "pk",
@@ -284,7 +273,7 @@ def stored_unmatched_rows() -> dict[str, StoredRow]:
         "resolved_at",
     )
     stored = {}
-    for pk, external_id, *fields, resolved_at in rows.iterator(chunk_size=10000):
+    for pk, external_id, *fields, resolved_at in rows:
         signature = (*fields, tuple(sorted(candidates.get(pk, ()))))
         stored[external_id] = StoredRow(pk, signature, resolved_at is not None)
     return stored
@@ -341,14 +330,22 @@ class _Import:
                 self.counts.ambiguous += 1
             else:
                 self.counts.unmatched += 1
-            unmatched = self._unmatched_row(row, match)
-            signature = _signature(unmatched, match.candidates)
+            number = product_number(product.product_name, one_piece=product.is_one_piece)
+            signature = (
+                match.status,
+                row.prices,
+                product.console_name[:200],
+                product.product_name[:300],
+                number[:32],
+                product.tcg_id[:32],
+                match.candidates,
+            )
             stored = self.stored.get(product.id)
             if stored and not stored.resolved and stored.signature == signature:
                 # Most unmatched rows are the same every day: touch them, do not rewrite.
                 self.seen_again.append(stored.pk)
             else:
-                self.unmatched[product.id] = (unmatched, signature)
+                self.unmatched[product.id] = (self._unmatched_row(product.id, signature), signature)
             return
         self.counts.matched += 1
         card_id = match.card_id
@@ -372,17 +369,17 @@ class _Import:
             for price_key, cents in row.prices.items()
         )
 
-    def _unmatched_row(self, row: GuideRow, match) -> UnmatchedRow:
-        product = row.product
+    def _unmatched_row(self, product_id: str, signature: tuple) -> UnmatchedRow:
+        reason, prices, set_name, product_name, number, tcgplayer_id, _ = signature
         return UnmatchedRow(
             source=SOURCE,
-            external_id=product.id[:64],
-            set_name=product.console_name[:200],
-            product_name=product.product_name[:300],
-            number=product_number(product.product_name, one_piece=product.is_one_piece)[:32],
-            tcgplayer_id=product.tcg_id[:32],
-            reason=match.status,
-            prices=row.prices,
+            external_id=product_id[:64],
+            set_name=set_name,
+            product_name=product_name,
+            number=number,
+            tcgplayer_id=tcgplayer_id,
+            reason=reason,
+            prices=prices,
             observed_at=self.observed_at,
             matched_card=None,
             resolved_at=None,
@@ -497,8 +494,8 @@ class _Import:
 
     def finish(self) -> None:
         run, counts = self.run, self.counts
-        self.report_progress()
         run.progress_total = counts.rows
+        self.report_progress()
         errors = self.errors + counts.written.errors
         run.errors = (errors + self.warnings)[: JobRun.MAX_ERRORS]
         run.description = self.summary()[:200]

@@ -261,3 +261,12 @@ def test_find_product_returns_none_when_nothing_matches(fake, base_set):
         "GET", "/api/products", Reply(json={"status": "error", "error-message": "x"})
     )
     assert fake.client().find_product(card) is None
+
+
+def test_the_sync_writes_what_the_client_fetches(fake, charizard):
+    from prices.sync import sync_source
+
+    fake.add_product(**CHARIZARD_BASE)
+    run = sync_source("pricecharting", [charizard.pk], client=fake.client())
+    assert (run.status, run.written, run.rejected) == ("succeeded", 9, 0)
+    assert PricePoint.objects.filter(card=charizard).count() == 9

@@ -609,3 +609,42 @@ def test_the_command_fails_loudly(tmp_path, fake_server, pricecharting_settings,
         call_command("import_pricecharting", "--category", "one-piece-cards", stderr=err)
     assert "HTTP 404" in err.getvalue()
     assert TOKEN not in err.getvalue()
+
+
+def test_an_uploaded_file_of_byte_lines_with_a_byte_order_mark(catalog):
+    rows = [guide_row(id=1, console_name="Pokemon Base Set", product_name="Blastoise #2",
+                      loose_price=123456)]  # fmt: skip
+    data = ("\ufeff" + guide_csv(rows).replace("\n", "\r\n")).encode()
+    upload = io.BytesIO(data)  # a Django UploadedFile iterates the same way: byte lines
+    seen = []
+    run = import_price_guide(upload, name="upload.csv", progress=lambda run: seen.append(run))
+    assert (run.status, run.written) == (JobRun.Status.SUCCEEDED, 1)
+    assert points(catalog["blastoise"]) == {"ungraded": 123456}
+    assert run.description.startswith("upload.csv: 1 rows")
+    assert (run.progress_done, run.progress_total) == (1, 1)
+
+
+def test_an_unmatched_row_follows_its_prices_and_candidates(tmp_path, catalog):
+    def guide(cents):
+        return write(tmp_path, guide_csv([guide_row(
+            id=630418, console_name="Pokemon Base Set",
+            product_name="Charizard [1st Edition] #4", loose_price=cents)]))  # fmt: skip
+
+    first = run_of(guide(500000))
+    row = UnmatchedRow.objects.get()
+    assert (row.prices, row.job_run, row.observed_at) == ({"ungraded": 500000}, first, MIDNIGHT)
+
+    later = run_of(guide(510000), observed_on=dt.date(2026, 11, 4))
+    row.refresh_from_db()
+    assert row.prices == {"ungraded": 510000}
+    assert row.job_run == later
+    assert row.observed_at == MIDNIGHT + dt.timedelta(days=1)
+    assert list(row.candidates.all()) == [catalog["charizard"]]
+
+    shadowless = make_card(card_set=catalog["base"], number="4", variant="Shadowless")
+    run_of(guide(510000), observed_on=dt.date(2026, 11, 4))
+    assert list(UnmatchedRow.objects.get().candidates.all()) == [
+        catalog["charizard"],
+        shadowless,
+    ]
+    assert not PricePoint.objects.exists()
