@@ -184,7 +184,7 @@ def unmatched(request):
 @staff_member_required
 @require_POST
 def match_row(request, pk):
-    from prices.pricecharting_import import match_unmatched_row
+    from prices.pricecharting_import import MatchConflict, match_unmatched_row
 
     row = get_object_or_404(UnmatchedRow, pk=pk, resolved_at__isnull=True)
     card_id = request.POST.get("card", "").strip()
@@ -192,7 +192,15 @@ def match_row(request, pk):
     if card is None:
         messages.error(request, "Choose a card, or give a card id from the catalog.")
         return redirect("staff:unmatched")
-    result = match_unmatched_row(row, card)
+    try:
+        result = match_unmatched_row(row, card, replace_id=request.POST.get("replace") == "1")
+    except MatchConflict:
+        messages.error(
+            request,
+            f"{card} already has PriceCharting id {card.pricecharting_id}. To move it to "
+            f"{row.external_id}, match again with “replace its id” ticked.",
+        )
+        return redirect("staff:unmatched")
     messages.success(
         request,
         f"Matched “{row.product_name}” to {card} — {result.written} prices written.",

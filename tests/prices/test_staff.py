@@ -161,3 +161,24 @@ def test_matching_to_a_missing_card_is_a_clear_error(staff_client, bad):
     assert "Choose a card" in response.content.decode()
     row.refresh_from_db()
     assert row.resolved_at is None
+
+
+def test_matching_a_card_that_has_another_id_asks_before_replacing_it(staff_client):
+    card = make_card(name="Charizard", number="4", pricecharting_id="111")
+    row = UnmatchedRow.objects.create(
+        source="pricecharting",
+        external_id="630417",
+        product_name="Charizard #4",
+        reason="ambiguous",
+        prices={"ungraded": 29662},
+        observed_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    )
+    response = staff_client.post(
+        f"/staff/unmatched/{row.pk}/match/", {"card": card.pk}, follow=True
+    )
+    assert "already has PriceCharting id 111" in response.content.decode()
+    assert not PricePoint.objects.exists()
+    staff_client.post(f"/staff/unmatched/{row.pk}/match/", {"card": card.pk, "replace": "1"})
+    card.refresh_from_db()
+    assert card.pricecharting_id == "630417"
+    assert PricePoint.objects.get().market == 29662
