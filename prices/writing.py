@@ -297,17 +297,25 @@ def _refresh_chunk(combos: list[ComboKey], incoming: dict, full: bool) -> None:
             extremes[combo] = (high, low)
             latest_at[combo] = latest
 
-    # Reference points: everything from 30 days before the earliest latest price on.
-    # Combos are bucketed by the day of their latest price so one stale combo does not
-    # widen the read for all the others.
+    # Read only what the summary needs: the day of the latest price and the days around
+    # 1, 7 and 30 days before it. Combos are bucketed by the day of their latest price so
+    # one stale combo does not widen the read for all the others.
     buckets: dict[dt.date, list[ComboKey]] = defaultdict(list)
     for combo, latest in latest_at.items():
-        buckets[latest.date()].append(combo)
+        buckets[latest.astimezone(dt.UTC).date()].append(combo)
     series: dict[ComboKey, list[tuple]] = defaultdict(list)
-    for day_combos in buckets.values():
-        since = min(latest_at[c] for c in day_combos) - CHANGE_WINDOWS["30d"] - dt.timedelta(days=1)
+    for day, day_combos in buckets.items():
+        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        windows = Q(observed_at__gte=start, observed_at__lt=start + dt.timedelta(days=1))
+        for window in CHANGE_WINDOWS.values():
+            # A reference lies within a day before (latest - window); latest is on `day`.
+            windows |= Q(
+                observed_at__gte=start - window - dt.timedelta(days=1),
+                observed_at__lt=start - window + dt.timedelta(days=1),
+            )
         rows = (
-            PricePoint.objects.filter(_combo_filter(day_combos), observed_at__gte=since)
+            PricePoint.objects.filter(_combo_filter(day_combos))
+            .filter(windows)
             .order_by("observed_at")
             .values_list(
                 "card_id",
