@@ -119,10 +119,15 @@ def movers(game: str, period: str, limit: int = 10, most_viewed: bool = True, no
     """
     change = PERIODS[period]
     key = f"prices:movers:v1:{game}:{period}:{limit}:{int(most_viewed)}"
-    ranking = cache.get(key)
-    if ranking is None:
-        now = now or timezone.now()
+    now = now or timezone.now()
+    cached = cache.get(key)
+    # The age is checked against the clock here as well as by the cache's own expiry, so
+    # the ranking is never older than CACHE_SECONDS whatever the cache backend does.
+    if cached is not None and now - cached["computed_at"] < dt.timedelta(seconds=CACHE_SECONDS):
+        ranking = cached
+    else:
         ranking = {
+            "computed_at": now,
             "gainers": _ranked_ids(game, change, limit, True, now),
             "losers": _ranked_ids(game, change, limit, False, now),
             "most_viewed": _most_viewed_ids(game, limit, now) if most_viewed else [],
