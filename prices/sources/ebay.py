@@ -16,18 +16,15 @@ the shared cache until shortly before they expire.
 """
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import re
 import statistics
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from cards.models import Card, Game
@@ -44,6 +41,7 @@ from prices.sources.base import (
     TransientError,
 )
 from prices.sources.http import SourceHttp
+from prices.sources.tokens import CachedToken, TokenRefused
 from prices.writing import Observation
 
 logger = logging.getLogger(__name__)
@@ -54,7 +52,6 @@ SCOPE = "https://api.ebay.com/oauth/api_scope"
 PAGE_SIZE = 200
 DEFAULT_MAX_PAGES = 1
 # Refresh a token this long before eBay says it expires (at most a tenth of its life).
-TOKEN_REFRESH_MARGIN = 300
 
 CONDITION_GRADED = "2750"
 CONDITION_UNGRADED = "4000"
@@ -90,10 +87,6 @@ PRISTINE_RE = re.compile(r"\bpristine\b", re.IGNORECASE)
 QUERY_WORD_RE = re.compile(r"[\w'/.-]+")
 
 
-class TokenRefused(PermanentError):
-    """eBay would not issue a token: every search of the batch would fail alike."""
-
-
 @dataclass(frozen=True)
 class AskStats:
     """Asking prices of one bucket in cents, after outliers are dropped."""
@@ -114,6 +107,7 @@ class EbayClient(PriceClient):
         # A 429 is the daily quota: retrying it only burns time.
         self.http = http or SourceHttp(self.config, retry_on_429=False)
         self.max_pages = max(1, int(self.config.options.get("max_pages", DEFAULT_MAX_PAGES)))
+        self._tokens = CachedToken(self.name, self.config.credentials.get("client_id", ""), 7200)
 
     def can_price(self, card: Card) -> bool:
         return bool(card.name.strip() or card.ebay_query.strip())
@@ -216,18 +210,10 @@ class EbayClient(PriceClient):
 
     # Token
 
-    @property
-    def _token_cache_key(self) -> str:
-        # Keyed by a digest of the client id: new credentials never reuse an old token.
-        digest = hashlib.sha256(self.config.credentials["client_id"].encode()).hexdigest()
-        return f"price-source-token:{self.name}:{digest[:16]}"
-
     def _token(self, *, fresh: bool = False) -> str:
-        cached = None if fresh else cache.get(self._token_cache_key)
-        # The refresh time travels with the token: a cache's own expiry runs on its
-        # server's clock, and a token must not be used into its last minutes.
-        if cached and time.time() < cached["refresh_at"]:
-            return cached["token"]
+        token = None if fresh else self._tokens.get()
+        if token:
+            return token
         return self._mint_token()
 
     def _mint_token(self) -> str:
@@ -247,21 +233,7 @@ class EbayClient(PriceClient):
             if _is_quota_error(exc):  # token mints have a daily quota of their own
                 raise quota_exhausted() from exc
             raise
-        token = data.get("access_token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token:
-            raise TokenRefused("eBay's token answer has no access_token")
-        try:
-            lifetime = int(data.get("expires_in") or 0)
-        except (TypeError, ValueError):
-            lifetime = 0
-        lifetime = lifetime if lifetime > 0 else 7200
-        margin = min(TOKEN_REFRESH_MARGIN, lifetime // 10)
-        cache.set(
-            self._token_cache_key,
-            {"token": token, "refresh_at": time.time() + lifetime - margin},
-            timeout=lifetime - margin,
-        )
-        return token
+        return self._tokens.store(data, "eBay")
 
 
 def _is_quota_error(exc: SourceError) -> bool:

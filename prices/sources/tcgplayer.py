@@ -10,16 +10,13 @@ The printing names are TCGplayer's, and JustTCG reports the same ones, so both c
 pick their row with choose_printing() below.
 """
 
-import hashlib
 import json
 import logging
 import re
-import time
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from cards.models import Card
@@ -30,6 +27,7 @@ from prices.sources.base import (
     SourceConfig,
 )
 from prices.sources.http import SourceHttp
+from prices.sources.tokens import CachedToken, TokenRefused
 from prices.writing import Observation
 
 logger = logging.getLogger(__name__)
@@ -40,16 +38,11 @@ MAX_IDS_PER_CALL = 100
 PRICE_KEY = "NM"
 CURRENCY = "USD"
 # TCGplayer tokens live about two weeks; refresh this long before they expire.
-TOKEN_REFRESH_MARGIN = 300
 
 PARALLEL_RE = re.compile(r"p\d+")
 # The base print's printing, most likely first: "Unlimited" is how TCGplayer names the
 # base print of early sets that also had a 1st Edition.
 BASE_PRINTINGS = ["normal", "holofoil", "foil", "unlimited", "unlimited holofoil"]
-
-
-class TokenRefused(PermanentError):
-    """TCGplayer would not issue a token: every call of the batch would fail alike."""
 
 
 def choose_printing(variant: str, printings: Iterable[str]) -> str | None:
@@ -133,6 +126,7 @@ class TcgplayerClient(PriceClient):
     def __init__(self, config: SourceConfig | None = None, http: SourceHttp | None = None):
         super().__init__(config)
         self.http = http or SourceHttp(self.config)
+        self._tokens = CachedToken(self.name, self.config.credentials.get("public_key", ""), 3600)
 
     def can_price(self, card: Card) -> bool:
         return card.tcgplayer_id.strip().isdigit()
@@ -232,15 +226,10 @@ class TcgplayerClient(PriceClient):
 
     # Token
 
-    @property
-    def _token_cache_key(self) -> str:
-        digest = hashlib.sha256(self.config.credentials["public_key"].encode()).hexdigest()
-        return f"price-source-token:{self.name}:{digest[:16]}"
-
     def _token(self, *, fresh: bool = False) -> str:
-        cached = None if fresh else cache.get(self._token_cache_key)
-        if cached and time.time() < cached["refresh_at"]:
-            return cached["token"]
+        token = None if fresh else self._tokens.get()
+        if token:
+            return token
         credentials = self.config.credentials
         try:
             data = self.http.post_json(
@@ -254,18 +243,4 @@ class TcgplayerClient(PriceClient):
         except PermanentError as exc:
             status = getattr(exc, "status", None)
             raise TokenRefused(f"TCGplayer refused a bearer token (HTTP {status})") from exc
-        token = data.get("access_token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token:
-            raise TokenRefused("TCGplayer's token answer has no access_token")
-        try:
-            lifetime = int(data.get("expires_in") or 0)
-        except (TypeError, ValueError):
-            lifetime = 0
-        lifetime = lifetime if lifetime > 0 else 3600
-        margin = min(TOKEN_REFRESH_MARGIN, lifetime // 10)
-        cache.set(
-            self._token_cache_key,
-            {"token": token, "refresh_at": time.time() + lifetime - margin},
-            timeout=lifetime - margin,
-        )
-        return token
+        return self._tokens.store(data, "TCGplayer")
