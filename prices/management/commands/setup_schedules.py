@@ -1,6 +1,6 @@
 from django.core.management import BaseCommand
 
-from prices.schedules import setup_schedules
+from tcgtracker.schedules import setup_schedules
 
 
 class Command(BaseCommand):

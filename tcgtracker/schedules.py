@@ -22,6 +22,24 @@ SCHEDULES = [
         "cron": "0 5 * * 1",
     },
     {
+        "name": "alert-sweep",
+        "func": "alerts.tasks.evaluate_all_alerts",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    },
+    {
+        "name": "alert-email-retries",
+        "func": "alerts.tasks.retry_alert_emails",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    },
+    {
+        "name": "alert-daily-digest",
+        "func": "alerts.tasks.send_daily_digests",
+        "schedule_type": Schedule.CRON,
+        "cron": "0 18 * * *",
+    },
+    {
         "name": "price-retention",
         "func": "prices.tasks.apply_retention",
         "schedule_type": Schedule.CRON,

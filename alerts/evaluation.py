@@ -1,0 +1,179 @@
+"""Alert evaluation: set-based over the latest-price summaries, exactly once per trigger.
+
+For a batch of cards, one query reads their active alerts and one reads their price
+summaries; the rules are applied in Python. Triggers are claimed with one conditional
+UPDATE (armed, or cooled down) that stamps a claim token, so when two evaluations run at
+once only the one whose UPDATE matched a row records the event and sends the email.
+The number of queries depends on the number of cards (in batches), never on the number
+of alerts.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from alerts.models import Alert, AlertEvent
+from prices.models import PriceSummary
+
+CARDS_PER_BATCH = 5000
+ALERT_FIELDS = (
+    "pk",
+    "card_id",
+    "price_key",
+    "source",
+    "kind",
+    "threshold",
+    "percent",
+    "window",
+    "armed",
+    "last_triggered_at",
+    "cooldown",
+)
+
+
+@dataclass
+class EvaluationResult:
+    alerts: int = 0
+    triggered: list[int] = field(default_factory=list)  # event ids
+    rearmed: int = 0
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The price an alert compares: from one source's summary."""
+
+    source: str
+    price: int
+    change: float | None
+    previous: int | None
+    observed_at: object
+
+
+def evaluate_cards(card_ids: Iterable[int] | None = None, *, now=None) -> EvaluationResult:
+    """Evaluate the active alerts of these cards, or of every card when None."""
+    now = now or timezone.now()
+    result = EvaluationResult()
+    if card_ids is None:
+        card_ids = Alert.objects.filter(active=True).values_list("card_id", flat=True).distinct()
+    card_ids = sorted(set(card_ids))
+    for start in range(0, len(card_ids), CARDS_PER_BATCH):
+        _evaluate_batch(card_ids[start : start + CARDS_PER_BATCH], now, result)
+    return result
+
+
+def _evaluate_batch(card_ids: list[int], now, result: EvaluationResult) -> None:
+    alerts = [
+        Alert(**dict(zip(ALERT_FIELDS, row, strict=True)))
+        for row in Alert.objects.filter(card_id__in=card_ids, active=True).values_list(
+            *ALERT_FIELDS
+        )
+    ]
+    if not alerts:
+        return
+    result.alerts += len(alerts)
+    summaries: dict[tuple[int, str], list[PriceSummary]] = defaultdict(list)
+    for summary in PriceSummary.objects.filter(
+        card_id__in=card_ids, price_key__in={alert.price_key for alert in alerts}
+    ).only(
+        "card_id",
+        "source",
+        "price_key",
+        "market",
+        "observed_at",
+        "change_1d",
+        "change_7d",
+        "change_30d",
+        "market_1d",
+        "market_7d",
+        "market_30d",
+    ):
+        summaries[(summary.card_id, summary.price_key)].append(summary)
+
+    fire: dict[int, Reading] = {}
+    rearm: list[int] = []
+    for alert in alerts:
+        reading = _reading(alert, summaries.get((alert.card_id, alert.price_key), []))
+        met = reading is not None and alert.is_met_by(reading.price, reading.change)
+        if met and (alert.armed or alert.cooled_down(now)):
+            fire[alert.pk] = reading
+        elif not met and not alert.armed and reading is not None:
+            rearm.append(alert.pk)
+
+    if rearm:
+        result.rearmed += Alert.objects.filter(pk__in=rearm, armed=False).update(armed=True)
+    if fire:
+        result.triggered += _claim_and_record(fire, alerts, now)
+
+
+def _reading(alert: Alert, summaries: list[PriceSummary]) -> Reading | None:
+    if alert.source:
+        summaries = [s for s in summaries if s.source == alert.source]
+    if not summaries:
+        return None
+    window = alert.window
+    if alert.kind == Alert.Kind.MOVE:
+        moved = [s for s in summaries if getattr(s, f"change_{window}") is not None]
+        if not moved:
+            return None
+        best = max(moved, key=lambda s: abs(getattr(s, f"change_{window}")))
+    elif alert.kind == Alert.Kind.BELOW:
+        best = min(summaries, key=lambda s: s.market)  # the cheapest offer anywhere
+    else:
+        best = max(summaries, key=lambda s: s.market)
+    return Reading(
+        source=best.source,
+        price=best.market,
+        change=getattr(best, f"change_{window}"),
+        previous=getattr(best, f"market_{window}"),
+        observed_at=best.observed_at,
+    )
+
+
+def _claim_and_record(fire: dict[int, Reading], alerts: list[Alert], now) -> list[int]:
+    """Claim the triggers no other evaluation has claimed; record events; queue emails."""
+    from alerts.tasks import queue_alert_email
+
+    token = uuid.uuid4()
+    with transaction.atomic():
+        Alert.objects.filter(pk__in=list(fire), active=True).filter(
+            Q(armed=True)
+            | Q(last_triggered_at__isnull=True)
+            | Q(last_triggered_at__lte=now - F("cooldown"))
+        ).update(armed=False, claim=token, last_triggered_at=now)
+        claimed = set(Alert.objects.filter(claim=token).values_list("pk", flat=True))
+        if not claimed:
+            return []
+        by_pk = {alert.pk: alert for alert in alerts}
+        for pk in claimed:
+            by_pk[pk].last_triggered_price = fire[pk].price
+        Alert.objects.bulk_update([by_pk[pk] for pk in claimed], ["last_triggered_price"])
+        events = AlertEvent.objects.bulk_create(
+            [
+                AlertEvent(
+                    alert_id=pk,
+                    source=fire[pk].source,
+                    price=fire[pk].price,
+                    previous_price=fire[pk].previous,
+                    change=fire[pk].change,
+                    threshold=by_pk[pk].threshold,
+                    percent=by_pk[pk].percent,
+                    observed_at=fire[pk].observed_at,
+                    triggered_at=now,
+                )
+                for pk in sorted(claimed)
+            ]
+        )
+        event_ids = [event.pk for event in events]
+        if event_ids[0] is None:  # databases that do not return ids from bulk inserts
+            event_ids = list(
+                AlertEvent.objects.filter(alert_id__in=claimed, triggered_at=now).values_list(
+                    "pk", flat=True
+                )
+            )
+        transaction.on_commit(lambda: [queue_alert_email(pk) for pk in event_ids])
+    return event_ids
