@@ -280,3 +280,7 @@ POKEMONTCG_BASE_URL = env_str("POKEMONTCG_BASE_URL", "https://api.pokemontcg.io/
 POKEMONTCG_API_KEY = env_str("POKEMONTCG_API_KEY")
 OPTCG_BASE_URL = env_str("OPTCG_BASE_URL", "https://optcgapi.com/api")
 CATALOG_SYNC_ENABLED = env_bool("CATALOG_SYNC_ENABLED", False)
+
+# Alerts: how many active alerts a user may have; delivery attempts per alert email.
+ALERTS_MAX_ACTIVE_PER_USER = env_int("ALERTS_MAX_ACTIVE_PER_USER", 50)
+ALERT_EMAIL_MAX_ATTEMPTS = env_int("ALERT_EMAIL_MAX_ATTEMPTS", 5)
