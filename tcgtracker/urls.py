@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("cards.urls")),
     path("", include("prices.urls")),
     path("staff/", include("prices.staff_urls")),
+    path("alerts/", include("alerts.urls")),
     path("health/", views.health, name="health"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from alerts import views
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("", views.alert_list, name="list"),
+    path("create/", views.create, name="create"),
+    path("<int:pk>/", views.alert_detail, name="detail"),
+    path("<int:pk>/edit/", views.edit, name="edit"),
+    path("<int:pk>/pause/", views.pause, name="pause"),
+    path("<int:pk>/resume/", views.resume, name="resume"),
+    path("<int:pk>/delete/", views.delete, name="delete"),
+    path("pause/<str:token>/", views.pause_link, name="pause_link"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("email-preferences/", views.email_preferences, name="email_preferences"),
+]
