@@ -265,7 +265,11 @@ def digest_card_ids(user):
 
 
 def send_daily_digests(today: dt.date | None = None) -> dict[str, int]:
-    """One digest per user who asked for it, at most once a day, however often this runs."""
+    """One digest per user who asked for it, at most once a day, however often this runs.
+
+    `today` is the day the digest is for (the once-a-day key); its contents are the 24
+    hours before now.
+    """
     today = today or timezone.localdate()
     due_today = Q(daily_digest=True) & (
         Q(last_digest_on__isnull=True) | Q(last_digest_on__lt=today)
@@ -277,9 +281,9 @@ def send_daily_digests(today: dt.date | None = None) -> dict[str, int]:
             continue  # another run took this user
         preferences = EmailPreferences.objects.select_related("user").get(pk=pk)
         user = preferences.user
-        context = digest_context(user, today)
-        if not (user.is_active and user.email) or not (context["events"] or context["moves"]):
-            counts["empty"] += 1
+        context = digest_context(user, today) if user.is_active and user.email else None
+        if not context or not (context["events"] or context["moves"]):
+            counts["empty"] += 1  # the day is still marked: nothing to say is said by silence
             continue
         try:
             send_templated_email("digest", [user.email], context, headers=unsubscribe_headers(user))
