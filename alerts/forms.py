@@ -16,6 +16,7 @@ from prices.models import PriceSummary, Source
 
 DEFAULT_PRICE_KEYS = [keys.UNGRADED, "NM", "PSA 10"]
 COOLDOWN_HOURS = [(1, "1 hour"), (6, "6 hours"), (24, "1 day"), (72, "3 days"), (168, "1 week")]
+CENT = Decimal("0.01")
 MAX_PERCENT = Decimal(1000)
 MAX_THRESHOLD = Decimal("10000000")  # $10M: far above any card, far below a BigInteger
 
@@ -132,7 +133,7 @@ class AlertForm(forms.ModelForm):
                     form_field.error_messages[key] = f"{form_field.label}: {message}"
         if instance.pk:
             if instance.threshold is not None:
-                self.initial["threshold"] = Decimal(instance.threshold) / 100
+                self.initial["threshold"] = (Decimal(instance.threshold) / 100).quantize(CENT)
             hours = int(instance.cooldown.total_seconds() // 3600)
             self.initial["cooldown_hours"] = hours
             if hours not in dict(COOLDOWN_HOURS):
