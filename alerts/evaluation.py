@@ -97,7 +97,7 @@ def _evaluate_batch(card_ids: list[int], now, result: EvaluationResult) -> None:
     fire: dict[int, Reading] = {}
     rearm: list[int] = []
     for alert in alerts:
-        reading = _reading(alert, summaries.get((alert.card_id, alert.price_key), []))
+        reading = reading_for(alert, summaries.get((alert.card_id, alert.price_key), []))
         met = reading is not None and alert.is_met_by(reading.price, reading.change)
         if met and (alert.armed or alert.cooled_down(now)):
             fire[alert.pk] = reading
@@ -110,7 +110,8 @@ def _evaluate_batch(card_ids: list[int], now, result: EvaluationResult) -> None:
         result.triggered += _claim_and_record(fire, alerts, now)
 
 
-def _reading(alert: Alert, summaries: list[PriceSummary]) -> Reading | None:
+def reading_for(alert: Alert, summaries: list[PriceSummary]) -> Reading | None:
+    """The price an alert compares, from its card's summaries for its price key."""
     if alert.source:
         summaries = [s for s in summaries if s.source == alert.source]
     if not summaries:

@@ -30,7 +30,7 @@ from alerts.access import (
     get_alert_for_user,
     get_user_for_unsubscribe_token,
 )
-from alerts.evaluation import Reading, _reading
+from alerts.evaluation import Reading, reading_for
 from alerts.forms import AlertForm, EmailPreferencesForm, active_limit_error, max_active_alerts
 from alerts.models import Alert, AlertEvent, EmailPreferences
 from cards.models import Card
@@ -116,7 +116,7 @@ def alert_rows(alerts: list[Alert]) -> list[AlertRow]:
     for alert in alerts:
         candidates = summaries.get((alert.card_id, alert.price_key), [])
         # The same choice the evaluation makes (best of any source, or the alert's own).
-        reading = _reading(alert, candidates) or _latest_price(alert, candidates)
+        reading = reading_for(alert, candidates) or _latest_price(alert, candidates)
         currency = next(
             (s.currency for s in candidates if reading and s.source == reading.source), "USD"
         )
@@ -322,17 +322,17 @@ def unsubscribe(request, token):
     user = get_user_for_unsubscribe_token(token)
     if request.method == "GET":
         preferences = EmailPreferences.objects.filter(user=user).first()
-        subscribed = preferences is None or preferences.alert_emails
+        subscribed = preferences is None or preferences.alert_emails or preferences.daily_digest
         return render(
             request, "alerts/unsubscribe.html", {"token": token, "subscribed": subscribed}
         )
-    preferences = EmailPreferences.for_user(user)
-    if preferences.alert_emails:
-        preferences.alert_emails = False
-        preferences.save(update_fields=["alert_emails"])
+    # One link stands in alert emails and digests alike: it stops both.
+    EmailPreferences.for_user(user)
+    EmailPreferences.objects.filter(user=user).update(alert_emails=False, daily_digest=False)
     if request.POST.get("List-Unsubscribe") == "One-Click":
         return HttpResponse(
-            "Unsubscribed from alert emails.", content_type="text/plain; charset=utf-8"
+            "Unsubscribed from alert emails and the daily digest.",
+            content_type="text/plain; charset=utf-8",
         )
     return render(request, "alerts/unsubscribe.html", {"token": token, "subscribed": False})
 

@@ -583,3 +583,14 @@ def test_the_list_query_count_does_not_grow_with_alerts(owner):
     with_twenty = _list_queries(client)
     assert with_two == with_twenty
     assert with_two <= 6
+
+
+def test_unsubscribing_stops_the_daily_digest_too(client):
+    from alerts.links import unsubscribe_token
+    from alerts.models import EmailPreferences
+
+    user = make_user()
+    EmailPreferences.objects.create(user=user, alert_emails=True, daily_digest=True)
+    client.post(f"/alerts/unsubscribe/{unsubscribe_token(user)}/")
+    preferences = EmailPreferences.objects.get(user=user)
+    assert (preferences.alert_emails, preferences.daily_digest) == (False, False)
