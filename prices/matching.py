@@ -46,6 +46,7 @@ ONE_PIECE_CODE_RE = re.compile(r"\b((?:OP|ST|EB|PRB)\d{1,2}-\d{3}|P-\d{3})\b", r
 MARKER_RE = re.compile(r"\[([^\]]*)\]")
 PARALLEL_VARIANT_RE = re.compile(r"p\d+")
 WORD_RE = re.compile(r"[a-z0-9]+")
+TCG_ID_RE = re.compile(r"(\d+)(?:\.0+)?")
 
 
 # --- Normalising ------------------------------------------------------------------------
@@ -158,7 +159,9 @@ class Product:
 def clean_tcg_id(value) -> str:
     """TCGplayer ids as PriceCharting writes them: "42382", 42382, "42382.0", "" or "0"."""
     text = str(value if value is not None else "").strip()
-    match = re.fullmatch(r"(\d+)(?:\.0+)?", text)
+    if not text:
+        return ""
+    match = TCG_ID_RE.fullmatch(text)
     if not match or int(match.group(1)) == 0:
         return ""
     return str(int(match.group(1)))
@@ -300,18 +303,7 @@ class CatalogIndex:
         return [s for s in set_ids if (s in self.english_set_ids) != foreign], foreign
 
     def match(self, product: Product) -> Match:
-        markers = variant_markers(product.product_name)
-        number = product_number(product.product_name, one_piece=product.is_one_piece)
-        foreign = self.sets_for(product.console_name)[1]
-
-        def fits(card: CardRef) -> bool:
-            return (
-                card.sealed == product.is_sealed
-                and card.english != foreign
-                and (card.sealed or variant_fits(card.variant, markers))
-            )
-
-        by_id = [card for card in self.by_pricecharting_id.get(product.id, ()) if product.id]
+        by_id = self.by_pricecharting_id.get(product.id, ()) if product.id else ()
         if len(by_id) == 1:
             return Match(MATCHED, by_id[0].id, via=VIA_PRICECHARTING_ID)
         if by_id:
@@ -319,6 +311,17 @@ class CatalogIndex:
                 AMBIGUOUS,
                 candidates=_ids(by_id),
                 reason=f"{len(by_id)} cards carry PriceCharting id {product.id}",
+            )
+
+        markers = variant_markers(product.product_name)
+        number = product_number(product.product_name, one_piece=product.is_one_piece)
+        set_ids, foreign = self.sets_for(product.console_name)
+
+        def fits(card: CardRef) -> bool:
+            return (
+                card.sealed == product.is_sealed
+                and card.english != foreign
+                and (card.sealed or variant_fits(card.variant, markers))
             )
 
         near: list[CardRef] = []
@@ -342,7 +345,6 @@ class CatalogIndex:
                 candidates=_ids(near),
                 reason="sealed products match only by PriceCharting or TCGplayer id",
             )
-        set_ids, _ = self.sets_for(product.console_name)
         if not set_ids:
             return Match(
                 UNMATCHED, candidates=_ids(near), reason=f"no set is {product.console_name!r}"

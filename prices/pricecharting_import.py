@@ -23,7 +23,6 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
@@ -58,8 +57,8 @@ from prices.writing import MAX_CENTS, Observation, WriteResult, record_observati
 logger = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("id", "console-name", "product-name")
-PROGRESS_EVERY = 1000
-OBSERVATIONS_PER_WRITE = 5000
+PROGRESS_EVERY = 5000
+OBSERVATIONS_PER_WRITE = 25_000
 UNMATCHED_PER_WRITE = 1000
 UPDATES_PER_QUERY = 500
 
@@ -90,12 +89,15 @@ def parse_dollars(text: str) -> int | None:
         raise ValueError(f"not a dollar amount: {text!r}")
     if match[1] or match[2]:
         raise ValueError(f"negative price: {text!r}")
-    cents = Decimal(f"{match[3].replace(',', '')}.{match[4] or '0'}") * 100
-    if cents != cents.to_integral_value():
+    # In integers (an import reads hundreds of thousands of these): digits past the cents
+    # must be zeros.
+    fraction = match[4] or ""
+    if len(fraction.rstrip("0")) > 2:
         raise ValueError(f"not a whole number of cents: {text!r}")
+    cents = int(match[3].replace(",", "")) * 100 + int((fraction + "00")[:2])
     if cents > MAX_CENTS:
         raise ValueError(f"implausibly high price: {text!r}")
-    return int(cents) or None
+    return cents or None
 
 
 def parse_release_date(text: str) -> dt.date | None:
@@ -150,6 +152,17 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
         position = column.get(name)
         return values[position] if position is not None else ""
 
+    # Where each price of a row is, for a sealed product and for a card: looked up once.
+    price_columns = {
+        sealed: [
+            (name, price_key, column[name])
+            for name, price_key in price_fields(sealed).items()
+            if name in column
+        ]
+        for sealed in (False, True)
+    }
+    sealed_genres: dict[str, bool] = {}
+
     for number, line in enumerate(lines, start=2):
         line = line.rstrip("\r\n")
         if not line.strip():
@@ -178,17 +191,21 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
             yield row
             continue
         row.product = product
-        for name, price_key in price_fields(is_sealed(product.genre)).items():
-            position = column.get(name)
-            if position is None or not values[position] or values[position].isspace():
+        sealed = sealed_genres.get(product.genre)
+        if sealed is None:
+            sealed = sealed_genres[product.genre] = is_sealed(product.genre)
+        prices = row.prices
+        for name, price_key, position in price_columns[sealed]:
+            value = values[position]
+            if not value or value.isspace():
                 continue
             try:
-                cents = parse_dollars(values[position])
+                cents = parse_dollars(value)
             except ValueError as exc:
                 row.error = f"{name}: {exc}"
                 break
             if cents is not None:
-                row.prices[price_key] = cents
+                prices[price_key] = cents
         if row.error:
             row.prices = {}
             yield row
@@ -202,7 +219,11 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
 
 
 def _split(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader((line,), delimiter=delimiter))
+    # Without a quote or a line break inside, the csv module would split on the
+    # delimiter and nothing else.
+    if '"' in line or "\r" in line or "\n" in line or "\0" in line:
+        return next(csv.reader((line,), delimiter=delimiter))
+    return line.split(delimiter)
 
 
 def file_lines(path: Path) -> Iterator[str]:

@@ -5,6 +5,13 @@ record_observations(). It rejects what is not a price (negative, not integer cen
 unknown price key) and counts it, writes only what is new or changed, and keeps the
 latest-price summaries current in the same transaction. Writing the same observations
 twice changes nothing.
+
+Two paths with one behaviour. On PostgreSQL a chunk is three statements whatever its size
+(an import writes 150,000 points a day): the points go in as arrays (INSERT ... SELECT FROM
+unnest ... ON CONFLICT DO UPDATE only where a value differs, RETURNING what was written),
+the summaries' inputs are read with index lookups per written combo, and the summaries go
+back as arrays. Elsewhere (SQLite in development and tests) the same work is done with
+plain queries per chunk. The percentage changes are computed in Python on both paths.
 """
 
 import datetime as dt
@@ -22,6 +29,10 @@ from prices.models import PricePoint, PriceSummary, Source
 # A sanity bound, not a market opinion: $100 million in cents.
 MAX_CENTS = 10_000_000_000
 CHUNK_SIZE = 2000
+# Observations per transaction on the set-based (PostgreSQL) path.
+SET_BASED_CHUNK_SIZE = 25_000
+# Database vendors written to by set-based SQL (tests switch it off to compare the paths).
+SET_BASED_VENDORS = frozenset({"postgresql"})
 CHANGE_WINDOWS = {
     "1d": dt.timedelta(days=1),
     "7d": dt.timedelta(days=7),
@@ -111,20 +122,62 @@ class WriteResult:
 def record_observations(observations: Iterable[Observation]) -> WriteResult:
     """Validate, upsert and summarise. Each chunk is one transaction."""
     result = WriteResult()
+    set_based = connection.vendor in SET_BASED_VENDORS
+    write = _write_chunk_set_based if set_based else _write_chunk
+    chunk_size = SET_BASED_CHUNK_SIZE if set_based else CHUNK_SIZE
     chunk: list[Observation] = []
+    clean = _CleanCheck()
     for observation in observations:
         result.fetched += 1
-        problems = observation.problems()
-        if problems:
-            result.reject(f"{observation.describe()}: {'; '.join(problems)}")
-            continue
+        if not clean(observation):
+            problems = observation.problems()
+            if problems:
+                result.reject(f"{observation.describe()}: {'; '.join(problems)}")
+                continue
         chunk.append(observation)
-        if len(chunk) >= CHUNK_SIZE:
-            _write_chunk(chunk, result)
+        if len(chunk) >= chunk_size:
+            write(chunk, result)
             chunk = []
     if chunk:
-        _write_chunk(chunk, result)
+        write(chunk, result)
     return result
+
+
+class _CleanCheck:
+    """A quick yes for the common, plainly valid observation; anything else (a no here)
+    goes through Observation.problems(), which decides and explains. Remembers the
+    sources, price keys and currencies it has seen valid."""
+
+    def __init__(self):
+        self.sources = set(SOURCES)
+        self.keys: set[str] = set()
+        self.currencies: set[str] = set()
+
+    def __call__(self, o: Observation) -> bool:
+        market, low, high, sample_size = o.market, o.low, o.high, o.sample_size
+        if type(market) is not int or not 0 <= market <= MAX_CENTS:
+            return False
+        if low is not None and (type(low) is not int or not 0 <= low <= MAX_CENTS):
+            return False
+        if high is not None and (type(high) is not int or not 0 <= high <= MAX_CENTS):
+            return False
+        if low is not None and high is not None and low > high:
+            return False
+        if sample_size is not None and (type(sample_size) is not int or sample_size < 0):
+            return False
+        if o.source not in self.sources:
+            return False
+        if o.price_key not in self.keys:
+            if not keys.is_valid(o.price_key):
+                return False
+            self.keys.add(o.price_key)
+        if o.currency not in self.currencies:
+            currency = o.currency
+            if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
+                return False
+            self.currencies.add(currency)
+        observed_at = o.observed_at
+        return isinstance(observed_at, dt.datetime) and observed_at.utcoffset() is not None
 
 
 def _write_chunk(chunk: list[Observation], result: WriteResult) -> None:
@@ -241,6 +294,21 @@ def refresh_summaries(written: Iterable[Observation], *, full: bool = False) -> 
         incoming[observation.combo].append(observation)
     if not incoming:
         return
+    if connection.vendor in SET_BASED_VENDORS:
+        combos = [
+            (
+                *combo,
+                max(o.observed_at for o in points),
+                max(o.market for o in points),
+                min(o.market for o in points),
+                full,
+            )
+            for combo, points in incoming.items()
+        ]
+        with transaction.atomic():
+            for start in range(0, len(combos), SET_BASED_CHUNK_SIZE):
+                _refresh_set_based(combos[start : start + SET_BASED_CHUNK_SIZE])
+        return
     combos = list(incoming)
     for start in range(0, len(combos), 500):
         _refresh_chunk(combos[start : start + 500], incoming, full)
@@ -252,6 +320,11 @@ def refresh_all_summaries(card_ids: Iterable[int] | None = None) -> int:
     if card_ids is not None:
         points = points.filter(card_id__in=list(card_ids))
     combos = list(points.values_list("card_id", "source", "price_key").distinct())
+    if connection.vendor in SET_BASED_VENDORS:
+        for start in range(0, len(combos), SET_BASED_CHUNK_SIZE):
+            batch = combos[start : start + SET_BASED_CHUNK_SIZE]
+            _refresh_set_based([(*combo, None, None, None, True) for combo in batch])
+        return len(combos)
     for start in range(0, len(combos), 500):
         _refresh_chunk(combos[start : start + 500], {}, full=True)
     return len(combos)
@@ -380,6 +453,217 @@ def _refresh_chunk(combos: list[ComboKey], incoming: dict, full: bool) -> None:
     )
 
 
+# --- The set-based path (PostgreSQL) -------------------------------------------------------
+#
+# Two session-local scratch tables, emptied at every commit: the chunk's points (filled by
+# COPY) and the combos whose summaries are due. Every statement then works on whole sets.
+
+_POINT_TABLE = PricePoint._meta.db_table
+_SUMMARY_TABLE = PriceSummary._meta.db_table
+_INCOMING = "price_writing_points"
+_DUE = "price_writing_combos"
+_POINT_COLUMNS = "card_id, source, price_key, currency, market, low, high, sample_size, observed_at"
+# JIT compilation costs more than these statements do (their cost estimates are high
+# because they run per combo); SET LOCAL lasts until the transaction ends.
+_SCRATCH_SQL = f"""
+SET LOCAL jit = off;
+CREATE TEMP TABLE IF NOT EXISTS {_INCOMING} (
+    card_id bigint, source text, price_key text, currency text, market bigint, low bigint,
+    high bigint, sample_size integer, observed_at timestamptz
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS {_DUE} (
+    card_id bigint, source text, price_key text, newest timestamptz, high bigint,
+    low bigint, full_refresh boolean, written integer, newest_incoming boolean
+) ON COMMIT DELETE ROWS;
+DELETE FROM {_INCOMING};
+DELETE FROM {_DUE};
+"""
+
+# Upsert the points; a point whose values are all the same is left alone and not returned.
+# Per written combo: the newest point, the extremes of the written markets, whether any was
+# a correction of a stored point (xmax is 0 only on a freshly inserted row), how many.
+_UPSERT_POINTS_SQL = f"""
+WITH written AS (
+    INSERT INTO {_POINT_TABLE} AS p ({_POINT_COLUMNS})
+    SELECT {_POINT_COLUMNS} FROM {_INCOMING}
+    ORDER BY card_id, source, price_key, observed_at
+    ON CONFLICT (card_id, source, price_key, observed_at) DO UPDATE SET
+        currency = excluded.currency, market = excluded.market, low = excluded.low,
+        high = excluded.high, sample_size = excluded.sample_size
+    WHERE (p.currency, p.market, p.low, p.high, p.sample_size)
+        IS DISTINCT FROM (excluded.currency, excluded.market, excluded.low, excluded.high,
+                          excluded.sample_size)
+    RETURNING p.card_id, p.source, p.price_key, p.observed_at, p.market, p.xmax = 0 AS inserted
+)
+INSERT INTO {_DUE}
+    (card_id, source, price_key, newest, high, low, full_refresh, written, newest_incoming)
+SELECT card_id, source, price_key, max(observed_at), max(market), min(market),
+       NOT bool_and(inserted), count(*), true
+FROM written
+GROUP BY card_id, source, price_key
+"""
+_WRITTEN_SQL = f"SELECT card_id, sum(written) FROM {_DUE} GROUP BY card_id"
+
+_SAME_COMBO = "p.card_id = t.card_id AND p.source = t.source AND p.price_key = t.price_key"
+
+
+def _reference_join(name: str, window: dt.timedelta) -> str:
+    """The market of the last point at or before (observed_at - window), within a day."""
+    hours = int(window.total_seconds() // 3600)
+    return f"""
+    LEFT JOIN LATERAL (
+        SELECT p.market FROM {_POINT_TABLE} p
+        WHERE {_SAME_COMBO}
+          AND p.observed_at <= cur.observed_at - interval '{hours} hours'
+          AND p.observed_at >= cur.observed_at - interval '{hours + 24} hours'
+        ORDER BY p.observed_at DESC LIMIT 1
+    ) {name} ON true"""
+
+
+def _change_sql(before: str, now: str) -> str:
+    """_percent_change in SQL, in integers: the same rounding to the same float. (For a
+    statement with parameters: the modulo operator is written %%.)"""
+    scaled = f"(10000 * ({now} - {before}))"
+    remainder = f"((({scaled} %% {before}) + {before}) %% {before})"
+    quotient = f"(({scaled} - {remainder}) / {before})"
+    up = f"2 * {remainder} > {before} OR (2 * {remainder} = {before} AND {quotient} %% 2 <> 0)"
+    return (
+        f"CASE WHEN {before} > 0 THEN "
+        f"({quotient} + CASE WHEN {up} THEN 1 ELSE 0 END)::float8 / 100 END"
+    )
+
+
+_SUMMARY_FIELDS = (
+    "currency",
+    "market",
+    "low",
+    "high",
+    "sample_size",
+    "observed_at",
+    "market_1d",
+    "market_7d",
+    "market_30d",
+    "change_1d",
+    "change_7d",
+    "change_30d",
+    "all_time_high",
+    "all_time_low",
+    "updated_at",
+)
+
+_CURRENT_COLUMNS = ", ".join(
+    f"CASE WHEN t.latest_incoming THEN i.{name} ELSE stored.{name} END AS {name}"
+    for name in ("currency", "market", "low", "high", "sample_size", "observed_at")
+)
+
+# The due combos' summaries: the latest point and the prices 1/7/30 days before it, each
+# one index lookup; the extremes carried forward from the stored summary and the written
+# points, or (full_refresh: after a correction, or a repair) aggregated over the series.
+# When the latest point is one just written (the common case: today's price), it is read
+# from the chunk's scratch table rather than looked up again.
+_REFRESH_SQL = f"""
+WITH t AS (
+    SELECT c.card_id, c.source, c.price_key,
+           CASE WHEN c.full_refresh THEN agg.latest
+                ELSE greatest(c.newest, s.observed_at) END AS latest,
+           CASE WHEN c.full_refresh THEN agg.high
+                ELSE greatest(c.high, s.all_time_high) END AS high,
+           CASE WHEN c.full_refresh THEN agg.low
+                ELSE least(c.low, s.all_time_low) END AS low,
+           coalesce(c.newest_incoming AND NOT c.full_refresh
+                    AND (s.observed_at IS NULL OR c.newest >= s.observed_at), false)
+               AS latest_incoming
+    FROM {_DUE} c
+    LEFT JOIN LATERAL (
+        SELECT s.observed_at, s.all_time_high, s.all_time_low FROM {_SUMMARY_TABLE} s
+        WHERE s.card_id = c.card_id AND s.source = c.source AND s.price_key = c.price_key
+    ) s ON true
+    LEFT JOIN LATERAL (
+        SELECT max(p.observed_at) AS latest, max(p.market) AS high, min(p.market) AS low
+        FROM {_POINT_TABLE} p
+        WHERE c.full_refresh
+          AND p.card_id = c.card_id AND p.source = c.source AND p.price_key = c.price_key
+    ) agg ON true
+)
+INSERT INTO {_SUMMARY_TABLE} AS s (card_id, source, price_key, {", ".join(_SUMMARY_FIELDS)})
+SELECT t.card_id, t.source, t.price_key, cur.currency, cur.market, cur.low, cur.high,
+       cur.sample_size, cur.observed_at, r1d.market, r7d.market, r30d.market,
+       {_change_sql("r1d.market", "cur.market")},
+       {_change_sql("r7d.market", "cur.market")},
+       {_change_sql("r30d.market", "cur.market")},
+       t.high, t.low, %s
+FROM t
+LEFT JOIN {_INCOMING} i
+  ON t.latest_incoming AND i.card_id = t.card_id AND i.source = t.source
+ AND i.price_key = t.price_key AND i.observed_at = t.latest
+LEFT JOIN LATERAL (
+    SELECT p.currency, p.market, p.low, p.high, p.sample_size, p.observed_at
+    FROM {_POINT_TABLE} p
+    WHERE NOT t.latest_incoming AND {_SAME_COMBO} AND p.observed_at <= t.latest
+    ORDER BY p.observed_at DESC LIMIT 1
+) stored ON true
+CROSS JOIN LATERAL (SELECT {_CURRENT_COLUMNS}) cur
+{"".join(_reference_join(f"r{name}", window) for name, window in CHANGE_WINDOWS.items())}
+WHERE cur.observed_at IS NOT NULL
+ORDER BY t.card_id, t.source, t.price_key
+ON CONFLICT (card_id, source, price_key) DO UPDATE SET
+    {", ".join(f"{name} = excluded.{name}" for name in _SUMMARY_FIELDS)}
+"""
+
+
+def _copy(cursor, table: str, columns: str, rows: Iterable[tuple]) -> None:
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        write = copy.write_row
+        for row in rows:
+            write(row)
+
+
+def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> None:
+    # The last of duplicate observations in one batch wins.
+    by_key = {(o.card_id, o.source, o.price_key, o.observed_at): o for o in chunk}
+    result.unchanged += len(chunk) - len(by_key)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_SCRATCH_SQL)
+        _copy(
+            cursor,
+            _INCOMING,
+            _POINT_COLUMNS,
+            (
+                (
+                    o.card_id,
+                    o.source,
+                    o.price_key,
+                    o.currency,
+                    o.market,
+                    o.low,
+                    o.high,
+                    o.sample_size,
+                    o.observed_at,
+                )
+                for o in by_key.values()
+            ),
+        )
+        cursor.execute(_UPSERT_POINTS_SQL)
+        cursor.execute(_WRITTEN_SQL)
+        per_card = cursor.fetchall()
+        written = sum(count for _, count in per_card)
+        result.unchanged += len(by_key) - written
+        if not written:
+            return
+        result.written += written
+        result.changed_card_ids.update(card_id for card_id, _ in per_card)
+        cursor.execute(_REFRESH_SQL, [timezone.now()])
+
+
+def _refresh_set_based(combos: list[tuple]) -> None:
+    """Summaries of combos given as (card_id, source, price_key, newest written point,
+    highest and lowest written market, full refresh), in one transaction."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_SCRATCH_SQL)
+        _copy(cursor, _DUE, "card_id, source, price_key, newest, high, low, full_refresh", combos)
+        cursor.execute(_REFRESH_SQL, [timezone.now()])
+
+
 def _price_at_or_before(points: list[tuple], moment: dt.datetime) -> int | None:
     """Market of the last point at or before moment, within a day of it."""
     earliest = moment - dt.timedelta(days=1)
@@ -390,6 +674,11 @@ def _price_at_or_before(points: list[tuple], moment: dt.datetime) -> int | None:
 
 
 def _percent_change(before: int | None, now: int) -> float | None:
+    """The change from before to now in percent, rounded to two decimals (half to even)
+    in integers, so that the SQL of the set-based path gives the very same float."""
     if not before:
         return None
-    return round((now - before) * 100 / before, 2)
+    hundredths, remainder = divmod(10000 * (now - before), before)
+    if 2 * remainder > before or (2 * remainder == before and hundredths % 2):
+        hundredths += 1
+    return hundredths / 100

@@ -1,7 +1,7 @@
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from prices.models import PricePoint, PriceSummary
@@ -150,3 +150,145 @@ def test_write_query_count_does_not_grow_with_observations():
         return len(context.captured_queries)
 
     assert queries_for(5) == queries_for(60)
+
+
+# --- The set-based path (PostgreSQL) and the generic path give the same results ---------
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the set-based path is PostgreSQL's"
+)
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "change"),
+    [
+        (1000, 1500, 50.0),
+        (2000, 1500, -25.0),
+        (800, 801, 0.12),  # 0.125: a tie, to even
+        (800, 803, 0.38),  # 0.375: a tie, to even
+        (20000, 20003, 0.02),  # 0.015: a tie, to even (binary floats said 0.01)
+        (3, 4, 33.33),
+        (3, 2, -33.33),
+        (6, 5, -16.67),
+        (1, 10_000_000_000, 999999999900.0),
+        (0, 100, None),
+        (None, 100, None),
+    ],
+)
+def test_percent_change_rounds_exactly_half_to_even(before, now, change):
+    from prices.writing import _percent_change
+
+    assert _percent_change(before, now) == change
+
+
+@postgres_only
+def test_percent_change_in_sql_is_the_same_float():
+    import random
+
+    from prices.writing import _change_sql, _percent_change
+
+    rng = random.Random(5)
+    pairs = [(800, 801), (800, 803), (20000, 20003), (3, 4), (6, 5), (1, 10**10)]
+    pairs += [(rng.randint(1, 10**6), rng.randint(0, 10**6)) for _ in range(3000)]
+    pairs += [(rng.randint(1, 400), rng.randint(0, 400)) for _ in range(3000)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT b, n, {_change_sql('b', 'n')} "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS x(b, n)",
+            [[b for b, _ in pairs], [n for _, n in pairs]],
+        )
+        rows = cursor.fetchall()
+    assert [(b, n, _percent_change(b, n)) for b, n in pairs] == rows
+
+
+def _random_batches(cards, seed):
+    """Observations with everything a writer meets: duplicates in a batch, corrections,
+    backfills older than the latest price, gaps, several sources and keys, and garbage."""
+    import random
+
+    rng = random.Random(seed)
+    batches = []
+    for _ in range(6):
+        batch = []
+        for _ in range(rng.randint(20, 120)):
+            card = rng.choice(cards)
+            source, key = rng.choice(
+                [("pricecharting", "ungraded"), ("pricecharting", "PSA 10"), ("justtcg", "NM")]
+            )
+            days_ago = rng.choice([0, 0, 1, 2, 6, 7, 8, 29, 30, 31, 45, rng.randint(0, 60)])
+            hours = rng.choice([0, 0, 0, 6, 23])
+            market = rng.choice([0, 1, 99, 800, 801, 1000, 1500, rng.randint(1, 10**6)])
+            extra = {}
+            if rng.random() < 0.2:
+                extra = {"low": market // 2, "high": market * 2, "sample_size": rng.randint(0, 9)}
+            if rng.random() < 0.03:
+                extra = {"low": 10, "high": 5}  # rejected
+            batch.append(
+                Observation(
+                    card_id=card.pk,
+                    source=source,
+                    price_key=key,
+                    market=market,
+                    observed_at=NOW - days_ago * DAY - dt.timedelta(hours=hours),
+                    **extra,
+                )
+            )
+        batches.append(batch)
+    return batches
+
+
+def _write_all(batches):
+    results = [record_observations(batch) for batch in batches]
+    counts = [(r.fetched, r.written, r.unchanged, r.rejected, r.changed_card_ids) for r in results]
+    points = sorted(
+        PricePoint.objects.values_list(
+            "card_id", "source", "price_key", "observed_at", "market", "low", "high", "sample_size"
+        )
+    )
+    fields = [f.name for f in PriceSummary._meta.fields if f.name not in ("id", "updated_at")]
+    summaries = sorted(tuple(row.values()) for row in PriceSummary.objects.values(*fields))
+    return counts, points, summaries
+
+
+@postgres_only
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_set_based_writes_exactly_what_the_generic_path_writes(seed, monkeypatch):
+    import prices.writing
+
+    cards = [make_card() for _ in range(8)]
+    batches = _random_batches(cards, seed)
+    with transaction.atomic():
+        monkeypatch.setattr(prices.writing, "SET_BASED_VENDORS", frozenset())
+        generic = _write_all(batches)
+        transaction.set_rollback(True)
+    monkeypatch.setattr(prices.writing, "SET_BASED_VENDORS", frozenset({"postgresql"}))
+    assert not PricePoint.objects.exists()
+    set_based = _write_all(batches)
+    assert set_based[0] == generic[0]
+    assert set_based[1] == generic[1]
+    assert set_based[2] == generic[2]
+    # And a full refresh from the series agrees with the summaries kept incrementally.
+    PriceSummary.objects.all().delete()
+    refresh_all_summaries()
+    assert _write_all([])[2] == set_based[2]
+
+
+@postgres_only
+def test_set_based_path_writes_in_a_fixed_number_of_queries(monkeypatch):
+    import prices.writing
+
+    monkeypatch.setattr(prices.writing, "SET_BASED_CHUNK_SIZE", 10_000)
+
+    def queries_for(count):
+        card = make_card()
+        batch = [
+            observation(card, 1000 + n, days_ago=n % 40, key=k)
+            for n in range(count)
+            for k in ("ungraded", "PSA 10")
+        ]
+        with CaptureQueriesContext(connection) as context:
+            result = record_observations(batch)
+        assert result.written == len({(o.price_key, o.observed_at) for o in batch})
+        return len(context.captured_queries)
+
+    assert queries_for(3) == queries_for(40)
