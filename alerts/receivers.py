@@ -1,7 +1,7 @@
 from django.dispatch import receiver
 
 from alerts.evaluation import evaluate_cards
-from prices.sync import prices_changed
+from prices.writing import prices_changed
 
 
 @receiver(prices_changed)

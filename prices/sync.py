@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.dispatch import Signal
 from django.utils import timezone
 
 from cards.models import Card
@@ -30,10 +29,6 @@ from prices.sources.http import scrub
 from prices.writing import record_observations
 
 logger = logging.getLogger(__name__)
-
-# Sent after each written batch with the ids of cards whose prices changed; the alerts
-# app evaluates their rules.
-prices_changed = Signal()
 
 # Callables returning a queryset of card ids that deserve frequent syncs (owned,
 # watched, alerted). Apps append theirs in AppConfig.ready().
@@ -133,10 +128,6 @@ def _run(client, state, run, card_ids, progress) -> None:
         for message in [*fetched.rejected, *fetched.errors, *written.errors]:
             _append_error(run, scrub(message, secrets))
         _mark_checked(client.name, fetched.checked)
-        if written.changed_card_ids:
-            prices_changed.send(
-                sender=client.__class__, source=client.name, card_ids=written.changed_card_ids
-            )
         state.last_success_at = timezone.now()
         state.save()
         run.progress_done = start + len(batch)

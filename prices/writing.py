@@ -21,10 +21,15 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import Max, Min, Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from prices import keys
 from prices.models import PricePoint, PriceSummary, Source
+
+# Sent after every write that changed prices, with the ids of the cards whose prices
+# changed: the alerts app evaluates their rules (syncs, imports, staff matches alike).
+prices_changed = Signal()
 
 # A sanity bound, not a market opinion: $100 million in cents.
 MAX_CENTS = 10_000_000_000
@@ -140,6 +145,8 @@ def record_observations(observations: Iterable[Observation]) -> WriteResult:
             chunk = []
     if chunk:
         write(chunk, result)
+    if result.changed_card_ids:
+        prices_changed.send(sender=record_observations, card_ids=result.changed_card_ids)
     return result
 
 

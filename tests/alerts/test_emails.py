@@ -304,20 +304,20 @@ def test_a_triggered_alert_sends_its_email_through_the_queue(
 ):
     card = charizard()
     alert = Alert.objects.create(user=make_user(), card=card, threshold=1000)
-    record_observations(
-        [
-            Observation(
-                card_id=card.pk,
-                source="pricecharting",
-                price_key="ungraded",
-                market=950,
-                observed_at=NOW.replace(hour=0),
-            )
-        ]
-    )
-
+    # Writing the price evaluates the card's alerts; the email is queued on commit.
     with django_capture_on_commit_callbacks(execute=True):
-        evaluate_cards([card.pk])
+        record_observations(
+            [
+                Observation(
+                    card_id=card.pk,
+                    source="pricecharting",
+                    price_key="ungraded",
+                    market=950,
+                    observed_at=NOW.replace(hour=0),
+                )
+            ]
+        )
+    evaluate_cards([card.pk])  # the sweep finds nothing new to send
 
     [event] = alert.events.all()
     assert event.email_status == Status.SENT

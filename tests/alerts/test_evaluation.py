@@ -19,7 +19,7 @@ NOW = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
 
 
 def price(card, cents, *, days_ago=0, source="pricecharting", key="ungraded"):
-    """Write one daily price and run the evaluation the sync would run."""
+    """Write one daily price; the write itself evaluates the card's alerts."""
     observed = (NOW - days_ago * DAY).replace(hour=0)
     result = record_observations(
         [
@@ -65,11 +65,11 @@ def test_below_fires_once_across_repeated_syncs(card):
 @time_machine.travel(NOW, tick=False)
 def test_above_fires_when_the_price_rises_to_the_line(card):
     a = alert(card, kind=Alert.Kind.ABOVE, threshold=5000)
-    price(card, 4999)
+    price(card, 4999, days_ago=1)
     evaluate_cards([card.pk])
-    price(card, 5000, days_ago=-1)
-    with time_machine.travel(NOW + DAY, tick=False):
-        evaluate_cards([card.pk])
+    assert events(a) == []
+    price(card, 5000)
+    evaluate_cards([card.pk])
     assert events(a) == [5000]
 
 
@@ -235,3 +235,10 @@ def test_evaluation_queries_do_not_grow_with_alerts(card):
         return len(context.captured_queries)
 
     assert queries(4) == queries(40)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_every_price_write_evaluates_the_changed_cards(card):
+    a = alert(card, threshold=1000)
+    price(card, 900)  # no explicit evaluation: the write does it
+    assert events(a) == [900]

@@ -67,14 +67,15 @@ def test_a_triggered_alert_is_delivered_over_smtp_with_both_bodies(
 
     with time_machine.travel(NOW, tick=False):
         day = NOW.replace(hour=0)
-        record_observations(
-            [
-                Observation(card.pk, "demo", "ungraded", 1200, day - dt.timedelta(days=1)),
-                Observation(card.pk, "demo", "ungraded", 900, day),
-            ]
-        )
+        # The price write evaluates the card's alerts and queues the email on commit.
         with django_capture_on_commit_callbacks(execute=True):
-            evaluate_cards([card.pk])
+            record_observations(
+                [
+                    Observation(card.pk, "demo", "ungraded", 1200, day - dt.timedelta(days=1)),
+                    Observation(card.pk, "demo", "ungraded", 900, day),
+                ]
+            )
+        evaluate_cards([card.pk])  # the sweep finds nothing new to send
         unsubscribe = unsubscribe_url(user)  # signed links carry the time they were made
 
     [event] = alert.events.all()

@@ -150,18 +150,20 @@ def test_only_one_sync_per_source_runs_at_a_time(cards):
 
 @time_machine.travel(NOW, tick=False)
 def test_changed_cards_are_announced_for_alert_evaluation(cards):
+    from prices.writing import prices_changed
+
     received = []
 
-    def receiver(sender, source, card_ids, **kwargs):
-        received.append((source, set(card_ids)))
+    def receiver(sender, card_ids, **kwargs):
+        received.append(set(card_ids))
 
-    sync.prices_changed.connect(receiver)
+    prices_changed.connect(receiver)
     try:
         sync.sync_source("pricecharting", client=ScriptedClient(batch_size=5))
         sync.sync_source("pricecharting", [cards[0].pk], client=ScriptedClient(batch_size=5))
     finally:
-        sync.prices_changed.disconnect(receiver)
-    assert received == [("pricecharting", {card.pk for card in cards})]
+        prices_changed.disconnect(receiver)
+    assert received == [{card.pk for card in cards}]  # the second run changed nothing
 
 
 def test_an_unconfigured_source_fails_its_run_clearly(cards, settings):
