@@ -11,7 +11,12 @@ from django.views.decorators.vary import vary_on_headers
 from cards.models import Card, CardSet, Game
 from cards.search import SORTS, filter_choices, parse_query, search_page, suggest_spelling
 from prices import history, movers
-from prices.views import card_price_context
+from prices.views import (
+    cache_card_page,
+    cached_card_page,
+    card_price_context,
+    is_anonymous_card_page,
+)
 
 HOME_MOVERS_PERIOD = "7d"
 
@@ -124,6 +129,11 @@ def set_detail(request, game, code):
 
 @require_GET
 def card_detail(request, pk, slug=None):
+    # Anonymous visitors all see the same page: it is cached whole (prices.views).
+    cacheable = is_anonymous_card_page(request)
+    if cacheable and (page := cached_card_page(request, pk)):
+        count_view(request, Card(pk=pk))
+        return page
     card = get_object_or_404(Card.objects.select_related("card_set"), pk=pk)
     if request.path != card.get_absolute_url():
         return redirect(card, permanent=True)
@@ -139,6 +149,8 @@ def card_detail(request, pk, slug=None):
         period = history.DEFAULT_PERIOD
     context = {"card": card, "other_prints": other_prints, **card_price_context(card, period)}
     count_view(request, card)
+    if cacheable:
+        return cache_card_page(request, card, context, "cards/card_detail.html")
     return render(request, "cards/card_detail.html", context)
 
 
