@@ -1,0 +1,236 @@
+"""Bench: the PriceCharting price-guide import, against PostgreSQL COPY.
+
+An 88,000-row guide in PriceCharting's CSV format (the 27 columns of SOURCES.md §1):
+one row per bench card (matched by set and number through the sets' pricecharting_name,
+by PriceCharting id once an import has stored it) and the rest products of other sets,
+Japanese sets and sealed products that match nothing. Prices are dollar strings as
+PriceCharting writes them ("$1,234.56"), varied per day so each run's file is a new day.
+
+The import runs on a day after the newest price so that every point it writes is new;
+COPY then writes the same number of rows into an empty scratch copy of the table.
+"""
+
+import csv
+import datetime as dt
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from django.db import connection, transaction
+
+from cards.models import Card, CardSet, Game
+
+ROWS = 88_000
+HEADER = [
+    "id",
+    "console-name",
+    "product-name",
+    "loose-price",
+    "cib-price",
+    "new-price",
+    "graded-price",
+    "box-only-price",
+    "manual-only-price",
+    "bgs-10-price",
+    "condition-17-price",
+    "condition-18-price",
+    "gamestop-price",
+    "gamestop-trade-price",
+    "retail-loose-buy",
+    "retail-loose-sell",
+    "retail-cib-buy",
+    "retail-cib-sell",
+    "retail-new-buy",
+    "retail-new-sell",
+    "upc",
+    "sales-volume",
+    "genre",
+    "tcg-id",
+    "asin",
+    "epid",
+    "release-date",
+]
+GRADED_FIELDS = (
+    ("cib-price", 1.6, 1.0),
+    ("new-price", 2.2, 1.0),
+    ("graded-price", 3.5, 1.0),
+    ("box-only-price", 5.0, 0.6),
+    ("manual-only-price", 8.0, 1.0),
+    ("bgs-10-price", 12.0, 0.4),
+    ("condition-17-price", 7.0, 0.4),
+    ("condition-18-price", 6.5, 0.4),
+)
+PREFIXES = {Game.POKEMON: "Pokemon", Game.ONEPIECE: "One Piece"}
+GENRES = {Game.POKEMON: "Pokemon Card", Game.ONEPIECE: "One Piece Card"}
+NAMES = [
+    "Charizard",
+    "Pikachu",
+    "Mewtwo",
+    "Gengar",
+    "Umbreon VMAX",
+    "Rayquaza, Dragon of the Skies",  # quoted in the CSV
+    "Monkey.D.Luffy",
+    "Roronoa Zoro",
+    "Nami",
+    "Trafalgar Law",
+    "Booster Box",
+    "Elite Trainer Box",
+]
+
+
+def dollars(cents: int) -> str:
+    return f"${cents // 100:,}.{cents % 100:02d}"
+
+
+def bench_sets() -> list[CardSet]:
+    """The bench sets, each with the console-name PriceCharting would give it."""
+    sets = list(CardSet.objects.filter(code__startswith="bench").order_by("code"))
+    for card_set in sets:
+        name = f"{PREFIXES[card_set.game]} {card_set.name}"
+        if card_set.pricecharting_name != name:
+            card_set.pricecharting_name = name
+            card_set.save(update_fields=["pricecharting_name"])
+    return sets
+
+
+def write_guide(path: Path, day: dt.date) -> dict:
+    """The guide for `day`; returns what it holds."""
+    sets = {card_set.pk: card_set for card_set in bench_sets()}
+    cards = list(
+        Card.objects.filter(card_set__in=sets)
+        .order_by("pk")
+        .values_list("pk", "card_set_id", "number", "name")
+    )
+    rng = random.Random(day.toordinal())
+    stable = random.Random(7)  # what does not change from day to day
+    matched = min(len(cards), ROWS)
+    rows = []
+    for pk, set_id, number, name in cards[:matched]:
+        card_set = sets[set_id]
+        base = 50 + (pk * 7919) % 40_000
+        loose = max(1, round(base * (1 + rng.uniform(-0.03, 0.03))))
+        row = dict.fromkeys(HEADER, "")
+        row.update(
+            {
+                "id": str(5_000_000 + pk),
+                "console-name": card_set.pricecharting_name,
+                "product-name": f"{name} #{number}",
+                "loose-price": dollars(loose),
+                "genre": GENRES[card_set.game],
+                "tcg-id": str(20_000_000 + pk) if pk % 4 else "",
+                "sales-volume": str(pk % 300),
+                "release-date": "2023-03-31" if pk % 2 else "3/31/2023",
+                "retail-loose-buy": dollars(loose * 6 // 10),
+                "retail-loose-sell": dollars(loose * 11 // 10),
+            }
+        )
+        for field, multiple, share in GRADED_FIELDS:
+            if (pk * 31 + len(field)) % 100 < share * 100:
+                row[field] = dollars(max(1, round(loose * multiple * rng.uniform(0.97, 1.03))))
+        rows.append(row)
+    for n in range(ROWS - matched):
+        sealed = n % 10 == 0
+        japanese = n % 3 == 0
+        game = Game.POKEMON if n % 4 else Game.ONEPIECE
+        console = f"{PREFIXES[game]} {'Japanese ' if japanese else ''}Other Set {n % 400}"
+        base = 25 + stable.randrange(200_000) if not sealed else 5_000 + stable.randrange(50_000)
+        if n % 5 == 0:  # a fifth of these move from one day to the next
+            base = round(base * (1 + rng.uniform(-0.05, 0.05)))
+        row = dict.fromkeys(HEADER, "")
+        row.update(
+            {
+                "id": str(1_000_000 + n),
+                "console-name": console,
+                "product-name": f"{NAMES[n % len(NAMES)]} #{n % 300 + 1}"
+                if not sealed
+                else f"{NAMES[10 + n % 2]} {n}",
+                "loose-price": dollars(max(1, base)) if n % 17 else "",
+                "genre": "Sealed Product" if sealed else GENRES[game],
+                "sales-volume": str(n % 50),
+                "release-date": "2021-11-05",
+            }
+        )
+        if not sealed:
+            row["cib-price"] = dollars(base * 2)
+            row["manual-only-price"] = dollars(base * 9)
+        rows.append(row)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=HEADER)
+        writer.writeheader()
+        writer.writerows(rows)
+    return {"rows": len(rows), "matchable": matched}
+
+
+def next_day() -> dt.date:
+    """A day after every price stored: each import's points are all new."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(observed_at) FROM prices_pricepoint")
+        latest = cursor.fetchone()[0]
+    today = dt.datetime.now(dt.UTC).date()
+    return max(today, latest.astimezone(dt.UTC).date() + dt.timedelta(days=1)) if latest else today
+
+
+def copy_seconds(count: int, day: dt.date) -> float:
+    """Seconds PostgreSQL COPY takes for `count` price points into an empty copy of
+    prices_pricepoint (its indexes and constraints), from rows already in memory."""
+    observed_at = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+    card_ids = list(Card.objects.values_list("pk", flat=True))
+    keys = ["ungraded", "ANY 7", "ANY 8", "ANY 9", "ANY 9.5", "PSA 10", "BGS 10", "CGC 10"]
+    rows = [
+        (
+            card_ids[i // len(keys) % len(card_ids)],
+            "pricecharting",
+            keys[i % len(keys)],
+            "USD",
+            100 + i,
+            None,
+            None,
+            i % 300,
+            observed_at + dt.timedelta(days=i // (len(keys) * len(card_ids))),
+        )
+        for i in range(count)
+    ]
+    columns = "card_id, source, price_key, currency, market, low, high, sample_size, observed_at"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE bench_copy (LIKE prices_pricepoint INCLUDING ALL) ON COMMIT DROP"
+        )
+        raw = cursor.cursor  # psycopg's own cursor
+        start = time.perf_counter()
+        with raw.copy(f"COPY bench_copy ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        elapsed = time.perf_counter() - start
+        cursor.execute("SELECT count(*) FROM bench_copy")
+        assert cursor.fetchone()[0] == count
+    return elapsed
+
+
+def run_import(log=print) -> dict:
+    from prices.pricecharting_import import import_price_guide
+
+    day = next_day()
+    first = not Card.objects.exclude(pricecharting_id="").exists()
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / f"pokemon-cards-{day}.csv"
+        info = write_guide(path, day)
+        start = time.perf_counter()
+        run = import_price_guide(path, observed_on=day)
+        seconds = time.perf_counter() - start
+    if run.status not in ("succeeded", "partial"):
+        raise RuntimeError(f"import failed: {run.errors}")
+    copy = copy_seconds(run.written, day)
+    return {
+        **info,
+        "day": day,
+        "first": first,
+        "seconds": seconds,
+        "written": run.written,
+        "unchanged": run.unchanged,
+        "rejected": run.rejected,
+        "description": run.description,
+        "copy_seconds": copy,
+        "rate": run.written / seconds,
+        "copy_rate": run.written / copy if copy else float("inf"),
+    }

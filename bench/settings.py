@@ -1,0 +1,14 @@
+"""Production settings for the bench's load test, with plain static files.
+
+Everything comes from the environment as in production (DEBUG off, SECRET_KEY,
+ALLOWED_HOSTS, REDIS_URL ...); only static files are served without the manifest that
+`collectstatic` would build, so the bench needs no build step.
+"""
+
+from tcgtracker.settings import *  # noqa: F403
+from tcgtracker.settings import STORAGES
+
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
