@@ -46,6 +46,16 @@ def test_a_corrected_price_updates_the_point_in_place():
     assert (summary.market, summary.all_time_high, summary.all_time_low) == (1200, 1200, 1200)
 
 
+def test_a_correction_below_the_all_time_high_lowers_it():
+    card = make_card()
+    record_observations([observation(card, 1000, days_ago=1), observation(card, 900)])
+    result = record_observations([observation(card, 800, days_ago=1)])
+    assert (result.written, result.unchanged) == (1, 0)
+    summary = PriceSummary.objects.get()
+    assert (summary.market, summary.market_1d, summary.change_1d) == (900, 800, 12.5)
+    assert (summary.all_time_high, summary.all_time_low) == (900, 800)
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
