@@ -5,6 +5,7 @@ the database as task broker. Production sets DATABASE_URL, REDIS_URL, SECRET_KEY
 ALLOWED_HOSTS; everything else has a safe default.
 """
 
+import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -23,7 +24,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
 SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 DEBUG = env_bool("DEBUG", False)
-if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+# Commands that neither serve, sign nor send anything may run without a real key, so a
+# fresh checkout can check its migrations; the server, the worker and every other
+# command refuse.
+OFFLINE_COMMANDS = {"makemigrations", "migrate", "showmigrations", "sqlmigrate", "collectstatic"}
+RUNNING_OFFLINE_COMMAND = (
+    Path(sys.argv[0]).name == "manage.py" and len(sys.argv) > 1 and sys.argv[1] in OFFLINE_COMMANDS
+)
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY and not RUNNING_OFFLINE_COMMAND:
     raise ImproperlyConfigured(
         "DEBUG is off but SECRET_KEY is the development key. Set SECRET_KEY to a long "
         "random value for production, or DEBUG=true for local development."

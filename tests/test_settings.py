@@ -39,6 +39,11 @@ def test_debug_off_with_the_development_secret_key_refuses_to_start():
     assert "SECRET_KEY is the development key" in result.stderr
 
 
+def test_migrations_can_be_checked_without_configuration():
+    result = run_manage("makemigrations", "--check", "--dry-run", env={})
+    assert result.returncode == 0, result.stderr
+
+
 def test_development_mode_starts_without_configuration():
     result = run_manage("check", env={"DEBUG": "true"})
     assert result.returncode == 0, result.stderr
