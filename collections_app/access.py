@@ -1,0 +1,38 @@
+"""Who may touch which collection, item or watch: the one place they are looked up.
+
+Someone else's collection or item is a 404, the same as a missing one, so ids do not
+leak whether they exist. A shared link stands in for a login, read-only, while its
+token is current: revoking (or replacing) the link makes the old token a 404.
+"""
+
+from django.shortcuts import get_object_or_404
+
+from collections_app.models import Collection, CollectionItem, Watch
+
+
+def collections_for_user(request):
+    """The signed-in user's collections (the views require a login before asking)."""
+    return Collection.objects.filter(user=request.user)
+
+
+def get_collection_for_user(request, pk) -> Collection:
+    return get_object_or_404(collections_for_user(request), pk=pk)
+
+
+def get_item_for_user(request, pk) -> CollectionItem:
+    return get_object_or_404(
+        CollectionItem.objects.filter(collection__user=request.user).select_related(
+            "collection", "card__card_set"
+        ),
+        pk=pk,
+    )
+
+
+def get_shared_collection(token: str) -> Collection:
+    return get_object_or_404(
+        Collection.objects.select_related("user"), share_token=token, share_token__isnull=False
+    )
+
+
+def watches_for_user(request):
+    return Watch.objects.filter(user=request.user)

@@ -1,0 +1,265 @@
+"""Collection valuation: each item's value from the latest-price summaries.
+
+An item is valued at the price key that matches it (its condition or grade, or the
+collection's raw basis), from the collection's source or the best available one. When
+that key has no price, the closest key that has one is used instead, and the item says
+so ("valued at Ungraded — no Near Mint price"). An item no key prices is listed as
+unpriced and left out of the totals, never counted as zero.
+
+"Best available" ranks sources by trust, as the movers do: PriceCharting (sales),
+TCGplayer, JustTCG, eBay (asks), and the demo simulation only when nothing else prices
+the card; the newest figure breaks a tie.
+
+A whole collection is valued in two queries (its items, their cards' summaries) whatever
+its size; value_collections() totals many collections in two queries as well.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from collections_app.models import Collection, CollectionItem
+from prices import keys
+from prices.models import PriceSummary, Source
+from prices.movers import SOURCE_PREFERENCE
+
+CURRENCY = "USD"
+SOURCE_RANK = {source: rank for rank, source in enumerate([*SOURCE_PREFERENCE, Source.DEMO])}
+SUMMARY_FIELDS = ("card_id", "source", "price_key", "currency", "market", "observed_at")
+
+
+class PriceLike(Protocol):
+    """A price of one card: a PriceSummary, or a day's price point when backfilling."""
+
+    source: str
+    price_key: str
+    market: int
+
+
+def wanted_key(item: CollectionItem, collection: Collection) -> str:
+    """The price key that values an item on its collection's basis."""
+    if item.is_graded or not collection.basis_key:
+        return item.price_key
+    return collection.basis_key
+
+
+def fallback_keys(key: str) -> list[str]:
+    """Price keys to try for an item, closest first, starting with the key itself.
+
+    Raw: the condition, then "ungraded" (a raw copy of any condition), then the other
+    conditions nearest first, the worse one first on a tie (not to overvalue). Graded:
+    the grade, without its label, from any grader, then the same grader's and any
+    grader's next lower grades, and last the raw prices.
+    """
+    if key == keys.UNGRADED:
+        return [keys.UNGRADED, *keys.CONDITIONS]
+    if key in keys.CONDITIONS:
+        index = keys.CONDITIONS.index(key)
+        others = sorted(
+            (c for c in keys.CONDITIONS if c != key),
+            key=lambda c: (abs(keys.CONDITIONS.index(c) - index), -keys.CONDITIONS.index(c)),
+        )
+        return [key, keys.UNGRADED, *others]
+    match = keys.GRADE_RE.match(key)
+    if not match:
+        return [key]
+    grader, grade = match["grader"], Decimal(match["grade"])
+    chain = [key]
+    lower = [grade - Decimal("0.5") * step for step in range(int(grade * 2) - 1)]
+    for value in lower:
+        for who in dict.fromkeys([grader, "ANY"]):
+            candidate = keys.graded(who, value)
+            if candidate not in chain:
+                chain.append(candidate)
+    return [*chain, keys.UNGRADED, "NM"]
+
+
+def choose_price(
+    candidates: Iterable[PriceLike], wanted: str, basis_source: str = ""
+) -> PriceLike | None:
+    """The price that values an item wanting `wanted`, from one card's prices."""
+    by_key: dict[str, list[PriceLike]] = defaultdict(list)
+    for price in candidates:
+        if basis_source and price.source != basis_source:
+            continue
+        by_key[price.price_key].append(price)
+    for key in fallback_keys(wanted):
+        if prices := by_key.get(key):
+            return min(prices, key=_preference)
+    return None
+
+
+def _preference(price: PriceLike):
+    observed = getattr(price, "observed_at", None)
+    return (
+        SOURCE_RANK.get(price.source, len(SOURCE_RANK)),
+        -observed.timestamp() if observed else 0,
+    )
+
+
+@dataclass
+class ItemValuation:
+    item: CollectionItem
+    wanted_key: str
+    price: PriceSummary | None
+    basis_source: str = ""
+
+    @property
+    def is_priced(self) -> bool:
+        return self.price is not None
+
+    @property
+    def unit_value(self) -> int | None:
+        return self.price.market if self.price else None
+
+    @property
+    def value(self) -> int | None:
+        return self.price.market * self.item.quantity if self.price else None
+
+    @property
+    def cost(self) -> int | None:
+        return self.item.cost
+
+    @property
+    def gain(self) -> int | None:
+        if self.value is None or self.cost is None:
+            return None
+        return self.value - self.cost
+
+    @property
+    def gain_percent(self) -> float | None:
+        if self.gain is None or not self.cost:
+            return None
+        return self.gain / self.cost * 100
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.price is not None and self.price.price_key != self.wanted_key
+
+    @property
+    def is_simulated(self) -> bool:
+        return self.price is not None and self.price.source == Source.DEMO
+
+    @property
+    def note(self) -> str:
+        """Why the item is valued as it is, when that is not simply its own price."""
+        wanted = keys.label(self.wanted_key)
+        if self.price is None:
+            if self.basis_source:
+                return f"Unpriced — no {Source(self.basis_source).label} price for this card"
+            return "Unpriced — no price for this card yet"
+        if self.is_fallback:
+            return f"valued at {keys.label(self.price.price_key)} — no {wanted} price"
+        return ""
+
+
+@dataclass
+class CollectionValuation:
+    collection: Collection
+    items: list[ItemValuation] = field(default_factory=list)
+    currency: str = CURRENCY
+
+    @property
+    def priced(self) -> list[ItemValuation]:
+        return [row for row in self.items if row.is_priced]
+
+    @property
+    def unpriced(self) -> list[ItemValuation]:
+        return [row for row in self.items if not row.is_priced]
+
+    @property
+    def copies(self) -> int:
+        return sum(row.item.quantity for row in self.items)
+
+    @property
+    def value(self) -> int:
+        """Cents: the priced items' value (unpriced items are listed, not counted)."""
+        return sum(row.value for row in self.priced)
+
+    @property
+    def cost(self) -> int:
+        """Cents paid for the items with a purchase price."""
+        return sum(row.cost for row in self.items if row.cost is not None)
+
+    @property
+    def compared(self) -> list[ItemValuation]:
+        """Items with both a value and a cost: the ones gain/loss is measured on."""
+        return [row for row in self.items if row.gain is not None]
+
+    @property
+    def gain(self) -> int | None:
+        compared = self.compared
+        if not compared:
+            return None
+        return sum(row.gain for row in compared)
+
+    @property
+    def gain_percent(self) -> float | None:
+        cost = sum(row.cost for row in self.compared)
+        if self.gain is None or not cost:
+            return None
+        return self.gain / cost * 100
+
+    @property
+    def fallbacks(self) -> int:
+        return sum(row.is_fallback for row in self.items)
+
+    @property
+    def simulated(self) -> bool:
+        return any(row.is_simulated for row in self.items)
+
+
+def summaries_by_card(card_ids: Iterable[int]) -> dict[int, list[PriceSummary]]:
+    """Every USD summary of these cards, in one query."""
+    prices: dict[int, list[PriceSummary]] = defaultdict(list)
+    for summary in PriceSummary.objects.filter(card_id__in=set(card_ids), currency=CURRENCY).only(
+        *SUMMARY_FIELDS
+    ):
+        prices[summary.card_id].append(summary)
+    return prices
+
+
+def value_items(
+    collection: Collection,
+    items: list[CollectionItem],
+    prices: dict[int, list[PriceSummary]] | None = None,
+) -> CollectionValuation:
+    """Value these items of a collection (one query for the prices, unless given)."""
+    if prices is None:
+        prices = summaries_by_card(item.card_id for item in items)
+    valuation = CollectionValuation(collection)
+    for item in items:
+        wanted = wanted_key(item, collection)
+        price = choose_price(prices.get(item.card_id, []), wanted, collection.basis_source)
+        valuation.items.append(ItemValuation(item, wanted, price, collection.basis_source))
+    return valuation
+
+
+def value_collection(collection: Collection) -> CollectionValuation:
+    """The whole collection, in two queries."""
+    items = list(collection.items.select_related("card__card_set"))
+    return value_items(collection, items)
+
+
+def value_collections(collections: list[Collection]) -> dict[int, CollectionValuation]:
+    """Several collections (a user's list), in two queries whatever their sizes."""
+    by_collection: dict[int, list[CollectionItem]] = defaultdict(list)
+    items = CollectionItem.objects.filter(collection__in=collections).only(
+        "collection_id",
+        "card_id",
+        "quantity",
+        "condition",
+        "grader",
+        "grade",
+        "grade_label",
+        "purchase_price",
+    )
+    for item in items:
+        by_collection[item.collection_id].append(item)
+    prices = summaries_by_card(item.card_id for rows in by_collection.values() for item in rows)
+    return {
+        collection.pk: value_items(collection, by_collection[collection.pk], prices)
+        for collection in collections
+    }
