@@ -42,3 +42,48 @@ def make_user(email=None, password="correct horse battery staple", **overrides):
 
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     return user
+
+
+def make_collection(user=None, **overrides):
+    from collections_app.models import Collection
+
+    n = next(_sequence)
+    fields = {"user": user or make_user(), "name": f"Collection {n}"}
+    fields.update(overrides)
+    return Collection.objects.create(**fields)
+
+
+def make_item(collection=None, card=None, **overrides):
+    """A raw Near Mint copy unless a condition or grade is given."""
+    from collections_app.models import CollectionItem
+
+    fields = {
+        "collection": collection or make_collection(),
+        "card": card or make_card(),
+        "quantity": 1,
+    }
+    fields.update(overrides)
+    if not fields.get("grader") and not fields.get("condition"):
+        fields["condition"] = "NM"
+    return CollectionItem.objects.create(**fields)
+
+
+def record_prices(card, prices, *, source="pricecharting", observed_at=None):
+    """Record current prices for a card through the real write path: {price key: cents}."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from prices.writing import Observation, record_observations
+
+    observed_at = observed_at or timezone.now().replace(microsecond=0) - dt.timedelta(hours=1)
+    return record_observations(
+        Observation(
+            card_id=card.pk,
+            source=source,
+            price_key=key,
+            market=cents,
+            observed_at=observed_at,
+        )
+        for key, cents in prices.items()
+    )
