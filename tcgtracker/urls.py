@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("prices.urls")),
     path("staff/", include("prices.staff_urls")),
     path("alerts/", include("alerts.urls")),
+    path("collections/", include("collections_app.urls")),
     path("health/", views.health, name="health"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
