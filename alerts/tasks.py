@@ -256,12 +256,19 @@ def unsubscribe_headers(user) -> dict[str, str]:
 
 
 def digest_card_ids(user):
-    """The cards whose moves a user's digest reports, as a subquery.
+    """The cards whose moves a user's digest reports, as a subquery for `card_id__in`:
+    the cards they have alerts on, watch, or own in any collection."""
+    from collections_app.models import CollectionItem, Watch
 
-    Only the cards they have alerts on for now; the watchlist and collection join here
-    (a union of their card ids) when those exist.
-    """
-    return Alert.objects.filter(user=user).values("card_id")
+    return (
+        Alert.objects.filter(user=user)
+        .order_by()
+        .values("card_id")
+        .union(
+            Watch.objects.filter(user=user).order_by().values("card_id"),
+            CollectionItem.objects.filter(collection__user=user).order_by().values("card_id"),
+        )
+    )
 
 
 def send_daily_digests(today: dt.date | None = None) -> dict[str, int]:

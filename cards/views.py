@@ -1,4 +1,5 @@
 import hashlib
+from collections import defaultdict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -10,7 +11,8 @@ from django.views.decorators.vary import vary_on_headers
 
 from cards.models import Card, CardSet, Game
 from cards.search import SORTS, filter_choices, parse_query, search_page, suggest_spelling
-from prices import history, movers
+from prices import history, keys, movers
+from prices.models import PriceSummary
 from prices.views import (
     cache_card_page,
     cached_card_page,
@@ -19,6 +21,7 @@ from prices.views import (
 )
 
 HOME_MOVERS_PERIOD = "7d"
+HOME_WATCHLIST_SIZE = 12
 
 
 @require_GET
@@ -33,14 +36,46 @@ def home(request):
         )
         sets_by_game.append((game, recent))
     movers_by_game = [
-        (game, movers.movers(game, HOME_MOVERS_PERIOD, limit=5, most_viewed=False)) for game in Game
+        (game, movers.movers(game, HOME_MOVERS_PERIOD, limit=5, most_watched=False))
+        for game in Game
     ]
     context = {
         "sets_by_game": sets_by_game,
         "movers_by_game": [(game, m) for game, m in movers_by_game if m.gainers or m.losers],
         "movers_period": HOME_MOVERS_PERIOD,
     }
+    if request.user.is_authenticated:
+        context["watchlist"] = watchlist_preview(request.user)
     return render(request, "cards/home.html", context)
+
+
+def watchlist_preview(user) -> dict:
+    """The home page's "My watchlist": the user's latest watched cards, each with its
+    representative raw price (as the watchlist page values it) and that price's 7-day
+    change. Two queries, however many cards are watched."""
+    from collections_app.models import Watch
+    from collections_app.valuation import CURRENCY, SUMMARY_FIELDS, choose_price
+
+    watches = list(
+        Watch.objects.filter(user=user).select_related("card__card_set")[: HOME_WATCHLIST_SIZE + 1]
+    )
+    shown = watches[:HOME_WATCHLIST_SIZE]
+    prices = defaultdict(list)
+    for summary in PriceSummary.objects.filter(
+        card_id__in={watch.card_id for watch in shown}, currency=CURRENCY
+    ).only(*SUMMARY_FIELDS, "change_7d"):
+        prices[summary.card_id].append(summary)
+    rows = []
+    for watch in shown:
+        price = choose_price(prices[watch.card_id], keys.UNGRADED)
+        if price is not None:
+            price.period_change = price.change_7d
+        rows.append((watch.card, price))
+    return {
+        "rows": rows,
+        "more": len(watches) > HOME_WATCHLIST_SIZE,
+        "simulated": any(price is not None and price.is_simulated for _, price in rows),
+    }
 
 
 @require_GET

@@ -1,4 +1,5 @@
-"""Movers: the cards whose price rose or fell most over a period, per game.
+"""Movers: the cards whose price rose or fell most over a period, per game, and the cards
+collectors watch most.
 
 A card has many summaries (one per source and price key); a mover list shows each card
 once, by one representative price chosen in the database:
@@ -10,8 +11,8 @@ once, by one representative price chosen in the database:
    (asks, not sales).
 
 Only prices observed in the last few days count (a source that stopped answering does
-not leave stale movers behind), and only prices of at least MIN_PRICE_CENTS: below a
-dollar a few cents are a large percentage and nothing else.
+not leave stale movers behind), and gainers and losers only at prices of at least
+MIN_PRICE_CENTS: below a dollar a few cents are a large percentage and nothing else.
 
 Each list is one query whatever the number of cards; the ranking is cached for a few
 minutes (see movers()).
@@ -21,7 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Case, F, IntegerField, QuerySet, Value, When, Window
+from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -42,11 +43,11 @@ SOURCE_PREFERENCE = [Source.PRICECHARTING, Source.TCGPLAYER, Source.JUSTTCG, Sou
 class Movers:
     gainers: list[PriceSummary]
     losers: list[PriceSummary]
-    most_viewed: list[tuple[Card, PriceSummary | None]]
+    most_watched: list[tuple[Card, PriceSummary | None]]
 
     @property
     def simulated(self) -> bool:
-        rows = [*self.gainers, *self.losers, *(s for _, s in self.most_viewed if s)]
+        rows = [*self.gainers, *self.losers, *(s for _, s in self.most_watched if s)]
         return any(summary.is_simulated for summary in rows)
 
 
@@ -91,10 +92,12 @@ def _ranked_ids(game: str, change: str, limit: int, gainers: bool, now) -> list[
     )
 
 
-def _most_viewed_ids(game: str, limit: int, now) -> list[tuple[int, int | None]]:
+def _most_watched_ids(game: str, limit: int, now) -> list[tuple[int, int | None]]:
     card_ids = list(
-        Card.objects.filter(card_set__game=game, popularity__gt=0)
-        .order_by("-popularity", "pk")
+        Card.objects.filter(card_set__game=game)
+        .annotate(watchers=Count("watches"))
+        .filter(watchers__gt=0)
+        .order_by("-watchers", "-popularity", "pk")
         .values_list("pk", flat=True)[:limit]
     )
     if not card_ids:
@@ -107,18 +110,19 @@ def _most_viewed_ids(game: str, limit: int, now) -> list[tuple[int, int | None]]
     return [(card_id, prices.get(card_id)) for card_id in card_ids]
 
 
-def movers(game: str, period: str, limit: int = 10, most_viewed: bool = True, now=None) -> Movers:
-    """Gainers (largest rise first), losers (largest fall first) and the most viewed cards.
+def movers(game: str, period: str, limit: int = 10, most_watched: bool = True, now=None) -> Movers:
+    """Gainers (largest rise first), losers (largest fall first) and the most watched cards.
 
     Ranking reads every fresh summary of the game (hundreds of milliseconds at 25,000
     cards), so the ranking — ids only — is cached for CACHE_SECONDS; the rows themselves
     are read fresh by id, in one or two quick queries.
 
-    "Most viewed" reads Card.popularity until watches exist; it is not per period, but
-    shows each card's change over the period.
+    "Most watched" ranks the game's cards by how many collectors watch them (ties: the
+    catalog's popularity, then the oldest card); it is not per period, but shows each
+    card's change over the period, or no price when the card has no fresh one.
     """
     change = PERIODS[period]
-    key = f"prices:movers:v1:{game}:{period}:{limit}:{int(most_viewed)}"
+    key = f"prices:movers:v2:{game}:{period}:{limit}:{int(most_watched)}"
     now = now or timezone.now()
     cached = cache.get(key)
     # The age is checked against the clock here as well as by the cache's own expiry, so
@@ -130,17 +134,17 @@ def movers(game: str, period: str, limit: int = 10, most_viewed: bool = True, no
             "computed_at": now,
             "gainers": _ranked_ids(game, change, limit, True, now),
             "losers": _ranked_ids(game, change, limit, False, now),
-            "most_viewed": _most_viewed_ids(game, limit, now) if most_viewed else [],
+            "most_watched": _most_watched_ids(game, limit, now) if most_watched else [],
         }
         cache.set(key, ranking, CACHE_SECONDS)
 
     summary_ids = {*ranking["gainers"], *ranking["losers"]}
-    summary_ids |= {pk for _, pk in ranking["most_viewed"] if pk is not None}
+    summary_ids |= {pk for _, pk in ranking["most_watched"] if pk is not None}
     summaries = PriceSummary.objects.select_related("card__card_set").in_bulk(summary_ids)
     for summary in summaries.values():
         summary.period_change = getattr(summary, change)
     cards = {summary.card_id: summary.card for summary in summaries.values()}
-    missing = {card_id for card_id, _ in ranking["most_viewed"]} - cards.keys()
+    missing = {card_id for card_id, _ in ranking["most_watched"]} - cards.keys()
     cards.update(Card.objects.select_related("card_set").in_bulk(missing))
 
     def rows(ids):
@@ -149,9 +153,9 @@ def movers(game: str, period: str, limit: int = 10, most_viewed: bool = True, no
     return Movers(
         gainers=rows(ranking["gainers"]),
         losers=rows(ranking["losers"]),
-        most_viewed=[
+        most_watched=[
             (cards[card_id], summaries.get(pk) if pk is not None else None)
-            for card_id, pk in ranking["most_viewed"]
+            for card_id, pk in ranking["most_watched"]
             if card_id in cards
         ],
     )

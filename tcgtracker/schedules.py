@@ -45,6 +45,13 @@ SCHEDULES = [
         "schedule_type": Schedule.CRON,
         "cron": "30 3 * * *",
     },
+    {
+        # Late in the day (UTC), after the day's syncs and price-guide import.
+        "name": "portfolio-snapshots",
+        "func": "collections_app.tasks.take_daily_snapshots",
+        "schedule_type": Schedule.CRON,
+        "cron": "45 23 * * *",
+    },
 ]
 
 

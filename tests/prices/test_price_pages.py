@@ -9,11 +9,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cards.models import Game
+from collections_app.models import Watch
 from prices import history, movers
 from prices.templatetags.prices import freshness, money, percent_change
 from prices.writing import Observation, record_observations
 from tcgtracker.lib.money import format_money
-from tests.factories import make_card, make_set
+from tests.factories import make_card, make_set, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -371,10 +372,12 @@ def test_history_and_table_endpoints_query_count_does_not_grow_with_history(clie
 
 def test_movers_page_query_count_does_not_grow_with_cards_or_history(client):
     card_set = make_set()
+    watcher = make_user()
 
     def add_cards(n, days):
         for i in range(n):
             card = make_card(card_set=card_set, popularity=i + 1)
+            Watch.objects.create(user=watcher, card=card)
             write_history(
                 card,
                 days,
@@ -478,11 +481,21 @@ def test_movers_leave_out_cheap_and_stale_prices(client, market):
     assert "prices under $1.00 are left out" in html
 
 
-def test_most_viewed_lists_popular_cards_with_their_change(client, market):
-    rows = client.get("/movers/").context["movers"].most_viewed
+def test_most_watched_ranks_cards_by_watchers_with_their_change(client, market):
+    collectors = [make_user() for _ in range(3)]
+    for name, watchers in [
+        ("Raw Over Graded", collectors),
+        ("Overnight", collectors[:1]),  # popularity 5
+        ("Real Over Demo", collectors[:1]),  # popularity 50: first of the tie
+        ("Luffy", collectors),  # another game
+    ]:
+        Watch.objects.bulk_create(Watch(user=user, card=market[name]) for user in watchers)
+
+    rows = client.get("/movers/").context["movers"].most_watched
+
     assert [(card.name, price.period_change if price else None) for card, price in rows] == [
-        ("Real Over Demo", 1.0),
         ("Raw Over Graded", -2.0),
+        ("Real Over Demo", 1.0),
         ("Overnight", None),
     ]
 
@@ -504,7 +517,7 @@ def test_movers_tabs_are_links_that_htmx_swaps_in_place(client, market):
 def test_movers_page_without_prices_has_empty_states(client):
     html = client.get("/movers/").content.decode()
     assert "No card rose in price over this period." in html
-    assert "No views counted yet." in html
+    assert "Nobody watches a Pokémon card yet." in html
 
 
 def test_home_shows_the_week_s_movers_and_the_nav_links_to_movers(client, market):
