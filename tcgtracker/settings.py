@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "prices",
     "alerts",
     "collections_app",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -292,3 +293,6 @@ CATALOG_SYNC_ENABLED = env_bool("CATALOG_SYNC_ENABLED", False)
 # Alerts: how many active alerts a user may have; delivery attempts per alert email.
 ALERTS_MAX_ACTIVE_PER_USER = env_int("ALERTS_MAX_ACTIVE_PER_USER", 50)
 ALERT_EMAIL_MAX_ATTEMPTS = env_int("ALERT_EMAIL_MAX_ATTEMPTS", 5)
+
+# JSON API: requests per key per hour (a fixed window, counted in the shared cache).
+API_RATE_LIMIT_PER_HOUR = env_int("API_RATE_LIMIT_PER_HOUR", 1000)

@@ -1,0 +1,153 @@
+"""What every /api/v1/ response has in common: JSON bodies, one error format, the key
+check, the rate limit and its headers, and ETags for the cacheable endpoints.
+
+Errors look the same everywhere:
+
+    {"error": {"code": "CARD_NOT_FOUND", "message": "...", "details": {...}}}
+"""
+
+import functools
+import hashlib
+import json
+
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import parse_etags
+from django.views.decorators.csrf import csrf_exempt
+
+from api import keys, ratelimit
+
+JSON_CONTENT_TYPE = "application/json"
+# History and sets: a client may reuse them for a minute, and revalidate with its ETag.
+CACHE_MAX_AGE = 60
+ALLOWED_METHODS = ("GET",)
+API_KEY_HEADER = "X-API-Key"
+
+
+class ApiError(Exception):
+    """Raised anywhere in an endpoint to answer with the error format."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+    def response(self) -> HttpResponse:
+        return error_response(self.status, self.code, self.message, self.details)
+
+
+def bad_parameter(parameter: str, message: str) -> ApiError:
+    return ApiError(400, "INVALID_PARAMETER", message, {"parameter": parameter})
+
+
+def json_response(data, status: int = 200) -> HttpResponse:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return HttpResponse(body.encode(), status=status, content_type=JSON_CONTENT_TYPE)
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None):
+    error = {"code": code, "message": message, "details": details or {}}
+    return json_response({"error": error}, status=status)
+
+
+def method_not_allowed(request) -> HttpResponse:
+    response = error_response(
+        405,
+        "METHOD_NOT_ALLOWED",
+        f"{request.method} is not allowed here: the API is read-only, use GET.",
+        {"allowed": list(ALLOWED_METHODS)},
+    )
+    response["Allow"] = ", ".join(ALLOWED_METHODS)
+    return response
+
+
+def unauthorized(code: str, message: str) -> HttpResponse:
+    response = error_response(401, code, message)
+    response["WWW-Authenticate"] = f'ApiKey header="{API_KEY_HEADER}"'
+    return response
+
+
+def authentication_error(token: str):
+    """(key, None) for a usable key, else (None, the 401 response)."""
+    if not token:
+        return None, unauthorized(
+            "API_KEY_MISSING",
+            f"Send your API key in the {API_KEY_HEADER} header. "
+            "Create one on your account's API keys page.",
+        )
+    key = keys.find_key(token)
+    if key is None or not key.user.is_active:
+        return None, unauthorized("API_KEY_INVALID", "This API key is not valid.")
+    if not key.is_active:
+        return None, unauthorized("API_KEY_REVOKED", "This API key has been revoked.")
+    return key, None
+
+
+def api_endpoint(view):
+    """A GET endpoint that needs a key: checks the method and the key, counts the request
+    against the key's hourly limit, and turns an ApiError into its response. Every
+    response after the key check carries the X-RateLimit-* headers, errors included."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def endpoint(request, *args, **kwargs):
+        if request.method not in ALLOWED_METHODS:
+            return method_not_allowed(request)
+        key, failure = authentication_error(request.headers.get(API_KEY_HEADER, "").strip())
+        if failure is not None:
+            return failure
+        rate = ratelimit.hit(key.pk)
+        if rate.exceeded:
+            response = error_response(
+                429,
+                "RATE_LIMITED",
+                f"This key has made its {rate.limit} requests for this hour. "
+                f"Try again in {rate.retry_after} seconds.",
+                {"limit": rate.limit, "reset": rate.reset_at},
+            )
+            response["Retry-After"] = str(rate.retry_after)
+        else:
+            key.record_use()
+            try:
+                response = view(request, *args, **kwargs)
+            except ApiError as error:
+                response = error.response()
+        for header, value in rate.headers().items():
+            response[header] = value
+        patch_vary_headers(response, [API_KEY_HEADER])
+        return response
+
+    return endpoint
+
+
+def public_endpoint(view):
+    """A GET endpoint that needs no key (the OpenAPI document, unknown routes)."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def endpoint(request, *args, **kwargs):
+        if request.method not in ALLOWED_METHODS:
+            return method_not_allowed(request)
+        try:
+            return view(request, *args, **kwargs)
+        except ApiError as error:
+            return error.response()
+
+    return endpoint
+
+
+def cacheable(request, response: HttpResponse) -> HttpResponse:
+    """Private caching for a minute with a strong ETag of the body; a 304 when the client
+    already has it (If-None-Match)."""
+    etag = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
+    response["ETag"] = etag
+    patch_cache_control(response, private=True, max_age=CACHE_MAX_AGE)
+    wanted = parse_etags(request.headers.get("If-None-Match", ""))
+    if "*" in wanted or etag in wanted or f"W/{etag}" in wanted:
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"] = etag
+        not_modified["Cache-Control"] = response["Cache-Control"]
+        return not_modified
+    return response
