@@ -20,9 +20,10 @@ class Command(BaseCommand):
                 "DEBUG is off: not creating a demo login with a published password on what "
                 "looks like a production instance."
             )
-        self.ensure_demo_user()
+        user = self.ensure_demo_user()
         self.stdout.write("Backfilling a year of simulated (demo) price history…")
         call_command("backfill_demo_prices", days=365, stdout=self.stdout, stderr=self.stderr)
+        self.ensure_demo_collection(user)
         call_command("setup_schedules", stdout=self.stdout, stderr=self.stderr)
 
     def ensure_demo_user(self):
@@ -41,4 +42,20 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
             + (" (created)" if created else "")
+        )
+        return user
+
+    def ensure_demo_collection(self, user):
+        from collections_app.demo import create_demo_collection
+        from collections_app.snapshots import backfill_snapshots, take_daily_snapshots
+
+        collection = create_demo_collection(user)
+        if collection is None:
+            return
+        first_day = min(item.owned_since() for item in collection.items.all())
+        days = backfill_snapshots(collection.pk, first_day)
+        take_daily_snapshots()
+        self.stdout.write(
+            f"Demo collection “{collection.name}”: {collection.items.count()} items, "
+            f"{days} days of value history (simulated prices)."
         )
