@@ -1,0 +1,258 @@
+"""Forms for collections, their items, sharing and the card page's "Add to collection".
+
+Prices are typed in dollars and stored in cents. Every error names its field, so the
+message still reads right when shown away from it (an inline row, the card page).
+"""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+
+from cards.models import Card
+from collections_app.models import Collection, CollectionItem
+
+CENT = Decimal("0.01")
+MAX_PRICE = Decimal("10000000")  # $10M: far above any card, far below a BigInteger
+MAX_QUANTITY = 100_000
+GRADES = [Decimal(n) / 2 for n in range(20, 1, -1)]  # 10, 9.5, ... 1
+FIRST_COLLECTION_NAME = "My collection"
+
+
+class CollectionForm(forms.ModelForm):
+    class Meta:
+        model = Collection
+        fields = ["name", "basis_source", "basis_key"]
+        labels = {"name": "Name"}
+
+    def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["basis_source"].choices = [
+            ("", "Best available source"),
+            *[c for c in self.fields["basis_source"].choices if c[0]],
+        ]
+        self.fields["name"].widget.attrs.update({"autocomplete": "off", "maxlength": 100})
+        self.fields["name"].error_messages["required"] = "Name: give the collection a name."
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Name: give the collection a name.")
+        # The uniqueness constraint names the user, who is not a form field, so the
+        # model form would not check it: a clash would be an IntegrityError instead.
+        taken = Collection.objects.filter(user=self.user, name__iexact=name)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(f"Name: you already have a collection called “{name}”.")
+        return name
+
+    def save(self, commit=True):
+        collection = super().save(commit=False)
+        collection.user = self.user
+        if commit:
+            collection.save()
+        return collection
+
+
+class ShareOptionsForm(forms.ModelForm):
+    class Meta:
+        model = Collection
+        fields = ["share_purchase_prices", "share_owner_name"]
+
+
+class ItemForm(forms.ModelForm):
+    """One lot: quantity, a condition or a grader and grade, what was paid and when."""
+
+    condition = forms.ChoiceField(
+        label="Condition",
+        required=False,
+        choices=[*CollectionItem.Condition.choices, ("", "Graded (choose the grade)")],
+        initial=CollectionItem.Condition.NM,
+    )
+    grader = forms.ChoiceField(
+        label="Grader",
+        required=False,
+        choices=[("", "—"), *CollectionItem.Grader.choices],
+    )
+    grade = forms.TypedChoiceField(
+        label="Grade",
+        required=False,
+        coerce=Decimal,
+        empty_value=None,
+        choices=[("", "—"), *[(format(g.normalize(), "f"),) * 2 for g in GRADES]],
+    )
+    purchase_price = forms.DecimalField(
+        label="Paid per copy ($)",
+        required=False,
+        decimal_places=2,
+        max_digits=12,
+        min_value=Decimal(0),
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+        error_messages={
+            "invalid": "Paid per copy: enter an amount in dollars, e.g. 12.50.",
+            "min_value": "Paid per copy: enter an amount of $0 or more.",
+            "max_decimal_places": "Paid per copy: at most two decimals (cents).",
+            "max_digits": "Paid per copy: enter at most $10,000,000.",
+            "max_whole_digits": "Paid per copy: enter at most $10,000,000.",
+        },
+    )
+
+    class Meta:
+        model = CollectionItem
+        fields = [
+            "quantity",
+            "condition",
+            "grader",
+            "grade",
+            "grade_label",
+            "purchase_price",
+            "purchase_date",
+            "acquired_from",
+            "notes",
+        ]
+        labels = {
+            "quantity": "Quantity",
+            "grade_label": "Label",
+            "purchase_date": "Bought on",
+            "acquired_from": "Where from",
+        }
+        widgets = {
+            "purchase_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+            "quantity": forms.NumberInput(attrs={"min": "1", "max": str(MAX_QUANTITY)}),
+        }
+        error_messages = {
+            "quantity": {
+                "required": "Quantity: how many copies?",
+                "invalid": "Quantity: enter a whole number.",
+            },
+            "purchase_date": {"invalid": "Bought on: enter a date, e.g. 2024-05-31."},
+        }
+
+    def __init__(self, *args, card: Card | None = None, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.card = card or (self.instance.card if self.instance.pk else None)
+        if self.instance.pk:
+            if self.instance.purchase_price is not None:
+                self.initial["purchase_price"] = (
+                    Decimal(self.instance.purchase_price) / 100
+                ).quantize(CENT)
+            if self.instance.grade is not None:
+                self.initial["grade"] = format(self.instance.grade.normalize(), "f")
+
+    # How the form is laid out: what every lot needs, the grade (folded away unless the
+    # copy is graded), then what was paid and where.
+    LEAD_FIELDS = ("collection", "quantity", "condition")
+    GRADED_FIELDS = ("grader", "grade", "grade_label")
+
+    def lead_fields(self):
+        return [self[name] for name in self.LEAD_FIELDS if name in self.fields]
+
+    def graded_fields(self):
+        return [self[name] for name in self.GRADED_FIELDS]
+
+    def other_fields(self):
+        grouped = {*self.LEAD_FIELDS, *self.GRADED_FIELDS}
+        return [self[name] for name in self.fields if name not in grouped]
+
+    def shows_grade(self) -> bool:
+        """Whether the grade fields start unfolded: the copy is, or is being made, graded."""
+        if self.is_bound:
+            data = self.data
+            return bool(data.get(self.add_prefix("grader"))) or (
+                data.get(self.add_prefix("condition"), "NM") == ""
+            )
+        return bool(self.instance.pk and self.instance.is_graded)
+
+    def clean_quantity(self):
+        quantity = self.cleaned_data["quantity"]
+        if quantity < 1:
+            raise forms.ValidationError("Quantity: at least 1.")
+        if quantity > MAX_QUANTITY:
+            raise forms.ValidationError(f"Quantity: at most {MAX_QUANTITY:,}.")
+        return quantity
+
+    def clean_purchase_price(self):
+        price = self.cleaned_data.get("purchase_price")
+        if price is not None and price > MAX_PRICE:
+            raise forms.ValidationError("Paid per copy: enter at most $10,000,000.")
+        return price
+
+    def clean_purchase_date(self):
+        day = self.cleaned_data.get("purchase_date")
+        if day and day > timezone.localdate():
+            raise forms.ValidationError("Bought on: the date is in the future.")
+        return day
+
+    def clean(self):
+        cleaned = super().clean()
+        condition = cleaned.get("condition")
+        grader, grade = cleaned.get("grader"), cleaned.get("grade")
+        if condition and (grader or grade is not None):
+            # A condition with a grade picked too: the grade wins, as the clearer intent.
+            cleaned["condition"] = ""
+        elif not condition and not (grader and grade is not None):
+            raise forms.ValidationError(
+                "Condition or grade: choose a condition, or a grader and a grade."
+            )
+        if cleaned.get("condition"):
+            cleaned["grade_label"] = ""
+        return cleaned
+
+    def save(self, commit=True):
+        item = super().save(commit=False)
+        if self.card is not None:
+            item.card = self.card
+        price = self.cleaned_data.get("purchase_price")
+        item.purchase_price = None if price is None else int(price * 100)
+        if commit:
+            item.save()
+        return item
+
+
+class AddToCollectionForm(ItemForm):
+    """The card page's and search results' form: an item, and which collection it goes in.
+
+    Someone without a collection yet gets one made for them ("My collection") rather than
+    being sent to create one first.
+    """
+
+    collection = forms.TypedChoiceField(label="Collection", coerce=int, required=True)
+
+    class Meta(ItemForm.Meta):
+        fields = [
+            "quantity",
+            "condition",
+            "grader",
+            "grade",
+            "grade_label",
+            "purchase_price",
+            "purchase_date",
+        ]
+
+    def __init__(self, *args, user, collections: list[Collection], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.collections = {collection.pk: collection for collection in collections}
+        if collections:
+            self.fields["collection"].choices = [(c.pk, c.name) for c in collections]
+        else:
+            del self.fields["collection"]
+        self.order_fields(["collection", *self.Meta.fields])
+
+    def target_collection(self) -> Collection:
+        if "collection" in self.fields:
+            return self.collections[self.cleaned_data["collection"]]
+        collection, _ = Collection.objects.get_or_create(user=self.user, name=FIRST_COLLECTION_NAME)
+        return collection
+
+    def save(self, commit=True):
+        item = super().save(commit=False)
+        item.collection = self.target_collection()
+        if commit:
+            item.save()
+        return item

@@ -1,0 +1,80 @@
+"""Collections on other pages: the card page's "In your collections" panel and Watch
+button, and the pieces the collection pages share (gain/loss money, sortable headers)."""
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+
+from collections_app.access import collections_for_user, watches_for_user
+from collections_app.forms import FIRST_COLLECTION_NAME, AddToCollectionForm
+from collections_app.models import CollectionItem
+from tcgtracker.lib.money import format_money
+
+register = template.Library()
+
+
+@register.filter
+def signed_money(cents, currency="USD"):
+    """A gain or loss: "+$12.00" in green, "−$5.00" in red, "—" when unknown."""
+    if cents is None:
+        return format_html('<span class="change change-none" title="{}">—</span>', "Not known")
+    if cents > 0:
+        css, sign = "change-up", "+"
+    elif cents < 0:
+        css, sign = "change-down", ""  # format_money writes the minus sign
+    else:
+        css, sign = "change-flat", "±"
+    return format_html(
+        '<span class="change {}">{}{}</span>', css, sign, format_money(cents, currency)
+    )
+
+
+@register.simple_tag
+def sort_header(header, css=""):
+    """A sortable column's <th>: a link that sorts by it, and aria-sort when it does."""
+    arrow = {"ascending": "▲", "descending": "▼"}.get(header.aria_sort, "")
+    return format_html(
+        '<th scope="col" class="sortable {}"{}><a href="{}">{}{}</a></th>',
+        css,
+        format_html(' aria-sort="{}"', header.aria_sort) if header.aria_sort else "",
+        header.url,
+        header.label,
+        format_html('<span class="sort-arrow" aria-hidden="true"> {}</span>', arrow)
+        if arrow
+        else "",
+    )
+
+
+@register.inclusion_tag("collections/_card_panel.html", takes_context=True)
+def collection_panel(context, card):
+    """The card page's panel: which of the user's collections hold the card, a form to
+    add it, and the Watch button — three small queries, none for anonymous visitors.
+
+    Anonymous visitors get the same output whoever they are: their card page is cached
+    whole and shared between them.
+    """
+    request = context["request"]
+    panel = {"card": card, "csrf_token": context.get("csrf_token"), "request": request}
+    panel["next"] = request.get_full_path()
+    if not request.user.is_authenticated:
+        panel["login_url"] = f"{reverse('account_login')}?next={card.get_absolute_url()}"
+        return {**panel, "signed_in": False}
+    collections = list(collections_for_user(request).only("pk", "name"))
+    holdings = list(
+        CollectionItem.objects.filter(collection__in=[c.pk for c in collections], card=card)
+        .select_related("collection")
+        .order_by("collection__name", "pk")
+    )
+    form = AddToCollectionForm(
+        user=request.user, collections=collections, card=card, auto_id="add-to-collection-%s"
+    )
+    return {
+        **panel,
+        "signed_in": True,
+        "user": request.user,
+        "holdings": holdings,
+        "collections": collections,
+        "first_collection_name": FIRST_COLLECTION_NAME,
+        "form": form,
+        "watching": watches_for_user(request).filter(card=card).exists(),
+    }
