@@ -7,8 +7,8 @@ finds them) and by our card id (which settles a choice between prints here).
 
 Spreadsheets run a cell that starts with = + - or @ as a formula, so such text is
 written with a leading apostrophe ("'=SUM(A1)"); a text that starts with an apostrophe
-gets one more. The importer takes exactly one apostrophe off again, so nothing changes
-on the way through.
+the importer would take off ("'=x", "''") gets one more. The importer takes exactly one
+apostrophe off such cells, so nothing changes on the way through.
 """
 
 import csv
@@ -43,7 +43,8 @@ EXPORT_CHUNK = 2000
 
 def escape_cell(text: str) -> str:
     """Text a spreadsheet will not run as a formula."""
-    if text.startswith(FORMULA_STARTS + (ESCAPE,)):
+    # An apostrophe the importer would take off is doubled, so it comes back too.
+    if text.startswith(FORMULA_STARTS) or unescape_cell(text) != text:
         return ESCAPE + text
     return text
 

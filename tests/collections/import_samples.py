@@ -4,6 +4,8 @@ matching interesting (1st Edition, Reverse Holo, One Piece parallels)."""
 
 import csv
 import io
+import sys
+import types
 from dataclasses import dataclass
 
 from cards.models import Card, CardSet, Game
@@ -243,3 +245,20 @@ TCGPLAYER_FILE = to_csv(
         ),
     ],
 )
+
+
+def record_backfills(monkeypatch) -> list[tuple[int, object]]:
+    """Record the calls to collections_app.snapshots.queue_backfill instead of running
+    them (the snapshot tests cover what it does)."""
+    calls = []
+
+    def record(collection, since):
+        calls.append((collection.pk, since))
+
+    try:
+        import collections_app.snapshots as snapshots
+    except ImportError:  # the snapshots module is written alongside; stand in until then
+        snapshots = types.ModuleType("collections_app.snapshots")
+        monkeypatch.setitem(sys.modules, "collections_app.snapshots", snapshots)
+    monkeypatch.setattr(snapshots, "queue_backfill", record, raising=False)
+    return calls
