@@ -4,8 +4,6 @@ matching interesting (1st Edition, Reverse Holo, One Piece parallels)."""
 
 import csv
 import io
-import sys
-import types
 from dataclasses import dataclass
 
 from cards.models import Card, CardSet, Game
@@ -255,10 +253,5 @@ def record_backfills(monkeypatch) -> list[tuple[int, object]]:
     def record(collection, since):
         calls.append((collection.pk, since))
 
-    try:
-        import collections_app.snapshots as snapshots
-    except ImportError:  # the snapshots module is written alongside; stand in until then
-        snapshots = types.ModuleType("collections_app.snapshots")
-        monkeypatch.setitem(sys.modules, "collections_app.snapshots", snapshots)
-    monkeypatch.setattr(snapshots, "queue_backfill", record, raising=False)
+    monkeypatch.setattr("collections_app.snapshots.queue_backfill", record)
     return calls

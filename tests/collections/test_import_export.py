@@ -20,7 +20,7 @@ from tests.collections.import_samples import (
     record_backfills,
     to_csv,
 )
-from tests.factories import make_collection, make_item, make_user
+from tests.factories import make_collection, make_item, make_user, record_prices
 
 pytestmark = pytest.mark.django_db
 
@@ -184,6 +184,18 @@ def test_exporting_then_importing_reproduces_the_collection_exactly(
 
     assert item_values(empty) == [(card_id, *rest) for card_id, *rest in item_values(collection)]
     assert backfills == [(empty.pk, dt.date(2023, 5, 1))]
+
+
+def test_importing_items_bought_in_the_past_backfills_the_value_history(
+    client, collection, catalog
+):
+    record_prices(
+        catalog.blastoise, {"NM": 2000}, observed_at=dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)
+    )
+    text = own_file([own_row(catalog.blastoise, purchase_date="2024-03-05")])
+    client.post(commit_url(uploaded(client, collection, text)))
+    first = collection.snapshots.order_by("day").first()
+    assert (first.day, first.value) == (dt.date(2024, 3, 5), 2000)
 
 
 def test_the_export_is_a_header_only_file_for_an_empty_collection(client, collection):
