@@ -22,6 +22,7 @@ import io
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -235,7 +236,6 @@ CONDITION_NAMES = {fold(name): code for code, name in CollectionItem.Condition.c
     "dmg": "DMG",
     "damaged": "DMG",
     "mint": "NM",
-    "near mint mint": "NM",
 }
 GRADE_RE = re.compile(
     r"(?P<grader>[A-Za-z]+)\s*(?P<grade>\d{1,2}(?:\.\d+)?)(?:\s+(?P<label>pristine|black\s+label))?",
@@ -622,39 +622,52 @@ class KeyDict(dict):
         return key
 
 
-def parse_file(text: str) -> tuple[FileFormat, list[ParsedRow]]:
-    """Every data row of the file, validated (not yet matched)."""
+def parse_file(
+    text: str, progress: Callable[[int, int], None] | None = None
+) -> tuple[FileFormat, list[ParsedRow]]:
+    """Every data row of the file, validated (not yet matched). `progress(done, total)`
+    hears how far it is: once with 0 rows done, then every PROGRESS_EVERY rows."""
     spec, delimiter = detect_format(text)
     parse_row = PARSERS[spec.key]
     unescape = unescape_cell if spec.key == Format.OWN else str
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    rows = []
+    records = []
     try:
         header = [_column_key(name) for name in next(reader)]
-        positions: dict[str, int] = {}
-        for position, name in enumerate(header):
-            positions.setdefault(name, position)
-        column_keys = KeyDict()
         previous_end = reader.line_num
         for cells in reader:
             line = previous_end + 1
             previous_end = reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-
-            def cell(name, cells=cells):
-                position = positions.get(column_keys[name])
-                if position is None or position >= len(cells):
-                    return ""
-                return unescape(cells[position])
-
-            rows.append(parse_row(line, cell))
+            if any(cell.strip() for cell in cells):
+                records.append((line, cells))
     except csv.Error as error:
         raise ImportFileError(
             f"Line {reader.line_num} cannot be read as CSV ({error}); nothing was imported."
         ) from None
-    if not rows:
+    if not records:
         raise ImportFileError("The file has a header but no rows to import.")
+    positions: dict[str, int] = {}
+    for position, name in enumerate(header):
+        positions.setdefault(name, position)
+    column_keys = KeyDict()
+
+    def reader_of(cells: list[str]) -> Callable[[str], str]:
+        def cell(name: str) -> str:
+            position = positions.get(column_keys[name])
+            if position is None or position >= len(cells):
+                return ""
+            return unescape(cells[position])
+
+        return cell
+
+    total = len(records)
+    if progress:
+        progress(0, total)
+    rows = []
+    for done, (line, cells) in enumerate(records, start=1):
+        rows.append(parse_row(line, reader_of(cells)))
+        if progress and done % PROGRESS_EVERY == 0 and done < total:
+            progress(done, total)
     return spec, rows
 
 
@@ -893,15 +906,20 @@ def _progress(import_id: int, **fields) -> None:
 
 def _read(collection_import: CollectionImport) -> None:
     import_id = collection_import.pk
-    spec, parsed = parse_file(collection_import.content)
-    total = len(parsed)
-    _progress(import_id, format=spec.key, progress_total=total)
-    results = match_rows(parsed)
-    rows, links = [], []
-    for done, (row, result) in enumerate(zip(parsed, results, strict=True), start=1):
-        rows.append(_import_row(collection_import, row, result))
-        if done % PROGRESS_EVERY == 0 and done < total:
+
+    def progress(done: int, total: int) -> None:
+        if done:
             _progress(import_id, progress_done=done)
+        else:
+            _progress(import_id, progress_total=total)
+
+    spec, parsed = parse_file(collection_import.content, progress)
+    results = match_rows(parsed)
+    rows = [
+        _import_row(collection_import, row, result)
+        for row, result in zip(parsed, results, strict=True)
+    ]
+    links = []
     with transaction.atomic():
         # Discarded while being read: nothing to store.
         still_reading = (
@@ -920,7 +938,7 @@ def _read(collection_import: CollectionImport) -> None:
             )
         Link.objects.bulk_create(links, batch_size=BATCH_SIZE)
         CollectionImport.objects.filter(pk=import_id).update(
-            status=CollectionImport.Status.READY, progress_done=total
+            status=CollectionImport.Status.READY, format=spec.key, progress_done=len(rows)
         )
 
 
