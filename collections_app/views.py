@@ -616,13 +616,11 @@ def toggle_watch(request, card_pk):
 
 
 def display_name(user) -> str:
-    """The owner's name for the shared page: never an email address, nor a username
-    that is one."""
-    name = user.get_full_name().strip()
-    if name:
-        return name
-    username = user.get_username()
-    return username if "@" not in username else "A collector"
+    """The owner's name for the shared page: their full name, if they gave one.
+
+    Never the username: allauth derives it from the email address.
+    """
+    return user.get_full_name().strip() or "A collector"
 
 
 @require_GET

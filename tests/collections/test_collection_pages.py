@@ -663,8 +663,9 @@ def test_the_shared_page_shows_purchase_prices_and_the_name_when_the_owner_opts_
     assert collection.user.email not in response.content.decode()
 
 
-def test_the_shared_page_never_shows_an_email_address_as_the_name(charizard):
-    owner = make_user(email="collector@example.com", username="collector@example.com")
+@pytest.mark.parametrize("username", ["collector@example.com", "collector"])
+def test_the_shared_page_never_shows_the_email_address_or_username_as_the_name(charizard, username):
+    owner = make_user(email="collector@example.com", username=username)
     collection = make_collection(owner, share_owner_name=True)
     collection.start_sharing()
 
@@ -672,6 +673,7 @@ def test_the_shared_page_never_shows_an_email_address_as_the_name(charizard):
 
     assert "collector@example.com" not in html
     assert "Shared by A collector" in text_of_html(html)
+    assert f"Shared by {username}" not in text_of_html(html)
 
 
 def test_the_shared_page_query_count_is_the_same_for_500_items_as_for_5(collection):
