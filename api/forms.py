@@ -10,6 +10,7 @@ class ApiKeyForm(forms.ModelForm):
         fields = ["name"]
         labels = {"name": "Name"}
         help_texts = {"name": "What the key is for, so you can tell your keys apart."}
+        error_messages = {"name": {"required": "Name: give the key a name."}}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -17,12 +18,6 @@ class ApiKeyForm(forms.ModelForm):
         self.fields["name"].widget.attrs.update(
             {"placeholder": "e.g. price spreadsheet", "autocomplete": "off"}
         )
-
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Name: give the key a name.")
-        return name
 
     def clean(self):
         cleaned = super().clean()

@@ -1,5 +1,8 @@
 import pytest
+from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from api.models import ApiKey
 from tests.factories import make_user
@@ -14,6 +17,32 @@ def user():
 def token(user):
     _, secret = ApiKey.issue(user, "Test script")
     return secret
+
+
+def clear_cache():
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")  # django-redis: only this worker's prefix
+    else:
+        cache.clear()
+
+
+@pytest.fixture
+def count_queries():
+    """How many queries a request makes once the key's last use is recorded (that write
+    happens at most once a minute, so the first request of a test makes one more)."""
+
+    def count(client, url, params=None, *, results=None, fresh=False):
+        client.get(url, params)
+        if fresh:
+            clear_cache()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, params)
+        assert response.status_code == 200
+        if results is not None:
+            assert len(response.json()["results"]) == results
+        return len(queries)
+
+    return count
 
 
 @pytest.fixture

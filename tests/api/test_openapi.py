@@ -5,6 +5,8 @@ import datetime as dt
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck
@@ -80,6 +82,18 @@ def catalog():
     return card
 
 
+@pytest.fixture
+def wsgi_requests():
+    """Let schemathesis call the WSGI application directly without losing the test's
+    database connection: the request signals close it otherwise (on PostgreSQL, inside
+    the test's transaction). Django's test client disconnects them the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 # Loaded at collection (the document needs no database), so each operation is its own
 # test item and pytest-xdist spreads them over its workers. (The lazy from_fixture loader
 # relies on a pytest internal that pytest 9 no longer has.)
@@ -93,7 +107,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_every_response_matches_the_document(case, catalog, token, settings):
+def test_every_response_matches_the_document(case, catalog, token, settings, wsgi_requests):
     settings.API_RATE_LIMIT_PER_HOUR = 1_000_000
     # Half of the generated card ids become a real card's, so both the 200 and the 404
     # answers of the card endpoints are checked.

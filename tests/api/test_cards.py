@@ -1,0 +1,256 @@
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from prices.writing import Observation, record_observations
+from tests.factories import make_card, make_set, record_prices
+
+pytestmark = pytest.mark.django_db
+
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+@pytest.fixture
+def base_set():
+    return make_set(code="base1", name="Base Set", printed_total=102)
+
+
+@pytest.fixture
+def charizard(base_set):
+    return make_card(card_set=base_set, number="4", name="Charizard", rarity="Rare Holo")
+
+
+def error_of(response, status):
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    return response.json()["error"]
+
+
+# --- Search ----------------------------------------------------------------------------
+
+
+def test_search_answers_the_page_envelope_with_cards_and_their_prices(api, charizard):
+    record_prices(charizard, {"ungraded": 42000, "PSA 10": 1250050})
+    make_card(name="Pikachu")
+
+    response = api.get("/api/v1/cards", {"q": "charizard"})
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["total"], data["limit"], data["offset"], data["has_more"]) == (1, 20, 0, False)
+    [result] = data["results"]
+    assert result["id"] == charizard.pk
+    assert result["name"] == "Charizard"
+    assert result["game"] == "pokemon"
+    assert result["set"] == {"code": "base1", "name": "Base Set"}
+    assert result["display_number"] == "4/102"
+    assert result["url"].endswith(charizard.get_absolute_url())
+    prices = {(p["source"], p["key"]): p for p in result["prices"]}
+    assert prices[("pricecharting", "ungraded")]["market"] == "420.00"
+    assert prices[("pricecharting", "PSA 10")]["market"] == "12500.50"
+    assert prices[("pricecharting", "PSA 10")]["currency"] == "USD"
+
+
+def test_search_uses_the_search_pages_query_syntax(api, base_set, charizard):
+    other_set = make_set(code="sv3pt5", name="151")
+    make_card(card_set=other_set, name="Charizard ex", rarity="Special Illustration Rare")
+    make_card(card_set=base_set, name="Blastoise", rarity="Rare Holo")
+
+    by_set = api.get("/api/v1/cards", {"q": "charizard set:base1"}).json()
+    assert [card["id"] for card in by_set["results"]] == [charizard.pk]
+    by_rarity = api.get("/api/v1/cards", {"q": 'rarity:"rare holo"', "sort": "name"}).json()
+    assert [card["name"] for card in by_rarity["results"]] == ["Blastoise", "Charizard"]
+    by_number = api.get("/api/v1/cards", {"q": "number:4/102"}).json()
+    assert [card["id"] for card in by_number["results"]] == [charizard.pk]
+
+
+def test_search_filters_by_game_set_and_rarity_parameters(api, base_set, charizard):
+    op_set = make_set(game="onepiece", code="OP01", name="Romance Dawn")
+    luffy = make_card(card_set=op_set, number="OP01-024", name="Monkey.D.Luffy", rarity="L")
+    make_card(card_set=base_set, name="Machamp", rarity="Rare Holo 1st")
+
+    onepiece = api.get("/api/v1/cards", {"game": "onepiece"}).json()
+    assert [card["id"] for card in onepiece["results"]] == [luffy.pk]
+    in_set = api.get("/api/v1/cards", {"set": "BASE1", "rarity": "rare holo"}).json()
+    assert [card["id"] for card in in_set["results"]] == [charizard.pk]
+
+
+def test_search_sorts_like_the_search_page(api, base_set):
+    make_card(card_set=base_set, number="2", name="Blastoise", popularity=5)
+    make_card(card_set=base_set, number="1", name="Alakazam", popularity=50)
+    make_card(card_set=base_set, number="3", name="Chansey", popularity=10)
+
+    def names(sort):
+        return [c["name"] for c in api.get("/api/v1/cards", {"sort": sort}).json()["results"]]
+
+    assert names("number") == ["Alakazam", "Blastoise", "Chansey"]
+    assert names("popularity") == ["Alakazam", "Chansey", "Blastoise"]
+    assert names("name") == ["Alakazam", "Blastoise", "Chansey"]
+
+
+def test_pagination_walks_every_card_once_and_the_last_page_has_no_more(api, base_set):
+    cards = [make_card(card_set=base_set, number=str(n), name=f"Card {n}") for n in range(1, 6)]
+
+    first = api.get("/api/v1/cards", {"limit": 2}).json()
+    second = api.get("/api/v1/cards", {"limit": 2, "offset": 2}).json()
+    last = api.get("/api/v1/cards", {"limit": 2, "offset": 4}).json()
+
+    assert (first["total"], first["has_more"]) == (5, True)
+    assert second["has_more"] is True
+    assert (last["has_more"], len(last["results"])) == (False, 1)
+    seen = [card["id"] for page in (first, second, last) for card in page["results"]]
+    assert seen == [card.pk for card in cards]
+
+
+def test_an_offset_beyond_the_total_is_an_empty_page_not_an_error(api, charizard):
+    data = api.get("/api/v1/cards", {"offset": 50}).json()
+    assert data == {"total": 1, "limit": 20, "offset": 50, "has_more": False, "results": []}
+
+
+def test_the_largest_limit_is_100(api, base_set):
+    for n in range(1, 103):
+        make_card(card_set=base_set, number=str(n))
+
+    data = api.get("/api/v1/cards", {"limit": 100}).json()
+
+    assert (len(data["results"]), data["total"], data["has_more"]) == (100, 102, True)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("limit", "0"),
+        ("limit", "101"),
+        ("limit", "ten"),
+        ("limit", "-1"),
+        ("limit", "1.5"),
+        ("offset", "-1"),
+        ("offset", "x"),
+        ("offset", "99999999999999999999999"),
+        ("game", "magic"),
+        ("sort", "price"),
+        ("q", "colour:red"),
+        ("q", "game:magic"),
+        ("q", "x" * 201),
+        ("set", "base1\x00"),
+        ("rarity", "rare\x1fholo"),
+    ],
+)
+def test_bad_search_parameters_are_a_400_naming_the_parameter(api, parameter, value):
+    error = error_of(api.get("/api/v1/cards", {parameter: value}), 400)
+    assert error["code"] == "INVALID_PARAMETER"
+    assert error["details"] == {"parameter": parameter}
+    assert error["message"]
+
+
+def test_a_blank_parameter_counts_as_absent(api, charizard):
+    data = api.get("/api/v1/cards", {"limit": "", "game": "", "sort": ""}).json()
+    assert (data["limit"], data["total"]) == (20, 1)
+
+
+# --- One card --------------------------------------------------------------------------
+
+
+def test_a_card_has_its_facts_and_a_price_per_source_and_key(api, charizard):
+    observed = timezone.now().replace(microsecond=0) - dt.timedelta(hours=2)
+    record_observations(
+        [
+            Observation(
+                card_id=charizard.pk,
+                source="pricecharting",
+                price_key="PSA 10",
+                market=1250050,
+                low=1100000,
+                high=1400000,
+                sample_size=12,
+                observed_at=observed,
+            ),
+            Observation(
+                card_id=charizard.pk,
+                source="ebay",
+                price_key="ungraded",
+                market=45099,
+                observed_at=observed,
+            ),
+        ]
+    )
+
+    response = api.get(f"/api/v1/cards/{charizard.pk}")
+
+    assert response.status_code == 200
+    data = response.json()
+    assert data["id"] == charizard.pk
+    assert data["set"]["code"] == "base1"
+    assert data["set"]["printed_total"] == 102
+    assert data["simulated"] is False
+    by_key = {(p["source"], p["key"]): p for p in data["prices"]}
+    graded = by_key[("pricecharting", "PSA 10")]
+    assert graded["market"] == "12500.50"
+    assert (graded["low"], graded["high"]) == ("11000.00", "14000.00")
+    assert graded["sample_size"] == 12
+    assert graded["currency"] == "USD"
+    assert graded["observed_at"] == observed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert 7200 <= graded["age_seconds"] < 7260
+    assert graded["stale"] is False
+    assert (graded["all_time_high"], graded["all_time_low"]) == ("12500.50", "12500.50")
+    assert by_key[("ebay", "ungraded")]["qualifier"] == "asks"
+
+
+def test_changes_are_percentages_over_1_7_and_30_days(api, charizard):
+    now = timezone.now().replace(microsecond=0)
+    for days_ago, cents in [(30, 10000), (7, 20000), (1, 40000), (0, 50000)]:
+        record_prices(charizard, {"ungraded": cents}, observed_at=now - dt.timedelta(days_ago))
+
+    [price] = api.get(f"/api/v1/cards/{charizard.pk}").json()["prices"]
+
+    assert price["change_percent"] == {"1d": 25.0, "7d": 150.0, "30d": 400.0}
+    assert (price["all_time_high"], price["all_time_low"]) == ("500.00", "100.00")
+
+
+def test_a_price_older_than_a_week_is_stale(api, charizard):
+    record_prices(charizard, {"ungraded": 1000}, observed_at=timezone.now() - dt.timedelta(days=8))
+    [price] = api.get(f"/api/v1/cards/{charizard.pk}").json()["prices"]
+    assert price["stale"] is True
+    assert price["age_seconds"] >= 8 * 86400
+
+
+def test_demo_prices_are_marked_simulated(api, charizard):
+    record_prices(charizard, {"ungraded": 1000}, source="demo")
+    data = api.get(f"/api/v1/cards/{charizard.pk}").json()
+    assert data["simulated"] is True
+    assert data["prices"][0]["simulated"] is True
+    assert data["prices"][0]["qualifier"] == "simulated"
+
+
+def test_every_time_is_iso_8601_utc_with_z(api, charizard):
+    with time_machine.travel(dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC), tick=False):
+        record_prices(charizard, {"ungraded": 1000})
+        data = api.get(f"/api/v1/cards/{charizard.pk}").json()
+    assert ISO_UTC.match(data["prices"][0]["observed_at"])
+    assert data["prices"][0]["observed_at"] == "2025-03-01T11:00:00Z"
+
+
+@pytest.mark.parametrize("card_id", ["999999", "0", "9223372036854775808", "1" * 30])
+def test_an_unknown_card_is_card_not_found(api, card_id):
+    error = error_of(api.get(f"/api/v1/cards/{card_id}"), 404)
+    assert error["code"] == "CARD_NOT_FOUND"
+    assert error["details"] == {"id": str(int(card_id))}
+
+
+# --- Query counts ----------------------------------------------------------------------
+
+
+def test_the_search_query_count_does_not_grow_with_the_page(api, base_set, count_queries):
+    for n in range(1, 101):
+        card = make_card(card_set=base_set, number=str(n), name=f"Card {n}")
+        record_prices(card, {"ungraded": 100 * n, "PSA 10": 1000 * n})
+    record_prices(card, {"ungraded": 90}, source="demo")
+
+    one = count_queries(api, "/api/v1/cards", {"limit": 1}, results=1)
+    hundred = count_queries(api, "/api/v1/cards", {"limit": 100}, results=100)
+
+    # The key, the count, the page and the page's prices.
+    assert one == hundred == 4
