@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 
+from django.core.handlers.exception import response_for_exception
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import parse_etags
@@ -93,33 +94,40 @@ def api_endpoint(view):
     @csrf_exempt
     @functools.wraps(view)
     def endpoint(request, *args, **kwargs):
-        if request.method not in ALLOWED_METHODS:
-            return method_not_allowed(request)
-        key, failure = authentication_error(request.headers.get(API_KEY_HEADER, "").strip())
-        if failure is not None:
-            return failure
-        rate = ratelimit.hit(key.pk)
-        if rate.exceeded:
-            response = error_response(
-                429,
-                "RATE_LIMITED",
-                f"This key has made its {rate.limit} requests for this hour. "
-                f"Try again in {rate.retry_after} seconds.",
-                {"limit": rate.limit, "reset": rate.reset_at},
-            )
-            response["Retry-After"] = str(rate.retry_after)
-        else:
-            key.record_use()
-            try:
-                response = view(request, *args, **kwargs)
-            except ApiError as error:
-                response = error.response()
-        for header, value in rate.headers().items():
-            response[header] = value
-        patch_vary_headers(response, [API_KEY_HEADER])
-        return response
+        try:
+            return _keyed_response(request, view, args, kwargs)
+        except Exception as exc:
+            return unexpected_error(request, exc)
 
     return endpoint
+
+
+def _keyed_response(request, view, args, kwargs) -> HttpResponse:
+    if request.method not in ALLOWED_METHODS:
+        return method_not_allowed(request)
+    key, failure = authentication_error(request.headers.get(API_KEY_HEADER, "").strip())
+    if failure is not None:
+        return failure
+    rate = ratelimit.hit(key.pk)
+    if rate.exceeded:
+        response = error_response(
+            429,
+            "RATE_LIMITED",
+            f"This key has made its {rate.limit} requests for this hour. "
+            f"Try again in {rate.retry_after} seconds.",
+            {"limit": rate.limit, "reset": rate.reset_at},
+        )
+        response["Retry-After"] = str(rate.retry_after)
+    else:
+        key.record_use()
+        try:
+            response = view(request, *args, **kwargs)
+        except ApiError as error:
+            response = error.response()
+    for header, value in rate.headers().items():
+        response[header] = value
+    patch_vary_headers(response, [API_KEY_HEADER])
+    return response
 
 
 def public_endpoint(view):
@@ -134,8 +142,30 @@ def public_endpoint(view):
             return view(request, *args, **kwargs)
         except ApiError as error:
             return error.response()
+        except Exception as exc:
+            return unexpected_error(request, exc)
 
     return endpoint
+
+
+UNEXPECTED_ERRORS = {
+    400: ("BAD_REQUEST", "The request could not be read."),
+    403: ("FORBIDDEN", "This request is not allowed."),
+    404: ("NOT_FOUND", "Not found."),
+}
+
+
+def unexpected_error(request, exc: Exception) -> HttpResponse:
+    """What Django does with an exception from a view — logged, signalled and reported
+    like any page's, with the same status — answered in the API's error format rather
+    than as an HTML page. (A query string of more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+    parameters, for one, is such an exception.)"""
+    handled = response_for_exception(request, exc)
+    code, message = UNEXPECTED_ERRORS.get(
+        handled.status_code,
+        ("INTERNAL_ERROR", "Something went wrong on our side. It has been logged."),
+    )
+    return error_response(handled.status_code, code, message)
 
 
 def cacheable(request, response: HttpResponse) -> HttpResponse:

@@ -284,3 +284,38 @@ def test_the_keys_page_query_count_does_not_grow_with_keys(owner, django_assert_
     with django_assert_max_num_queries(6):
         response = client.get(reverse("api_keys:list"))
     assert response.content.count(b"api-key-") >= 8
+
+
+def test_a_bug_answers_in_the_error_format_not_an_html_page(monkeypatch, token):
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr("api.queries.sets", broken)
+    client = Client(raise_request_exception=False, headers={"X-API-Key": token})
+
+    error = error_of(client.get("/api/v1/sets"), 500)
+
+    assert error["code"] == "INTERNAL_ERROR"
+    assert "secret detail" not in error["message"]
+
+
+def test_too_many_query_parameters_is_a_json_400(api):
+    query = "&".join(f"p{n}=1" for n in range(1001))
+    error = error_of(api.get(f"/api/v1/cards?{query}"), 400)
+    assert error["code"] == "BAD_REQUEST"
+
+
+def test_staff_revoke_keys_in_the_admin_without_seeing_secrets(owned_key):
+    staff = make_user(is_staff=True, is_superuser=True)
+    client = client_for(staff)
+    change_page = client.get(reverse("admin:api_apikey_change", args=[owned_key.pk]))
+    assert change_page.status_code == 200
+    assert owned_key.hash.encode() not in change_page.content
+
+    client.post(
+        reverse("admin:api_apikey_changelist"),
+        {"action": "revoke", "_selected_action": [owned_key.pk]},
+    )
+
+    owned_key.refresh_from_db()
+    assert owned_key.revoked_at is not None
