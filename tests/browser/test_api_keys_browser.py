@@ -7,16 +7,15 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from api.models import ApiKey
-from tests.browser.conftest import browser, page  # noqa: F401  (the browser tests' fixtures)
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def log_in(tab, live_server, user):
+def log_in(page, live_server, user):
     client = Client()
     client.force_login(user)
-    tab.context.add_cookies(
+    page.context.add_cookies(
         [
             {
                 "name": settings.SESSION_COOKIE_NAME,
@@ -27,7 +26,7 @@ def log_in(tab, live_server, user):
     )
 
 
-def test_create_a_key_use_it_and_revoke_it(page, live_server):  # noqa: F811
+def test_create_a_key_use_it_and_revoke_it(page, live_server):
     user = make_user()
     log_in(page, live_server, user)
 
