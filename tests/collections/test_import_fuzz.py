@@ -21,7 +21,7 @@ from tests.factories import make_collection, make_user
 pytestmark = pytest.mark.django_db
 
 FUZZ = settings(
-    max_examples=50,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -217,7 +217,7 @@ def test_a_commit_writes_every_accepted_row_or_nothing(setup, catalog, monkeypat
     client, collection = setup
     record_backfills(monkeypatch)
 
-    @settings(FUZZ, max_examples=25)
+    @settings(FUZZ, max_examples=12)
     @given(rows=st.lists(own_cells(catalog), min_size=1, max_size=12), drop=st.data())
     def run(rows, drop):
         CollectionItem.objects.all().delete()
