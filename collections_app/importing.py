@@ -32,6 +32,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cards.models import Card, CardSet, Game
+from collections_app import snapshots
 from collections_app.exporting import OWN_COLUMNS, unescape_cell
 from collections_app.models import CollectionImport, CollectionItem, ImportRow, Watch
 from prices import keys
@@ -1040,7 +1041,5 @@ def commit_import(collection_import: CollectionImport) -> CommitResult:
     dates = [item.purchase_date for item in items if item.purchase_date]
     earliest = min(dates) if dates else None
     if earliest:
-        from collections_app.snapshots import queue_backfill
-
-        queue_backfill(collection, earliest)
+        snapshots.queue_backfill(collection, earliest)
     return CommitResult(len(items), len(watches), earliest)

@@ -28,6 +28,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from cards.models import Card
 from cards.search import parse_query, search_page
+from collections_app import snapshots
 from collections_app.access import (
     collections_for_user,
     get_collection_for_user,
@@ -156,8 +157,6 @@ def _table_context(collection: Collection, valuation: CollectionValuation, sort:
 
 
 def _chart_context(collection: Collection, period: str, valuation: CollectionValuation) -> dict:
-    from collections_app import snapshots
-
     return {
         "chart": snapshots.chart_data(collection, period, current=valuation),
         "period": period,
@@ -180,8 +179,6 @@ def _queue_backfill(collection: Collection, *days) -> None:
     today = timezone.localdate()
     past = [day for day in days if day is not None and day < today]
     if past:
-        from collections_app import snapshots
-
         snapshots.queue_backfill(collection, min(past))
 
 
@@ -230,8 +227,6 @@ def create(request):
 @require_GET
 def detail(request, pk):
     collection = get_collection_for_user(request, pk)
-    from collections_app import snapshots
-
     period = request.GET.get("period", "")
     if period not in snapshots.PERIODS:
         period = snapshots.DEFAULT_PERIOD
@@ -256,8 +251,6 @@ def detail(request, pk):
 def chart(request, pk):
     """The chart's data and period buttons for one period; the collection page without
     htmx. An unknown period is a 400: only the period buttons link here."""
-    from collections_app import snapshots
-
     collection = get_collection_for_user(request, pk)
     period = request.GET.get("period", snapshots.DEFAULT_PERIOD)
     if period not in snapshots.PERIODS:
