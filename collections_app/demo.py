@@ -7,6 +7,7 @@ user is never touched again.
 """
 
 import datetime as dt
+import itertools
 
 from django.db import transaction
 from django.utils import timezone
@@ -43,8 +44,7 @@ def create_demo_collection(user, today: dt.date | None = None) -> Collection | N
     )
     if not singles:
         return None
-    # The dearest cards make the better demo: rank by the simulated walk's level.
-    ranked = sorted(singles, key=lambda card: -demo.level_cents(card, keys.UNGRADED))
+    ranked = _dearest_of_each_set(singles)
     with transaction.atomic():
         collection = Collection.objects.create(user=user, name=DEMO_COLLECTION)
         items = []
@@ -64,7 +64,6 @@ def create_demo_collection(user, today: dt.date | None = None) -> Collection | N
                     purchase_price=paid,
                     purchase_date=bought,
                     acquired_from=where,
-                    notes="Demo item: bought at the simulated price of the day.",
                 )
             )
         CollectionItem.objects.bulk_create(items)
@@ -73,6 +72,18 @@ def create_demo_collection(user, today: dt.date | None = None) -> Collection | N
             [Watch(user=user, card=card) for card in watched], ignore_conflicts=True
         )
     return collection
+
+
+def _dearest_of_each_set(cards: list[Card]) -> list[Card]:
+    """The dearest card of each set, then the second dearest of each, and so on: a demo
+    binder with something from every game and set."""
+    by_set: dict[int, list[Card]] = {}
+    for card in cards:
+        by_set.setdefault(card.card_set_id, []).append(card)
+    for members in by_set.values():
+        members.sort(key=lambda card: -demo.level_cents(card, keys.UNGRADED))
+    rounds = itertools.zip_longest(*by_set.values())
+    return [card for round_ in rounds for card in round_ if card is not None]
 
 
 def _simulated_price(card: Card, price_key: str, day: dt.date) -> int | None:
