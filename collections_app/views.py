@@ -622,6 +622,9 @@ def shared(request, token):
     the owner chose to show them, and never their email address."""
     collection = get_shared_collection(token)
     sort = _clean_sort(request.GET.get("sort"))
+    if sort.lstrip("-") == "gain" and not collection.share_purchase_prices:
+        # The order of the gains would tell what was paid for each item.
+        sort = DEFAULT_SORT
     valuation = value_collection(collection)
     context = {
         "collection": collection,

@@ -663,6 +663,26 @@ def test_the_shared_page_shows_purchase_prices_and_the_name_when_the_owner_opts_
     assert collection.user.email not in response.content.decode()
 
 
+def test_the_shared_page_does_not_sort_by_gain_unless_purchase_prices_are_shown(collection):
+    # Items of equal value in gain order would tell which one was bought cheaper.
+    alpha, beta = make_card(name="Alpha"), make_card(name="Beta")
+    record_prices(alpha, {"NM": 5000})
+    record_prices(beta, {"NM": 5000})
+    make_item(collection, alpha, purchase_price=4000)
+    make_item(collection, beta, purchase_price=100)
+    collection.start_sharing()
+    anonymous = Client()
+
+    for sort in ["gain", "-gain"]:
+        text = text_of(anonymous.get(f"{collection.get_share_url()}?sort={sort}"))
+        assert text.index("Alpha") < text.index("Beta"), sort
+
+    collection.share_purchase_prices = True
+    collection.save()
+    text = text_of(anonymous.get(f"{collection.get_share_url()}?sort=-gain"))
+    assert text.index("Beta") < text.index("Alpha")
+
+
 @pytest.mark.parametrize("username", ["collector@example.com", "collector"])
 def test_the_shared_page_never_shows_the_email_address_or_username_as_the_name(charizard, username):
     owner = make_user(email="collector@example.com", username=username)
