@@ -10,6 +10,7 @@ from django import forms
 from django.utils import timezone
 
 from cards.models import Card
+from collections_app.importing import EARLIEST_PURCHASE, NOTES_MAX_LENGTH
 from collections_app.models import Collection, CollectionItem
 
 CENT = Decimal("0.01")
@@ -121,7 +122,7 @@ class ItemForm(forms.ModelForm):
         }
         widgets = {
             "purchase_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "notes": forms.Textarea(attrs={"rows": 2}),
+            "notes": forms.Textarea(attrs={"rows": 2, "maxlength": NOTES_MAX_LENGTH}),
             "quantity": forms.NumberInput(attrs={"min": "1", "max": str(MAX_QUANTITY)}),
         }
         error_messages = {
@@ -186,7 +187,18 @@ class ItemForm(forms.ModelForm):
         day = self.cleaned_data.get("purchase_date")
         if day and day > timezone.localdate():
             raise forms.ValidationError("Bought on: the date is in the future.")
+        # The importer refuses earlier dates: the exported file must import again.
+        if day and day < EARLIEST_PURCHASE:
+            raise forms.ValidationError(f"Bought on: the date is before {EARLIEST_PURCHASE.year}.")
         return day
+
+    def clean_notes(self):
+        notes = self.cleaned_data.get("notes", "")
+        if len(notes) > NOTES_MAX_LENGTH:
+            raise forms.ValidationError(
+                f"Notes: at most {NOTES_MAX_LENGTH:,} characters ({len(notes):,} given)."
+            )
+        return notes
 
     def clean(self):
         cleaned = super().clean()

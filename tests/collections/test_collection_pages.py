@@ -464,6 +464,9 @@ def test_a_graded_item_needs_the_grader_and_the_grade(client, collection, chariz
         ("purchase_price", "-1", "Paid per copy: enter an amount of $0 or more."),
         ("purchase_price", "1.234", "Paid per copy: at most two decimals (cents)."),
         ("purchase_date", "2999-01-01", "Bought on: the date is in the future."),
+        # What the CSV importer refuses, so that an exported collection imports again.
+        ("purchase_date", "1990-05-01", "Bought on: the date is before 1996."),
+        ("notes", "x" * 10_001, "Notes: at most 10,000 characters (10,001 given)."),
     ],
 )
 def test_invalid_item_fields_answer_422_naming_the_field(

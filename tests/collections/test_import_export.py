@@ -186,6 +186,31 @@ def test_exporting_then_importing_reproduces_the_collection_exactly(
     assert backfills == [(empty.pk, dt.date(2023, 5, 1))]
 
 
+def test_the_extremes_the_item_form_accepts_export_and_import_again(
+    client, owner, collection, catalog, backfills
+):
+    response = client.post(
+        reverse("collections:add_item", args=[collection.pk]),
+        {
+            "card": catalog.charizard.pk,
+            "quantity": "100000",
+            "condition": "NM",
+            "purchase_price": "10000000.00",
+            "purchase_date": "1996-01-01",
+            "notes": "n" * 10_000,
+        },
+    )
+    assert response.status_code == 302
+    content = b"".join(client.get(reverse("collections:export", args=[collection.pk])))
+
+    empty = make_collection(owner, name="Copy")
+    collection_import = uploaded(client, empty, content)
+    assert [row.reason for row in rows_of(collection_import)] == [""]
+    client.post(commit_url(collection_import))
+
+    assert item_values(empty) == item_values(collection)
+
+
 def test_importing_items_bought_in_the_past_backfills_the_value_history(
     client, collection, catalog
 ):
