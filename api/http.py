@@ -168,14 +168,23 @@ def unexpected_error(request, exc: Exception) -> HttpResponse:
     return error_response(handled.status_code, code, message)
 
 
-def cacheable(request, response: HttpResponse) -> HttpResponse:
-    """Private caching for a minute with a strong ETag of the body; a 304 when the client
-    already has it (If-None-Match)."""
-    etag = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
+def cacheable(request, response: HttpResponse, etag_of=None) -> HttpResponse:
+    """Private caching for a minute with an ETag; a 304 when the client already has it
+    (If-None-Match). The ETag is the body's, or — for a body that also says when it was
+    made, such as history's from and to — a weak one of `etag_of`, the data alone, so it
+    changes when the data does and not every second."""
+    if etag_of is None:
+        etag = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
+    else:
+        basis = json.dumps(etag_of, sort_keys=True, separators=(",", ":")).encode()
+        etag = f'W/"{hashlib.sha256(basis).hexdigest()[:32]}"'
     response["ETag"] = etag
     patch_cache_control(response, private=True, max_age=CACHE_MAX_AGE)
-    wanted = parse_etags(request.headers.get("If-None-Match", ""))
-    if "*" in wanted or etag in wanted or f"W/{etag}" in wanted:
+    # If-None-Match compares weakly: W/"x" and "x" are the same tag.
+    wanted = {
+        tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))
+    }
+    if "*" in wanted or etag.removeprefix("W/") in wanted:
         not_modified = HttpResponseNotModified()
         not_modified["ETag"] = etag
         not_modified["Cache-Control"] = response["Cache-Control"]

@@ -318,3 +318,14 @@ def test_the_movers_query_count_does_not_grow_with_the_limit(api, clock, count_q
     one_fresh = count_queries(api, "/api/v1/prices/movers", {"limit": 1}, fresh=True)
     fifty_fresh = count_queries(api, "/api/v1/prices/movers", {"limit": 50}, fresh=True)
     assert one_fresh == fifty_fresh
+
+
+def test_an_unchanged_history_keeps_its_etag_as_time_passes(api, card):
+    observe(card, 1, 1000)
+    url = f"/api/v1/cards/{card.pk}/prices/history"
+    with time_machine.travel(NOW, tick=False):
+        etag = api.get(url)["ETag"]
+    with time_machine.travel(NOW + dt.timedelta(seconds=30), tick=False):
+        again = api.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again["ETag"] == etag
