@@ -11,7 +11,7 @@ import os
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -106,14 +106,16 @@ def _summary(collection_import: CollectionImport) -> dict:
     counts = {"matched": 0, "watch": 0, "ambiguous": 0, "rejected": 0, "dropped": 0}
     grouped = (
         collection_import.rows.values("status", "dropped", "watch_only")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("pk"), gone=Count("pk", filter=Q(card__isnull=True)))
         .order_by()
     )
     for group in grouped:
         if group["dropped"]:
             counts["dropped"] += group["n"]
         elif group["status"] == ImportRow.Status.MATCHED:
-            counts["watch" if group["watch_only"] else "matched"] += group["n"]
+            # A matched card deleted from the catalog since: the row cannot be imported.
+            counts["rejected"] += group["gone"]
+            counts["watch" if group["watch_only"] else "matched"] += group["n"] - group["gone"]
         else:
             counts[group["status"]] += group["n"]
     counts["blocking"] = counts["ambiguous"] + counts["rejected"]

@@ -1012,8 +1012,8 @@ def commit_import(collection_import: CollectionImport) -> CommitResult:
         blocking = blocking_rows(collection_import).count()
         if blocking:
             raise CommitRefused(
-                f"{blocking} row{'s' if blocking != 1 else ''} still need a choice or to "
-                "be dropped; nothing was imported."
+                f"{blocking} row{'s still need' if blocking != 1 else ' still needs'} a "
+                "choice or to be dropped; nothing was imported."
             )
         accepted = list(
             accepted_rows(collection_import)

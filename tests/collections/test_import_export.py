@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -662,7 +663,7 @@ def test_a_file_with_one_bad_row_commits_nothing_until_the_user_drops_it(
     assert "1 row needs a choice or to be dropped" in page
 
     response = client.post(commit_url(collection_import), follow=True)
-    assert "1 row still need a choice or to be dropped; nothing was imported." in (
+    assert "1 row still needs a choice or to be dropped; nothing was imported." in (
         response.content.decode()
     )
     assert not CollectionItem.objects.exists()
@@ -722,6 +723,27 @@ def test_the_user_chooses_a_candidate_for_an_ambiguous_row(client, collection, c
 
     client.post(commit_url(collection_import))
     assert collection.items.get().card == catalog.charizard_1st
+
+
+def test_a_row_whose_card_left_the_catalog_after_the_preview_blocks_the_commit_until_dropped(
+    client, collection, catalog
+):
+    rows = [own_row(catalog.blastoise), own_row(catalog.mew_ex)]
+    collection_import = uploaded(client, collection, own_file(rows))
+    gone = collection_import.rows.get(card=catalog.blastoise)
+    catalog.blastoise.delete()
+
+    page = client.get(collection_import.get_absolute_url()).content.decode()
+    assert "Import 1 item" in page
+    assert re.search(r'id="import-commit"\s+disabled', page)
+    assert "the matched card is no longer in the catalog; drop this row" in page
+    response = client.post(commit_url(collection_import), follow=True)
+    assert "1 row still needs a choice or to be dropped" in response.content.decode()
+    assert not collection.items.exists()
+
+    client.post(row_url(gone), {"action": "drop"})
+    client.post(commit_url(collection_import))
+    assert [item.card for item in collection.items.all()] == [catalog.mew_ex]
 
 
 def test_committing_twice_imports_once(client, collection, catalog):
@@ -885,7 +907,7 @@ def test_the_import_command_writes_the_items_or_refuses_with_the_rows_in_doubt(
 
     bad = tmp_path / "bad.csv"
     bad.write_text(own_file([own_row(catalog.mew_ex), own_row(catalog.mew_ex, quantity="x")]))
-    with pytest.raises(CommandError, match="1 row still need a choice"):
+    with pytest.raises(CommandError, match="1 row still needs a choice"):
         call_command("import_collection", str(collection.pk), str(bad))
     assert "line 3 (Rejected): quantity 'x' is not a whole number" in capsys.readouterr().out
     assert collection.items.count() == 1
