@@ -124,6 +124,9 @@ def _keyed_response(request, view, args, kwargs) -> HttpResponse:
             response = view(request, *args, **kwargs)
         except ApiError as error:
             response = error.response()
+        except Exception as exc:
+            # Counted, so it says so like any other answer.
+            response = unexpected_error(request, exc)
     for header, value in rate.headers().items():
         response[header] = value
     patch_vary_headers(response, [API_KEY_HEADER])

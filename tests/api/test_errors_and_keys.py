@@ -319,3 +319,12 @@ def test_staff_revoke_keys_in_the_admin_without_seeing_secrets(owned_key):
 
     owned_key.refresh_from_db()
     assert owned_key.revoked_at is not None
+
+
+def test_a_counted_request_that_django_cannot_read_still_carries_the_rate_limit_headers(api):
+    query = "&".join(f"p{n}=1" for n in range(1001))
+    response = api.get(f"/api/v1/cards?{query}")
+    error_of(response, 400)
+    assert response["X-RateLimit-Limit"] == "1000"
+    assert response["X-RateLimit-Remaining"] == "999"
+    assert "X-API-Key" in response["Vary"]
