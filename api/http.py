@@ -129,6 +129,8 @@ def _keyed_response(request, view, args, kwargs) -> HttpResponse:
             response = unexpected_error(request, exc)
     for header, value in rate.headers().items():
         response[header] = value
+    # A key holder's answer: for their own cache only, never a shared one.
+    patch_cache_control(response, private=True)
     patch_vary_headers(response, [API_KEY_HEADER])
     return response
 

@@ -328,3 +328,10 @@ def test_a_counted_request_that_django_cannot_read_still_carries_the_rate_limit_
     assert response["X-RateLimit-Limit"] == "1000"
     assert response["X-RateLimit-Remaining"] == "999"
     assert "X-API-Key" in response["Vary"]
+
+
+@pytest.mark.parametrize("url", [*ENDPOINTS, "/api/v1/cards?limit=0"])
+def test_no_keyed_answer_may_be_stored_by_a_shared_cache(api, url):
+    make_card()
+    response = api.get(url)
+    assert "private" in response["Cache-Control"].split(", ")
