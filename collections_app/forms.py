@@ -10,11 +10,11 @@ from django import forms
 from django.utils import timezone
 
 from cards.models import Card
-from collections_app.importing import EARLIEST_PURCHASE, NOTES_MAX_LENGTH
+from collections_app.importing import EARLIEST_PURCHASE, MAX_PURCHASE_CENTS, NOTES_MAX_LENGTH
 from collections_app.models import Collection, CollectionItem
 
 CENT = Decimal("0.01")
-MAX_PRICE = Decimal("10000000")  # $10M: far above any card, far below a BigInteger
+MAX_PRICE = Decimal(MAX_PURCHASE_CENTS) / 100  # $10M: far above any card
 MAX_QUANTITY = 100_000
 GRADES = [Decimal(n) / 2 for n in range(20, 1, -1)]  # 10, 9.5, ... 1
 FIRST_COLLECTION_NAME = "My collection"

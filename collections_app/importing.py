@@ -39,7 +39,6 @@ from prices import keys
 from prices.matching import PARALLEL_VARIANT_RE, PARALLEL_WORDS, clean_tcg_id, fold, number_key
 from prices.matching import words as folded_words
 from prices.pricecharting_import import parse_release_date
-from prices.writing import MAX_CENTS
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 PROGRESS_EVERY = 500
@@ -48,6 +47,8 @@ BATCH_SIZE = 2000
 # the query (SQLite limits a statement's parameters).
 MAX_IDS_IN_QUERY = 900
 MAX_QUANTITY = 100_000
+# What the item form accepts ($10M a copy), so an imported item can be edited as it is.
+MAX_PURCHASE_CENTS = 1_000_000_000
 NOTES_MAX_LENGTH = 10_000
 EARLIEST_PURCHASE = dt.date(1996, 1, 1)
 QUOTED_VALUE_LENGTH = 40
@@ -352,8 +353,8 @@ def parse_money(text: str, what: str = "purchase price") -> int | None:
     if len(fraction.rstrip("0")) > 2:
         raise ValueError(f"{what} {quoted(stripped)} has more than two decimals")
     cents = int(match[1].replace(",", "") or 0) * 100 + int((fraction + "00")[:2])
-    if cents > MAX_CENTS:
-        raise ValueError(f"{what} {quoted(stripped)} is implausibly high")
+    if cents > MAX_PURCHASE_CENTS:
+        raise ValueError(f"{what} {quoted(stripped)} is more than $10,000,000")
     return cents
 
 

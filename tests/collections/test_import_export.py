@@ -447,6 +447,8 @@ def test_a_card_id_from_another_installation_does_not_override_set_and_number(
         ({"purchase_price": "-5.00"}, "purchase price '-5.00' is negative"),
         ({"purchase_price": "twelve"}, "purchase price 'twelve' is not an amount in dollars"),
         ({"purchase_price": "1.999"}, "has more than two decimals"),
+        # No more than the item form accepts, or the imported item could not be edited.
+        ({"purchase_price": "10000000.01"}, "'10000000.01' is more than $10,000,000"),
         ({"purchase_date": "31/12/2023"}, "purchase date '31/12/2023' is not a date"),
         ({"purchase_date": "2999-01-01"}, "purchase date 2999-01-01 is in the future"),
         ({"acquired_from": "x" * 201}, "where acquired is 201 characters long; at most 200 fit"),
