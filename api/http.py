@@ -21,7 +21,7 @@ from api import keys, ratelimit
 JSON_CONTENT_TYPE = "application/json"
 # History and sets: a client may reuse them for a minute, and revalidate with its ETag.
 CACHE_MAX_AGE = 60
-ALLOWED_METHODS = ("GET",)
+ALLOWED_METHODS = ("GET", "HEAD")
 API_KEY_HEADER = "X-API-Key"
 
 

@@ -384,7 +384,7 @@ source are a simulated market and say `"simulated": true`.
 **Errors**: always `{{"error": {{"code": ..., "message": ..., "details": {{...}}}}}}`:
 400 INVALID_PARAMETER (details.parameter names it), 401 API_KEY_MISSING /
 API_KEY_INVALID / API_KEY_REVOKED, 404 CARD_NOT_FOUND / NOT_FOUND, 405
-METHOD_NOT_ALLOWED (the API answers only GET), 429 RATE_LIMITED.
+METHOD_NOT_ALLOWED (the API answers only GET and HEAD), 429 RATE_LIMITED.
 """
 
 

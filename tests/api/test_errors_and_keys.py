@@ -119,7 +119,7 @@ def test_anything_but_get_is_a_json_405(api, method, url):
     response = getattr(api, method)(url)
     error = error_of(response, 405)
     assert error["code"] == "METHOD_NOT_ALLOWED"
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"
 
 
 def test_posting_without_a_csrf_token_is_still_a_json_405(token):
@@ -335,3 +335,15 @@ def test_no_keyed_answer_may_be_stored_by_a_shared_cache(api, url):
     make_card()
     response = api.get(url)
     assert "private" in response["Cache-Control"].split(", ")
+
+
+@pytest.mark.parametrize("url", [*ENDPOINTS, "/api/v1/openapi.json"])
+def test_head_answers_like_get_without_a_body(api, url):
+    make_card()
+    got = api.get(url)
+    head = api.head(url)
+    assert head.status_code == got.status_code
+    assert head.content == b""
+    assert head["Content-Type"] == "application/json"
+    if url != "/api/v1/openapi.json":
+        assert head["X-RateLimit-Remaining"] == str(int(got["X-RateLimit-Remaining"]) - 1)
