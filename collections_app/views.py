@@ -339,7 +339,8 @@ def share(request, pk):
 
 
 def _card_or_none(raw) -> Card | None:
-    if not raw or not str(raw).isdigit():
+    # isdigit() alone lets "²" through, which int() refuses.
+    if not raw or not (str(raw).isascii() and str(raw).isdigit()):
         return None
     return Card.objects.select_related("card_set").filter(pk=int(raw)).first()
 

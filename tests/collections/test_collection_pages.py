@@ -805,6 +805,16 @@ def test_add_to_collection_for_an_unknown_card_is_a_404(client):
     assert client.get(reverse("collections:add_card")).status_code == 404
 
 
+@pytest.mark.parametrize("raw", ["²", "٣", "abc", "9" * 30])
+def test_a_card_id_that_is_not_a_plain_number_finds_no_card(client, collection, raw):
+    add_item = reverse("collections:add_item", args=[collection.pk])
+
+    assert client.get(add_item, {"card": raw}).status_code == 200  # the card picker
+    assert client.post(add_item, {"card": raw}).status_code == 422
+    assert client.get(reverse("collections:add_card"), {"card": raw}).status_code == 404
+    assert client.post(reverse("collections:add_card"), {"card": raw}).status_code == 404
+
+
 def test_the_card_page_lists_the_users_copies_and_offers_to_add_and_watch(
     owner, client, collection, charizard
 ):
