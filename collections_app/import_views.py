@@ -186,7 +186,8 @@ def resolve_row(request, pk, import_pk, row_pk):
         elif action == "choose":
             raw = request.POST.get("card", "")
             try:
-                importing.choose_card(row, int(raw) if raw.isdigit() else 0)
+                card_id = int(raw) if raw.isascii() and raw.isdigit() else 0
+                importing.choose_card(row, card_id)
             except ValueError as failure:
                 error = str(failure)
         else:

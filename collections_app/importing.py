@@ -497,7 +497,8 @@ def parse_own_row(line: int, cell) -> ParsedRow:
         number=cell("number").strip(),
         variant=cell("variant").strip(),
         name=cell("name").strip(),
-        card_id=int(raw_id) if raw_id.isdigit() and len(raw_id) < 12 else None,
+        # isascii(): "²" is a digit that int() refuses.
+        card_id=int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 12 else None,
         exact_variant=True,
     )
     row = ParsedRow(line, lookup)

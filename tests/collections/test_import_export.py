@@ -421,6 +421,17 @@ def test_our_own_format_uses_the_card_id_to_choose_between_prints_a_file_names_l
     assert (imported.status, imported.card_id) == ("matched", catalog.charizard_1st.pk)
 
 
+def test_a_card_id_that_is_not_a_plain_number_is_ignored(client, collection, catalog):
+    # "²" passes isdigit() but not int(): it once failed reading the whole file.
+    collection_import = uploaded(
+        client, collection, own_file([own_row(catalog.blastoise, card_id="²")])
+    )
+    collection_import.refresh_from_db()
+    assert collection_import.status == CollectionImport.Status.READY
+    row = collection_import.rows.get()
+    assert (row.status, row.card_id) == ("matched", catalog.blastoise.pk)
+
+
 def test_a_card_id_from_another_installation_does_not_override_set_and_number(
     client, collection, catalog
 ):
@@ -746,6 +757,18 @@ def test_a_row_whose_card_left_the_catalog_after_the_preview_blocks_the_commit_u
     client.post(row_url(gone), {"action": "drop"})
     client.post(commit_url(collection_import))
     assert [item.card for item in collection.items.all()] == [catalog.mew_ex]
+
+
+def test_choosing_a_card_id_that_is_not_a_plain_number_asks_for_a_candidate(
+    client, collection, catalog
+):
+    row = own_row(catalog.charizard, variant="Shadowless", card_id="")
+    ambiguous = uploaded(client, collection, own_file([row])).rows.get()
+
+    response = client.post(row_url(ambiguous), {"action": "choose", "card": "²"}, **HTMX)
+
+    assert response.status_code == 422
+    assert "Choose one of the cards offered for this row." in response.content.decode()
 
 
 def test_committing_twice_imports_once(client, collection, catalog):
