@@ -219,7 +219,8 @@ def _schemas() -> dict:
                     "items": _object(
                         {
                             "card": _ref("Card"),
-                            "change_percent": {"type": "number"},
+                            # Null when the change is gone since the ranking was cached.
+                            "change_percent": PERCENT,
                             "price": _ref("Price"),
                         }
                     ),

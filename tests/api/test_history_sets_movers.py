@@ -4,6 +4,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from prices.models import PriceSummary
 from prices.writing import Observation, record_observations
 from tests.factories import make_card, make_set, record_prices
 
@@ -329,3 +330,15 @@ def test_an_unchanged_history_keeps_its_etag_as_time_passes(api, card):
         again = api.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again["ETag"] == etag
+
+
+def test_a_mover_whose_change_is_gone_since_the_ranking_is_documented_as_null(api, market):
+    api.get("/api/v1/prices/movers", {"period": "7d"})  # the ranking is cached for minutes
+    PriceSummary.objects.filter(card=market["Soaring"]).update(change_7d=None)
+
+    rows = api.get("/api/v1/prices/movers", {"period": "7d"}).json()["results"]
+
+    assert rows[0]["change_percent"] is None
+    document = api.get("/api/v1/openapi.json").json()
+    mover = document["components"]["schemas"]["Movers"]["properties"]["results"]["items"]
+    assert mover["properties"]["change_percent"]["nullable"] is True
