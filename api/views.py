@@ -161,7 +161,7 @@ def price_movers(request):
     limit = params.integer(
         request, "limit", default=DEFAULT_MOVERS_LIMIT, minimum=1, maximum=MAX_MOVERS_LIMIT
     )
-    ranking = movers.movers(game, period, limit)
+    ranking = movers.movers(game, period, limit, most_watched=False)
     rows = ranking.gainers if direction == "gainers" else ranking.losers
     now = timezone.now()
     results = [
