@@ -64,6 +64,9 @@ PAGE_TARGET_MS = 25
 IMPORT_TARGET_SECONDS = 15
 COPY_RATIO_TARGET = 0.5
 LOAD_TARGET_RATE = 500
+# DESIGN.md sets no time for a collection's page. Ours: it values every item (the totals
+# and the sort cover them all) and renders one page of rows, within 100 ms at 500 items.
+COLLECTION_PAGE_TARGET_MS = 100
 # "Files up to 10,000 rows import in seconds" (the collections issue).
 COLLECTION_IMPORT_TARGET_SECONDS = 10
 # Tables a run rewrites; autovacuum may be off on a development server.
@@ -151,7 +154,16 @@ def vacuum() -> bool:
     return True
 
 
-def measure(client, label, urls, *, warm_all=False, before_each=None, samples=SAMPLES):
+def measure(
+    client,
+    label,
+    urls,
+    *,
+    warm_all=False,
+    before_each=None,
+    samples=SAMPLES,
+    target_ms=PAGE_TARGET_MS,
+):
     timings, query_counts = [], set()
     for url in urls if warm_all else urls[:1] * 3:  # warm up
         client.get(url)
@@ -173,8 +185,8 @@ def measure(client, label, urls, *, warm_all=False, before_each=None, samples=SA
         label,
         f"p50 {p50:5.1f} / p95 {p95:5.1f} ms",
         f"{min(query_counts)}–{max(query_counts)}",
-        f"p95 ≤ {PAGE_TARGET_MS} ms",
-        p95 <= PAGE_TARGET_MS,
+        f"p95 ≤ {target_ms} ms",
+        p95 <= target_ms,
     )
 
 
@@ -272,6 +284,7 @@ def portfolio_rows() -> list[Row]:
             owner,
             f"collection page ({portfolio.ITEMS} items)",
             [collection.get_absolute_url(), f"{collection.get_absolute_url()}?sort=name"],
+            target_ms=COLLECTION_PAGE_TARGET_MS,
         ),
         measure(
             api,

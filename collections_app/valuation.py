@@ -14,10 +14,12 @@ A whole collection is valued in two queries (its items, their cards' summaries) 
 its size; value_collections() totals many collections in two queries as well.
 """
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Protocol
 
 from collections_app.models import Collection, CollectionItem
@@ -27,6 +29,18 @@ from prices.movers import SOURCE_PREFERENCE
 
 CURRENCY = "USD"
 SOURCE_RANK = {source: rank for rank, source in enumerate([*SOURCE_PREFERENCE, Source.DEMO])}
+# Fields no collection page shows, left unread: at hundreds of items, parsing them (JSON,
+# timestamps) is a good part of the page's time.
+UNSHOWN_CATALOG_FIELDS = (
+    "updated_at",
+    "card__search_document",
+    "card__curated_fields",
+    "card__created",
+    "card__updated",
+    "card__card_set__curated_fields",
+    "card__card_set__created",
+    "card__card_set__updated",
+)
 SUMMARY_FIELDS = ("card_id", "source", "price_key", "currency", "market", "observed_at")
 
 
@@ -36,6 +50,23 @@ class PriceLike(Protocol):
     source: str
     price_key: str
     market: int
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """A card's latest price from one source for one key: the fields of a PriceSummary
+    that valuation reads, without the cost of a model instance per summary."""
+
+    card_id: int
+    source: str
+    price_key: str
+    currency: str
+    market: int
+    observed_at: dt.datetime
+
+    @property
+    def is_simulated(self) -> bool:
+        return self.source == Source.DEMO
 
 
 def wanted_key(item: CollectionItem, collection: Collection) -> str:
@@ -101,9 +132,11 @@ def _preference(price: PriceLike):
 
 @dataclass
 class ItemValuation:
+    """One item's value. Its figures are computed once: a page reads them many times."""
+
     item: CollectionItem
     wanted_key: str
-    price: PriceSummary | None
+    price: Price | None
     basis_source: str = ""
 
     @property
@@ -114,21 +147,21 @@ class ItemValuation:
     def unit_value(self) -> int | None:
         return self.price.market if self.price else None
 
-    @property
+    @cached_property
     def value(self) -> int | None:
         return self.price.market * self.item.quantity if self.price else None
 
-    @property
+    @cached_property
     def cost(self) -> int | None:
         return self.item.cost
 
-    @property
+    @cached_property
     def gain(self) -> int | None:
         if self.value is None or self.cost is None:
             return None
         return self.value - self.cost
 
-    @property
+    @cached_property
     def gain_percent(self) -> float | None:
         if self.gain is None or not self.cost:
             return None
@@ -211,20 +244,20 @@ class CollectionValuation:
         return any(row.is_simulated for row in self.items)
 
 
-def summaries_by_card(card_ids: Iterable[int]) -> dict[int, list[PriceSummary]]:
+def summaries_by_card(card_ids: Iterable[int]) -> dict[int, list[Price]]:
     """Every USD summary of these cards, in one query."""
-    prices: dict[int, list[PriceSummary]] = defaultdict(list)
-    for summary in PriceSummary.objects.filter(card_id__in=set(card_ids), currency=CURRENCY).only(
-        *SUMMARY_FIELDS
-    ):
-        prices[summary.card_id].append(summary)
+    prices: dict[int, list[Price]] = defaultdict(list)
+    rows = PriceSummary.objects.filter(card_id__in=set(card_ids), currency=CURRENCY)
+    for row in rows.values_list(*SUMMARY_FIELDS):
+        price = Price(*row)
+        prices[price.card_id].append(price)
     return prices
 
 
 def value_items(
     collection: Collection,
     items: list[CollectionItem],
-    prices: dict[int, list[PriceSummary]] | None = None,
+    prices: dict[int, list[Price]] | None = None,
 ) -> CollectionValuation:
     """Value these items of a collection (one query for the prices, unless given)."""
     if prices is None:
@@ -239,7 +272,7 @@ def value_items(
 
 def value_collection(collection: Collection) -> CollectionValuation:
     """The whole collection, in two queries."""
-    items = list(collection.items.select_related("card__card_set"))
+    items = list(collection.items.select_related("card__card_set").defer(*UNSHOWN_CATALOG_FIELDS))
     return value_items(collection, items)
 
 

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -63,6 +64,9 @@ DESCENDING_FIRST = {"value", "gain"}
 DEFAULT_SORT = "-value"
 PERIOD_LABELS = {"30d": "30 days", "1y": "1 year", "all": "All time"}
 PICKER_RESULTS = 12
+# Rows of the items table per page: the totals and the sort cover every item, but a page
+# renders at most this many rows (rendering, not valuing, is what a large table costs).
+ITEMS_PER_PAGE = 50
 
 
 def _is_partial(request) -> bool:
@@ -133,22 +137,50 @@ def sort_headers(base_url: str, sort: str, period: str = "") -> dict[str, SortHe
     return headers
 
 
+def _from_page(request, name: str) -> str | None:
+    """A query parameter of the request, or for htmx of the page it was sent from."""
+    value = request.GET.get(name)
+    if value is None and request.htmx and request.htmx.current_url:
+        value = parse_qs(urlsplit(request.htmx.current_url).query).get(name, [None])[0]
+    return value
+
+
 def _sort_from(request) -> str:
     """The table's sort: from the query string, or for htmx from the page it was on."""
-    sort = request.GET.get("sort")
-    if sort is None and request.htmx and request.htmx.current_url:
-        sort = parse_qs(urlsplit(request.htmx.current_url).query).get("sort", [None])[0]
-    return _clean_sort(sort)
+    return _clean_sort(_from_page(request, "sort"))
+
+
+def paginate_rows(rows: list[ItemValuation], page_number, base_url: str, sort: str) -> dict:
+    """One page of the sorted rows, and links to the others that keep the sort."""
+    page = Paginator(rows, ITEMS_PER_PAGE).get_page(page_number)
+
+    def link(number: int) -> str:
+        params = QueryDict(mutable=True)
+        if sort != DEFAULT_SORT:
+            params["sort"] = sort
+        if number > 1:
+            params["page"] = str(number)
+        return f"{base_url}?{params.urlencode()}" if params else base_url
+
+    return {
+        "rows": list(page.object_list),
+        "page": page,
+        "previous_url": link(page.previous_page_number()) if page.has_previous() else "",
+        "next_url": link(page.next_page_number()) if page.has_next() else "",
+    }
 
 
 # --- Contexts shared by pages and partials --------------------------------------------------
 
 
-def _table_context(collection: Collection, valuation: CollectionValuation, sort: str) -> dict:
+def _table_context(
+    collection: Collection, valuation: CollectionValuation, sort: str, page_number=None
+) -> dict:
+    url = collection.get_absolute_url()
     return {
         "collection": collection,
         "valuation": valuation,
-        "rows": sort_rows(valuation.items, sort),
+        **paginate_rows(sort_rows(valuation.items, sort), page_number, url, sort),
         "sort": sort,
         "headers": sort_headers(collection.get_absolute_url(), sort),
         "editable": True,
@@ -233,7 +265,7 @@ def detail(request, pk):
     sort = _clean_sort(request.GET.get("sort"))
     valuation = value_collection(collection)
     context = {
-        **_table_context(collection, valuation, sort),
+        **_table_context(collection, valuation, sort, request.GET.get("page")),
         **_chart_context(collection, period, valuation),
         **_share_context(request, collection),
     }
@@ -393,7 +425,9 @@ def add_item(request, pk):
     if _is_partial(request):
         valuation = value_collection(collection)
         context = {
-            **_table_context(collection, valuation, _sort_from(request)),
+            **_table_context(
+                collection, valuation, _sort_from(request), _from_page(request, "page")
+            ),
             "item": item,
             "added": _item_label(item),
             "oob": True,
@@ -479,7 +513,12 @@ def delete_item(request, pk):
     if _is_partial(request):
         # Swapped over the items table: the table without the row, and the totals.
         valuation = value_collection(collection)
-        context = {**_table_context(collection, valuation, _sort_from(request)), "oob": True}
+        context = {
+            **_table_context(
+                collection, valuation, _sort_from(request), _from_page(request, "page")
+            ),
+            "oob": True,
+        }
         return render(request, "collections/detail.html#item_deleted", context)
     messages.success(request, f"Removed {description} from “{collection.name}”.")
     return redirect(collection)
@@ -630,7 +669,9 @@ def shared(request, token):
     context = {
         "collection": collection,
         "valuation": valuation,
-        "rows": sort_rows(valuation.items, sort),
+        **paginate_rows(
+            sort_rows(valuation.items, sort), request.GET.get("page"), request.path, sort
+        ),
         "sort": sort,
         "headers": sort_headers(request.path, sort),
         "editable": False,

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from collections_app.models import Collection, CollectionItem
+from collections_app.views import ITEMS_PER_PAGE
 from tests.factories import (
     make_card,
     make_collection,
@@ -339,7 +340,8 @@ def test_the_detail_query_count_is_the_same_for_500_items_as_for_5(client, colle
     add_items(495)
     with CaptureQueriesContext(connection) as large:
         response = client.get(collection.get_absolute_url())
-    assert response.content.decode().count('class="item-row') == 500
+    assert response.content.decode().count('class="item-row') == ITEMS_PER_PAGE
+    assert f"Items 1–{ITEMS_PER_PAGE} of 500" in text_of(response)
     assert len(large) == len(small)
 
 
@@ -718,7 +720,8 @@ def test_the_shared_page_query_count_is_the_same_for_500_items_as_for_5(collecti
     add_items(495)
     with CaptureQueriesContext(connection) as large:
         response = anonymous.get(collection.get_share_url())
-    assert response.content.decode().count('class="item-row') == 500
+    assert response.content.decode().count('class="item-row') == ITEMS_PER_PAGE
+    assert f"Items 1–{ITEMS_PER_PAGE} of 500" in text_of(response)
     assert len(large) == len(small)
 
 
@@ -872,3 +875,37 @@ def test_the_add_form_opens_inline_from_a_search_result(client, charizard):
     assert html.lstrip().startswith('<div class="add-card-wrap">')
     assert "It goes into a new collection, “My collection”" in html
     assert f'id="add-card-{charizard.pk}-quantity"' in html
+
+
+def test_a_large_collection_pages_its_items_but_totals_and_sorts_them_all(
+    client, collection, charizard
+):
+    cheap = make_card(name="Abra")
+    record_prices(cheap, {"NM": 100})
+    count = ITEMS_PER_PAGE * 3 // 2  # a page and a half
+    CollectionItem.objects.bulk_create(
+        [
+            CollectionItem(collection=collection, card=cheap, condition="NM")
+            for _ in range(count - 1)
+        ]
+        + [CollectionItem(collection=collection, card=charizard, condition="NM")]
+    )
+
+    first = client.get(collection.get_absolute_url())
+    html = first.content.decode()
+
+    assert html.count('class="item-row') == ITEMS_PER_PAGE
+    total = (count - 1) * 100 + 5000  # every item, not only the page's
+    assert f"${total // 100:,}.00" in text_of(first)
+    assert f"Items 1–{ITEMS_PER_PAGE} of {count}" in text_of(first)
+    # The default sort (value, highest first) ranks every item: Charizard leads page 1.
+    assert html.index("Charizard") < html.index("Abra")
+    assert f'href="/collections/{collection.pk}/?page=2"' in html
+
+    by_name = client.get(collection.get_absolute_url(), {"sort": "-name", "page": "2"})
+    page_two = by_name.content.decode()
+    assert page_two.count('class="item-row') == count - ITEMS_PER_PAGE
+    assert f"Items {ITEMS_PER_PAGE + 1}–{count} of {count}" in text_of(by_name)
+    assert f"/collections/{collection.pk}/?sort=-name" in page_two  # back to page 1, same sort
+    # Z to A: Charizard comes before every Abra, so it is on page 1, not here.
+    assert "Charizard" not in page_two.split('id="items-table"')[1]
