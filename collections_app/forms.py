@@ -4,6 +4,7 @@ Prices are typed in dollars and stored in cents. Every error names its field, so
 message still reads right when shown away from it (an inline row, the card page).
 """
 
+import datetime as dt
 from decimal import Decimal
 
 from django import forms
@@ -185,7 +186,9 @@ class ItemForm(forms.ModelForm):
 
     def clean_purchase_date(self):
         day = self.cleaned_data.get("purchase_date")
-        if day and day > timezone.localdate():
+        # Tomorrow is allowed, as the importer allows it: it is already today for someone
+        # east of the server's time zone.
+        if day and day > timezone.localdate() + dt.timedelta(days=1):
             raise forms.ValidationError("Bought on: the date is in the future.")
         # The importer refuses earlier dates: the exported file must import again.
         if day and day < EARLIEST_PURCHASE:

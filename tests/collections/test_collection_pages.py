@@ -909,3 +909,14 @@ def test_a_large_collection_pages_its_items_but_totals_and_sorts_them_all(
     assert f"/collections/{collection.pk}/?sort=-name" in page_two  # back to page 1, same sort
     # Z to A: Charizard comes before every Abra, so it is on page 1, not here.
     assert "Charizard" not in page_two.split('id="items-table"')[1]
+
+
+def test_the_item_form_accepts_tomorrow_as_the_importer_does(charizard):
+    from collections_app.forms import ItemForm
+
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    data = item_post(charizard, purchase_date=tomorrow.isoformat())
+
+    assert ItemForm(data, card=charizard).is_valid()
+    data["purchase_date"] = (tomorrow + dt.timedelta(days=1)).isoformat()
+    assert not ItemForm(data, card=charizard).is_valid()
