@@ -60,9 +60,33 @@ class CollectionForm(forms.ModelForm):
 
 
 class ShareOptionsForm(forms.ModelForm):
+    """What the shared page shows. The name is the account's own (first name field), so
+    every shared collection of the owner shows the same one."""
+
+    owner_name = forms.CharField(
+        label="Name to show",
+        max_length=150,
+        required=False,
+        help_text="Blank: “A collector”.",
+    )
+
     class Meta:
         model = Collection
         fields = ["share_purchase_prices", "share_owner_name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_name"].initial = self.instance.user.get_full_name()
+
+    def save(self, commit=True):
+        collection = super().save(commit)
+        name = self.cleaned_data.get("owner_name", "").strip()
+        user = collection.user
+        # Only when the form had the field: a post without it leaves the name alone.
+        if commit and "owner_name" in self.data and name != user.get_full_name():
+            user.first_name, user.last_name = name, ""
+            user.save(update_fields=["first_name", "last_name"])
+        return collection
 
 
 class ItemForm(forms.ModelForm):

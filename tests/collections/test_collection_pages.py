@@ -920,3 +920,18 @@ def test_the_item_form_accepts_tomorrow_as_the_importer_does(charizard):
     assert ItemForm(data, card=charizard).is_valid()
     data["purchase_date"] = (tomorrow + dt.timedelta(days=1)).isoformat()
     assert not ItemForm(data, card=charizard).is_valid()
+
+
+def test_the_owner_chooses_the_name_the_shared_page_shows(client, owner, collection):
+    collection.start_sharing()
+    url = reverse("collections:share", args=[collection.pk])
+
+    client.post(url, {"action": "options", "share_owner_name": "on", "owner_name": " Misty "})
+
+    owner.refresh_from_db()
+    assert owner.get_full_name() == "Misty"
+    assert "Shared by Misty" in text_of(Client().get(collection.get_share_url()))
+
+    client.post(url, {"action": "options", "share_owner_name": "on"})  # no name field
+    owner.refresh_from_db()
+    assert owner.get_full_name() == "Misty"
