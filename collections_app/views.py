@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
 
 from cards.models import Card
 from cards.search import parse_query, search_page
@@ -635,7 +636,11 @@ def toggle_watch(request, card_pk):
     watching = wanted == "1"
     if _is_partial(request):
         if request.POST.get("from") == "watchlist" and not watching:
-            return HttpResponse("")  # swapped over the watchlist row: the row goes
+            if watches_for_user(request).exists():
+                return HttpResponse("")  # swapped over the watchlist row: the row goes
+            # The last one: the list makes way for its empty state.
+            response = render(request, "collections/watchlist.html#watchlist_body", {"rows": []})
+            return reswap(retarget(response, "#watchlist"), "outerHTML")
         context = {"card": card, "watching": watching, "next": _safe_next(request)}
         return render(request, "collections/_watch_button.html", context)
     if watching:

@@ -137,6 +137,7 @@ def test_demo_prices_on_the_watchlist_are_tagged_simulated(user, client, card):
 
 def test_unwatching_from_the_watchlist_removes_the_row(user, client, card):
     Watch.objects.create(user=user, card=card)
+    Watch.objects.create(user=user, card=make_card())
 
     response = client.post(
         reverse("collections:toggle_watch", args=[card.pk]),
@@ -146,6 +147,21 @@ def test_unwatching_from_the_watchlist_removes_the_row(user, client, card):
 
     assert response.status_code == 200
     assert response.content == b""
+    assert not Watch.objects.filter(card=card).exists()
+
+
+def test_unwatching_the_last_card_on_the_watchlist_shows_the_empty_state(user, client, card):
+    Watch.objects.create(user=user, card=card)
+
+    response = client.post(
+        reverse("collections:toggle_watch", args=[card.pk]),
+        {"watch": "0", "from": "watchlist"},
+        **HTMX,
+    )
+
+    assert response["HX-Retarget"] == "#watchlist"
+    assert response["HX-Reswap"] == "outerHTML"
+    assert "You are not watching any cards." in response.content.decode()
     assert not Watch.objects.exists()
 
 
