@@ -189,11 +189,21 @@ def _table_context(
     }
 
 
-def _chart_context(collection: Collection, period: str, valuation: CollectionValuation) -> dict:
+def _chart_context(
+    collection: Collection, period: str, valuation: CollectionValuation, sort: str
+) -> dict:
+    url = collection.get_absolute_url()
+    periods = []
+    for key in snapshots.PERIODS:
+        params = QueryDict(mutable=True)
+        params["period"] = key
+        if sort != DEFAULT_SORT:
+            params["sort"] = sort  # the table keeps its order when the chart changes
+        periods.append((key, PERIOD_LABELS.get(key, key), f"{url}?{params.urlencode()}"))
     return {
         "chart": snapshots.chart_data(collection, period, current=valuation),
         "period": period,
-        "periods": [(key, PERIOD_LABELS.get(key, key)) for key in snapshots.PERIODS],
+        "periods": periods,
     }
 
 
@@ -267,7 +277,7 @@ def detail(request, pk):
     valuation = value_collection(collection)
     context = {
         **_table_context(collection, valuation, sort, request.GET.get("page")),
-        **_chart_context(collection, period, valuation),
+        **_chart_context(collection, period, valuation, sort),
         **_share_context(request, collection),
     }
     context["headers"] = sort_headers(
@@ -294,7 +304,10 @@ def chart(request, pk):
     if not _is_partial(request):
         return redirect(f"{collection.get_absolute_url()}?period={period}#chart")
     valuation = value_collection(collection)
-    context = {"collection": collection, **_chart_context(collection, period, valuation)}
+    context = {
+        "collection": collection,
+        **_chart_context(collection, period, valuation, _sort_from(request)),
+    }
     return render(request, "collections/detail.html#chart_controls", context)
 
 

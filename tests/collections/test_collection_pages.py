@@ -935,3 +935,18 @@ def test_the_owner_chooses_the_name_the_shared_page_shows(client, owner, collect
     client.post(url, {"action": "options", "share_owner_name": "on"})  # no name field
     owner.refresh_from_db()
     assert owner.get_full_name() == "Misty"
+
+
+def test_the_chart_period_links_keep_the_table_sort(client, collection, charizard):
+    make_item(collection, charizard)
+
+    page = client.get(collection.get_absolute_url(), {"sort": "name"}).content.decode()
+    assert f'href="/collections/{collection.pk}/?period=1y&amp;sort=name#chart"' in page
+
+    partial = client.get(
+        reverse("collections:chart", args=[collection.pk]),
+        {"period": "1y"},
+        HTTP_HX_CURRENT_URL=f"http://testserver/collections/{collection.pk}/?sort=-gain",
+        **HTMX,
+    ).content.decode()
+    assert f'hx-replace-url="/collections/{collection.pk}/?period=all&amp;sort=-gain"' in partial
