@@ -134,8 +134,15 @@ def _evaluate_batch(card_ids: list[int], now, result: EvaluationResult) -> None:
 
     fire: dict[int, Reading] = {}
     rearm: list[int] = []
+    # Alerts alike (a popular card, the same kind of line) compare the same reading.
+    readings: dict[tuple, Reading | None] = {}
     for alert in alerts:
-        reading = reading_for(alert, summaries.get((alert.card_id, alert.price_key), []))
+        alike = (alert.card_id, alert.price_key, alert.source, alert.kind, alert.window)
+        if alike in readings:
+            reading = readings[alike]
+        else:
+            candidates = summaries.get((alert.card_id, alert.price_key), [])
+            reading = readings[alike] = reading_for(alert, candidates)
         met = reading is not None and alert.is_met_by(reading.price, reading.change)
         if met and (alert.armed or alert.cooled_down(now)):
             fire[alert.pk] = reading
