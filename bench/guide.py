@@ -20,6 +20,7 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from cards.models import Card, CardSet, Game
+from prices.models import PriceSummary, Source
 
 ROWS = 88_000
 HEADER = [
@@ -105,10 +106,19 @@ def write_guide(path: Path, day: dt.date) -> dict:
     rng = random.Random(day.toordinal())
     stable = random.Random(7)  # what does not change from day to day
     matched = min(len(cards), ROWS)
+    # Near each card's current price, as a real day's guide is: prices unrelated to the
+    # history would move cards by thousands of percent and fire every "moves by" alert.
+    current = dict(
+        PriceSummary.objects.filter(
+            card_id__in=[pk for pk, *_ in cards[:matched]],
+            source=Source.PRICECHARTING,
+            price_key="ungraded",
+        ).values_list("card_id", "market")
+    )
     rows = []
     for pk, set_id, number, name in cards[:matched]:
         card_set = sets[set_id]
-        base = 50 + (pk * 7919) % 40_000
+        base = current.get(pk) or 50 + (pk * 7919) % 40_000
         loose = max(1, round(base * (1 + rng.uniform(-0.03, 0.03))))
         row = dict.fromkeys(HEADER, "")
         row.update(
