@@ -5,13 +5,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Avg, Count, F
-from django.db.models.functions import Trunc
+from django.db.models import Count, F
 
 from cards.models import Card, CardSet
 from cards.search import ParsedQuery, filter_cards, order_cards
 from prices import history, keys
-from prices.models import PricePoint, PriceSummary
+from prices.models import PriceSummary
 
 
 @dataclass
@@ -99,39 +98,9 @@ def history_series(
     card_id: int, period: str, *, source: str, price_key: str, now: dt.datetime
 ) -> list[Series]:
     """One card's history for a period, one series per (source, price key, currency), in
-    one query: every point for the short periods, a daily or weekly average for the long
-    ones, as the card page's chart (prices.history) has them."""
-    spec = history.PERIODS[period]
-    points = PricePoint.objects.filter(card_id=card_id)
-    if spec.span is not None:
-        points = points.filter(observed_at__gte=now - spec.span)
-    if source:
-        points = points.filter(source=source)
-    if price_key:
-        points = points.filter(price_key=price_key)
-    if spec.bucket:
-        rows = (
-            points.annotate(moment=Trunc("observed_at", spec.bucket))
-            .values_list("source", "price_key", "currency", "moment")
-            .annotate(market=Avg("market"))
-            .order_by("source", "price_key", "currency", "moment")
-        )
-    else:
-        rows = points.order_by("source", "price_key", "currency", "observed_at").values_list(
-            "source", "price_key", "currency", "observed_at", "market"
-        )
-    lines: dict[tuple[str, str, str], list] = {}
-    for row_source, row_key, currency, moment, market in rows:
-        lines.setdefault((row_source, row_key, currency), []).append((moment, round(market)))
-    ordered = sorted(
-        lines,
-        key=lambda line: (
-            history.SOURCE_ORDER.get(line[0], len(history.SOURCE_ORDER)),
-            keys.sort_key(line[1]),
-            line[2],
-        ),
-    )
-    return [Series(s, k, c, lines[(s, k, c)]) for s, k, c in ordered]
+    one query, as the card page's chart has it (prices.history.history_lines)."""
+    lines = history.history_lines(card_id, period, now, source=source, price_key=price_key)
+    return [Series(s, k, c, points) for (s, k, c), points in lines.items()]
 
 
 def card_exists(card_id: int) -> bool:

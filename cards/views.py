@@ -1,5 +1,4 @@
 import hashlib
-from collections import defaultdict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -11,8 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from cards.models import Card, CardSet, Game
 from cards.search import SORTS, filter_choices, parse_query, search_page, suggest_spelling
-from prices import history, keys, movers
-from prices.models import PriceSummary
+from prices import history, movers
 from prices.views import (
     cache_card_page,
     cached_card_page,
@@ -54,20 +52,16 @@ def watchlist_preview(user) -> dict:
     representative raw price (as the watchlist page values it) and that price's 7-day
     change. Two queries, however many cards are watched."""
     from collections_app.models import Watch
-    from collections_app.valuation import CURRENCY, SUMMARY_FIELDS, choose_price
+    from collections_app.valuation import raw_prices
 
     watches = list(
         Watch.objects.filter(user=user).select_related("card__card_set")[: HOME_WATCHLIST_SIZE + 1]
     )
     shown = watches[:HOME_WATCHLIST_SIZE]
-    prices = defaultdict(list)
-    for summary in PriceSummary.objects.filter(
-        card_id__in={watch.card_id for watch in shown}, currency=CURRENCY
-    ).only(*SUMMARY_FIELDS, "change_7d"):
-        prices[summary.card_id].append(summary)
+    prices = raw_prices(watch.card_id for watch in shown)
     rows = []
     for watch in shown:
-        price = choose_price(prices[watch.card_id], keys.UNGRADED)
+        price = prices.get(watch.card_id)
         if price is not None:
             price.period_change = price.change_7d
         rows.append((watch.card, price))

@@ -16,7 +16,6 @@ leaves the same rows.
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Window
@@ -26,7 +25,10 @@ from django.utils import timezone
 from collections_app.models import Collection, CollectionItem, PortfolioSnapshot
 from collections_app.valuation import (
     CURRENCY,
+    SUMMARY_FIELDS,
+    VALUED_ITEM_FIELDS,
     CollectionValuation,
+    Price,
     choose_price,
     value_collections,
     wanted_key,
@@ -75,16 +77,6 @@ def take_daily_snapshots(day: dt.date | None = None) -> int:
     return written
 
 
-@dataclass(frozen=True)
-class HistoricPrice:
-    """One price point as choose_price() reads it."""
-
-    source: str
-    price_key: str
-    market: int
-    observed_at: dt.datetime
-
-
 def backfill_snapshots(collection_id: int, since: dt.date) -> int:
     """Rebuild a collection's snapshots from `since` to yesterday from price history;
     returns the number of days written (0 when the collection is gone).
@@ -104,19 +96,7 @@ def backfill_snapshots(collection_id: int, since: dt.date) -> int:
     end = today - dt.timedelta(days=1)
     if since > end:
         return 0
-    items = list(
-        collection.items.only(
-            "card_id",
-            "quantity",
-            "condition",
-            "grader",
-            "grade",
-            "grade_label",
-            "purchase_price",
-            "purchase_date",
-            "created_at",
-        )
-    )
+    items = list(collection.items.only(*VALUED_ITEM_FIELDS, "purchase_date", "created_at"))
     first_owned = min((item.owned_since() for item in items), default=None)
     start = max(since, first_owned) if first_owned else end + dt.timedelta(days=1)
     rows = list(_historic_snapshots(collection, items, start, end)) if start <= end else []
@@ -137,7 +117,7 @@ def _historic_snapshots(
     points = PricePoint.objects.filter(card_id__in=card_ids, currency=CURRENCY)
     if collection.basis_source:
         points = points.filter(source=collection.basis_source)
-    fields = ("card_id", "source", "price_key", "market", "observed_at")
+    fields = SUMMARY_FIELDS  # a point as a valuation.Price
     start_moment = _start_of(start)
     # Each combination's last price before the range, carried into its first day.
     before = (
@@ -158,13 +138,13 @@ def _historic_snapshots(
         .values_list(*fields)
         .iterator(chunk_size=POINTS_CHUNK)
     )
-    latest: dict[int, dict[tuple[str, str], HistoricPrice]] = defaultdict(dict)
+    latest: dict[int, dict[tuple[str, str], Price]] = defaultdict(dict)
     changed: set[int] = set()
 
     def take(row) -> None:
-        card_id, source, price_key, market, observed_at = row
-        latest[card_id][source, price_key] = HistoricPrice(source, price_key, market, observed_at)
-        changed.add(card_id)
+        price = Price(*row)
+        latest[price.card_id][price.source, price.price_key] = price
+        changed.add(price.card_id)
 
     for row in before:
         take(row)
@@ -175,7 +155,7 @@ def _historic_snapshots(
     day = start
     while day <= end:
         next_moment = _start_of(day + _DAY)
-        while pending is not None and pending[4] < next_moment:
+        while pending is not None and pending[-1] < next_moment:  # observed_at
             take(pending)
             pending = next(during, None)
         while len(owned) < len(by_owned) and by_owned[len(owned)].owned_since() <= day:

@@ -41,7 +41,18 @@ UNSHOWN_CATALOG_FIELDS = (
     "card__card_set__created",
     "card__card_set__updated",
 )
+# Price's fields, in its order.
 SUMMARY_FIELDS = ("card_id", "source", "price_key", "currency", "market", "observed_at")
+# What valuing an item reads of it.
+VALUED_ITEM_FIELDS = (
+    "card_id",
+    "quantity",
+    "condition",
+    "grader",
+    "grade",
+    "grade_label",
+    "purchase_price",
+)
 
 
 class PriceLike(Protocol):
@@ -254,6 +265,20 @@ def summaries_by_card(card_ids: Iterable[int]) -> dict[int, list[Price]]:
     return prices
 
 
+def raw_prices(card_ids: Iterable[int]) -> dict[int, PriceSummary]:
+    """Each card's representative raw price, as the watchlists show it: "ungraded" or the
+    closest condition, from the best available source, with its changes. One query."""
+    by_card: dict[int, list[PriceSummary]] = defaultdict(list)
+    summaries = PriceSummary.objects.filter(card_id__in=set(card_ids), currency=CURRENCY)
+    for summary in summaries.only(*SUMMARY_FIELDS, "change_7d"):
+        by_card[summary.card_id].append(summary)
+    return {
+        card_id: price
+        for card_id, candidates in by_card.items()
+        if (price := choose_price(candidates, keys.UNGRADED))
+    }
+
+
 def value_items(
     collection: Collection,
     items: list[CollectionItem],
@@ -280,14 +305,7 @@ def value_collections(collections: list[Collection]) -> dict[int, CollectionValu
     """Several collections (a user's list), in two queries whatever their sizes."""
     by_collection: dict[int, list[CollectionItem]] = defaultdict(list)
     items = CollectionItem.objects.filter(collection__in=collections).only(
-        "collection_id",
-        "card_id",
-        "quantity",
-        "condition",
-        "grader",
-        "grade",
-        "grade_label",
-        "purchase_price",
+        "collection_id", *VALUED_ITEM_FIELDS
     )
     for item in items:
         by_collection[item.collection_id].append(item)

@@ -11,7 +11,6 @@ Every page values its collection in a constant number of queries (valuation.py);
 items table is sorted in Python on the valuation's rows.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -47,11 +46,9 @@ from collections_app.forms import (
 )
 from collections_app.models import Collection, CollectionItem, Watch
 from collections_app.valuation import (
-    CURRENCY,
-    SUMMARY_FIELDS,
     CollectionValuation,
     ItemValuation,
-    choose_price,
+    raw_prices,
     value_collection,
     value_collections,
     value_items,
@@ -611,16 +608,8 @@ class WatchRow:
 
 def watch_rows(watches: list[Watch]) -> list[WatchRow]:
     """Each watched card with its representative raw price, in one query for them all."""
-    prices: dict[int, list[PriceSummary]] = defaultdict(list)
-    summaries = PriceSummary.objects.filter(
-        card_id__in={watch.card_id for watch in watches}, currency=CURRENCY
-    ).only(*SUMMARY_FIELDS, "change_7d")
-    for summary in summaries:
-        prices[summary.card_id].append(summary)
-    return [
-        WatchRow(watch, choose_price(prices.get(watch.card_id, []), keys.UNGRADED))
-        for watch in watches
-    ]
+    prices = raw_prices(watch.card_id for watch in watches)
+    return [WatchRow(watch, prices.get(watch.card_id)) for watch in watches]
 
 
 @login_required

@@ -91,17 +91,23 @@ def current_prices(card) -> list[PriceSummary]:
     )
 
 
-def history_series(card, period: str, now: dt.datetime | None = None) -> dict:
-    """Chart.js-ready history of one card for a period: one dataset per (source, key).
+def history_lines(
+    card_id: int, period: str, now: dt.datetime, *, source: str = "", price_key: str = ""
+) -> dict[tuple[str, str, str], list[tuple[dt.datetime, int]]]:
+    """One card's history for a period: (moment, cents) per (source, price key, currency),
+    in display order, optionally for one source or key.
 
     Short periods return every point; long ones one averaged point per day or week,
     computed by the database. One query whatever the history's length.
     """
     spec = PERIODS[period]
-    now = now or timezone.now()
-    points = PricePoint.objects.filter(card=card)
+    points = PricePoint.objects.filter(card_id=card_id)
     if spec.span is not None:
         points = points.filter(observed_at__gte=now - spec.span)
+    if source:
+        points = points.filter(source=source)
+    if price_key:
+        points = points.filter(price_key=price_key)
     if spec.bucket:
         rows = (
             points.annotate(moment=Trunc("observed_at", spec.bucket))
@@ -113,17 +119,31 @@ def history_series(card, period: str, now: dt.datetime | None = None) -> dict:
         rows = points.order_by("source", "price_key", "currency", "observed_at").values_list(
             "source", "price_key", "currency", "observed_at", "market"
         )
-
-    by_line: dict[tuple[str, str, str], list[dict]] = {}
-    for source, price_key, currency, moment, market in rows:
-        by_line.setdefault((source, price_key, currency), []).append(
-            {"x": _iso(moment), "y": round(cents_to_float(round(market)), 2)}
-        )
-
+    lines: dict[tuple[str, str, str], list[tuple[dt.datetime, int]]] = {}
+    for row_source, row_key, currency, moment, market in rows:
+        lines.setdefault((row_source, row_key, currency), []).append((moment, round(market)))
     ordered = sorted(
-        by_line,
-        key=lambda line: (SOURCE_ORDER.get(line[0], len(SOURCE_ORDER)), keys.sort_key(line[1])),
+        lines,
+        key=lambda line: (
+            SOURCE_ORDER.get(line[0], len(SOURCE_ORDER)),
+            keys.sort_key(line[1]),
+            line[2],
+        ),
     )
+    return {line: lines[line] for line in ordered}
+
+
+def history_series(card, period: str, now: dt.datetime | None = None) -> dict:
+    """Chart.js-ready history of one card for a period: one dataset per (source, key)."""
+    spec = PERIODS[period]
+    lines = history_lines(card.pk, period, now or timezone.now())
+    by_line = {
+        line: [
+            {"x": _iso(moment), "y": round(cents_to_float(cents), 2)} for moment, cents in points
+        ]
+        for line, points in lines.items()
+    }
+    ordered = list(by_line)
     currencies = {currency for _, _, currency in ordered}
     datasets = []
     for index, (source, price_key, currency) in enumerate(ordered):
