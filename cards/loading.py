@@ -24,6 +24,8 @@ and only for the values it actually has:
 - Identity fields are exact: a blank variant is the base print.
 - printed_in is derived from the product name a One Piece row carries: blank when that
   product is the card's set itself.
+- Sets files may carry an optional pricecharting_name column (the set as PriceCharting's
+  console-name calls it); the shipped files do, and a staff edit in the admin wins.
 - Rows the file does not mention are left alone: loading never deletes.
 """
 
@@ -351,10 +353,16 @@ def _pokemon_set(keys: Mapping[str, str]) -> Callable[[_Row], SetRow]:
                 total=row.integer(keys["total"]),
                 ptcgo_code=row.text(keys["ptcgo_code"], _limit(CardSet, "ptcgo_code")),
                 release_date=row.date(keys["release_date"]),
+                pricecharting_name=_pricecharting_name(row),
             ),
         )
 
     return parse
+
+
+def _pricecharting_name(row: _Row) -> str:
+    """Our CSV files may name each set as PriceCharting does (its console-name)."""
+    return row.text("pricecharting_name", _limit(CardSet, "pricecharting_name"))
 
 
 def _tcgplayer_id(url: str) -> str:
@@ -428,6 +436,7 @@ def _onepiece_set_csv(row: _Row) -> SetRow:
         values=_known(
             name=row.text("name", _limit(CardSet, "name"), required=True),
             release_date=row.date("release_date"),
+            pricecharting_name=_pricecharting_name(row),
         ),
     )
 

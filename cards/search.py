@@ -221,6 +221,24 @@ def search_page(
     return page, False
 
 
+def quick_search(query: str, limit: int) -> list[Card]:
+    """The first cards a picker offers for what was typed (name, number, set:code ...),
+    with their sets; none for a blank query or one with errors."""
+    parsed = parse_query(query)
+    if not query.strip() or parsed.errors:
+        return []
+    page, _ = search_page(
+        parsed,
+        game="",
+        set_code="",
+        rarity="",
+        sort="relevance" if parsed.text_terms else "number",
+        page_number=1,
+        per_page=limit,
+    )
+    return list(page.object_list)
+
+
 def order_cards(queryset: QuerySet, sort: str, has_text: bool) -> QuerySet:
     if sort == "relevance" and has_text and connection.vendor == "postgresql":
         return queryset.order_by("-relevance", "name", "pk")

@@ -28,7 +28,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from cards.models import Card
-from cards.search import parse_query, search_page
+from cards.search import quick_search
 from collections_app import snapshots
 from collections_app.access import (
     collections_for_user,
@@ -390,19 +390,7 @@ def _card_or_none(raw) -> Card | None:
 
 def _picker_context(request, collection: Collection) -> dict:
     query = request.GET.get("q", "").strip()
-    cards = []
-    if query:
-        parsed = parse_query(query)
-        page, _ = search_page(
-            parsed,
-            game="",
-            set_code="",
-            rarity="",
-            sort="relevance" if parsed.text_terms else "number",
-            page_number=1,
-            per_page=PICKER_RESULTS,
-        )
-        cards = list(page.object_list)
+    cards = quick_search(query, PICKER_RESULTS)
     return {"collection": collection, "query": query, "cards": cards, "card": None}
 
 

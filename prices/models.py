@@ -137,6 +137,7 @@ class JobRun(models.Model):
         CATALOG_SYNC = "catalog_sync", "Catalog sync"
         RETENTION = "retention", "Retention"
         DEMO_BACKFILL = "demo_backfill", "Demo history backfill"
+        PRICE_REMATCH = "price_rematch", "Re-match of waiting rows"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -160,6 +161,9 @@ class JobRun(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(null=True, blank=True)
     errors = models.JSONField(default=list, blank=True)
+    report = models.JSONField(
+        default=dict, blank=True, help_text="What the job found, e.g. an import's match report."
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -200,9 +204,14 @@ class UnmatchedRow(models.Model):
     product_name = models.CharField(max_length=300)
     number = models.CharField(max_length=32, blank=True)
     tcgplayer_id = models.CharField(max_length=32, blank=True)
+    genre = models.CharField(max_length=64, blank=True)
     reason = models.CharField(max_length=12, choices=Reason.choices)
+    detail = models.CharField(max_length=300, blank=True, help_text="Why, in words.")
     candidates = models.ManyToManyField(Card, blank=True, related_name="+")
     prices = models.JSONField(default=dict, help_text="Price key → cents, as read.")
+    sample_size = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The product's sales volume, as read."
+    )
     observed_at = models.DateTimeField()
     job_run = models.ForeignKey(JobRun, null=True, blank=True, on_delete=models.SET_NULL)
     matched_card = models.ForeignKey(
@@ -218,7 +227,10 @@ class UnmatchedRow(models.Model):
                 fields=["source", "external_id"], name="unique_unmatched_row_per_product"
             ),
         ]
-        indexes = [models.Index(fields=["resolved_at", "reason"])]
+        indexes = [
+            models.Index(fields=["resolved_at", "reason"]),
+            models.Index(fields=["set_name", "resolved_at"]),
+        ]
 
     def __str__(self):
         return f"{self.set_name} — {self.product_name}"

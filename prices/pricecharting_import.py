@@ -2,7 +2,8 @@
 
     import_price_guide(path_or_lines, ...) -> JobRun     # a local file, an upload, a stream
     import_category("pokemon-cards", ...) -> JobRun      # download from PriceCharting first
-    match_unmatched_row(row, card) -> WriteResult        # staff's one-click match
+
+Staff's review of the rows left waiting, and re-matching them, is prices.guide_review.
 
 The file is read one line at a time and never held whole (the Pokémon guide has about
 88,000 rows). Columns are read by header name; the delimiter (comma or tab) is told by the
@@ -20,7 +21,7 @@ import csv
 import datetime as dt
 import logging
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +34,11 @@ from django.utils import timezone
 from cards.models import Card
 from prices.matching import (
     AMBIGUOUS,
+    REASONS,
     VIA_PRICECHARTING_ID,
     CatalogIndex,
     Product,
     clean_tcg_id,
-    product_number,
 )
 from prices.models import JobRun, Source, UnmatchedRow
 from prices.sources.base import SourceConfig, SourceError
@@ -62,6 +63,25 @@ OBSERVATIONS_PER_WRITE = 25_000
 UNMATCHED_PER_WRITE = 1000
 UPDATES_PER_QUERY = 500
 
+# Characters no price guide has in a cell (NUL among them, which PostgreSQL refuses in text).
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Why rows were rejected, for the match report.
+BAD_LINE, BAD_COLUMNS, NO_ID, BAD_PRICE, CONTROL = (
+    "unreadable",
+    "columns",
+    "no-id",
+    "price",
+    "control",
+)
+REJECTIONS = {
+    BAD_LINE: "unreadable line",
+    BAD_COLUMNS: "wrong number of columns",
+    NO_ID: "no product id",
+    BAD_PRICE: "a price that is not a dollar amount",
+    CONTROL: "control characters in the line",
+}
+TOP_CONSOLES = 20
+
 DOLLARS_RE = re.compile(r"(-)?\$?\s*(-)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?")
 US_DATE_RE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -69,10 +89,6 @@ ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 class GuideFormatError(ValueError):
     """The file as a whole cannot be read as a price guide (no header, missing columns)."""
-
-
-class MatchConflict(ValueError):
-    """The chosen card already carries another PriceCharting id."""
 
 
 # --- Reading -----------------------------------------------------------------------------
@@ -126,7 +142,14 @@ class GuideRow:
     sample_size: int | None = None
     release_date: dt.date | None = None
     error: str = ""
+    error_code: str = ""  # one of REJECTIONS
     warnings: list[str] = field(default_factory=list)
+    # When the prices were observed, if not the import's day (rows re-matched later).
+    observed_at: dt.datetime | None = None
+
+    def reject(self, code: str, error: str) -> "GuideRow":
+        self.error_code, self.error, self.prices = code, error, {}
+        return self
 
 
 def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
@@ -168,16 +191,18 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
         if not line.strip():
             continue
         row = GuideRow(line=number)
+        control = CONTROL_RE.search(line)
+        if control:
+            yield row.reject(CONTROL, f"control character {control[0]!r} in the line")
+            continue
         try:
             values = _split(line, delimiter)
         except csv.Error as exc:
-            row.error = f"unreadable line: {exc}"
-            yield row
+            yield row.reject(BAD_LINE, f"unreadable line: {exc}")
             continue
         if len(values) != width:
             hint = " (an unquoted comma in a value?)" if len(values) > width else ""
-            row.error = f"expected {width} columns, found {len(values)}{hint}"
-            yield row
+            yield row.reject(BAD_COLUMNS, f"expected {width} columns, found {len(values)}{hint}")
             continue
         product = Product(
             id=cell(values, "id").strip(),
@@ -187,8 +212,7 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
             genre=cell(values, "genre").strip(),
         )
         if not product.id:
-            row.error = "no id"
-            yield row
+            yield row.reject(NO_ID, "no id")
             continue
         row.product = product
         sealed = sealed_genres.get(product.genre)
@@ -202,12 +226,11 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
             try:
                 cents = parse_dollars(value)
             except ValueError as exc:
-                row.error = f"{name}: {exc}"
+                row.reject(BAD_PRICE, f"{name}: {exc}")
                 break
             if cents is not None:
                 prices[price_key] = cents
         if row.error:
-            row.prices = {}
             yield row
             continue
         row.sample_size = count(cell(values, "sales-volume"))
@@ -221,7 +244,7 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
 def _split(line: str, delimiter: str) -> list[str]:
     # Without a quote or a line break inside, the csv module would split on the
     # delimiter and nothing else.
-    if '"' in line or "\r" in line or "\n" in line or "\0" in line:
+    if '"' in line or "\r" in line or "\n" in line:
         return next(csv.reader((line,), delimiter=delimiter))
     return line.split(delimiter)
 
@@ -263,66 +286,140 @@ class ImportCounts:
     ids_stored: int = 0
     resolved: int = 0
     written: WriteResult = field(default_factory=WriteResult)
+    # Why rows did not match (prices.matching.REASONS) or were rejected (REJECTIONS).
+    reasons: Counter = field(default_factory=Counter)
+    rejections: Counter = field(default_factory=Counter)
+    # console-name → [unmatched, ambiguous]
+    consoles: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def report(self) -> dict:
+        """The match report a job run keeps (JobRun.report) and the command prints."""
+        consoles = sorted(
+            self.consoles.items(), key=lambda item: (-sum(item[1]), item[0].casefold())
+        )
+        return {
+            "rows": self.rows,
+            "matched": self.matched,
+            "ambiguous": self.ambiguous,
+            "unmatched": self.unmatched,
+            "rejected": self.rejected_rows,
+            "reasons": [
+                [REASONS.get(code, code), number] for code, number in self.reasons.most_common()
+            ],
+            "rejections": [
+                [REJECTIONS.get(code, code), number]
+                for code, number in self.rejections.most_common()
+            ],
+            "consoles": [
+                [console, unmatched, ambiguous]
+                for console, (unmatched, ambiguous) in consoles[:TOP_CONSOLES]
+            ],
+            "consoles_total": len(consoles),
+        }
+
+
+def report_lines(report: dict) -> list[str]:
+    """A match report as lines of text, for the command's output."""
+    if not report:
+        return []
+    lines = [
+        f"Rows: {report['rows']:,} — {report['matched']:,} matched, "
+        f"{report['ambiguous']:,} ambiguous, {report['unmatched']:,} unmatched, "
+        f"{report['rejected']:,} rejected."
+    ]
+    if report["reasons"]:
+        lines.append("Not matched, by reason:")
+        lines += [f"  {number:>8,}  {reason}" for reason, number in report["reasons"]]
+    if report["rejections"]:
+        lines.append("Rejected, by reason:")
+        lines += [f"  {number:>8,}  {reason}" for reason, number in report["rejections"]]
+    if report["consoles"]:
+        shown, total = len(report["consoles"]), report["consoles_total"]
+        more = f" (of {total:,})" if total > shown else ""
+        lines.append(f"Consoles with most rows waiting for review{more}: unmatched / ambiguous")
+        lines += [
+            f"  {unmatched:>8,} / {ambiguous:<6,}  {console}"
+            for console, unmatched, ambiguous in report["consoles"]
+        ]
+    return lines
 
 
 class StoredRow(NamedTuple):
     pk: int
-    # What the row says: (reason, prices, set_name, product_name, number, tcgplayer_id,
-    # candidate ids); a row read again with the same signature is not rewritten.
+    # What the row says: (status, detail, prices, sample size, set_name, product_name,
+    # number, tcgplayer_id, genre, candidate ids); a row read again with the same
+    # signature is not rewritten.
     signature: tuple
     resolved: bool
 
 
-def stored_unmatched_rows() -> dict[str, StoredRow]:
-    """Every stored PriceCharting unmatched row by external id: two queries, once."""
+SIGNATURE_FIELDS = (
+    "reason",
+    "detail",
+    "prices",
+    "sample_size",
+    "set_name",
+    "product_name",
+    "number",
+    "tcgplayer_id",
+    "genre",
+)
+
+
+def stored_unmatched_rows(**filters) -> dict[str, StoredRow]:
+    """Stored PriceCharting unmatched rows by external id: two queries, once."""
+    rows = UnmatchedRow.objects.filter(source=SOURCE, **filters)
     candidates: dict[int, list[int]] = defaultdict(list)
     through = UnmatchedRow.candidates.through
-    links = through.objects.filter(unmatchedrow__source=SOURCE).values_list(
-        "unmatchedrow_id", "card_id"
-    )
+    links = through.objects.filter(unmatchedrow__in=rows).values_list("unmatchedrow_id", "card_id")
     for row_id, card_id in links:
         candidates[row_id].append(card_id)
-    rows = UnmatchedRow.objects.filter(source=SOURCE).values_list(
-        "pk",
-        "external_id",
-        "reason",
-        "prices",
-        "set_name",
-        "product_name",
-        "number",
-        "tcgplayer_id",
-        "resolved_at",
-    )
     stored = {}
-    for pk, external_id, *fields, resolved_at in rows:
+    for pk, external_id, *fields, resolved_at in rows.values_list(
+        "pk", "external_id", *SIGNATURE_FIELDS, "resolved_at"
+    ):
         signature = (*fields, tuple(sorted(candidates.get(pk, ()))))
         stored[external_id] = StoredRow(pk, signature, resolved_at is not None)
     return stored
 
 
-class _Import:
-    """One run over one guide. Holds the match index and the batches waiting to be written."""
+class GuideImport:
+    """One run over one guide (or over stored rows matched again). Holds the match index
+    and the batches waiting to be written."""
 
-    def __init__(self, run: JobRun, *, name, observed_at, game, dry_run, progress, save_run):
+    def __init__(
+        self,
+        run: JobRun,
+        *,
+        name,
+        observed_at,
+        game,
+        dry_run,
+        progress,
+        save_run,
+        stored=None,
+        progress_every=None,
+    ):
         self.run = run
         self.name = name
         self.observed_at = observed_at
         self.dry_run = dry_run
         self.progress = progress
         self.save_run = save_run
+        self.progress_every = progress_every or PROGRESS_EVERY
         self.counts = ImportCounts()
         self.errors: list[str] = []
         self.warnings: list[str] = []
         self.index = CatalogIndex.load(game)
-        self.stored = stored_unmatched_rows()
+        self.stored = stored_unmatched_rows() if stored is None else stored
         self.observations: list[Observation] = []
         self.unmatched: dict[str, tuple[UnmatchedRow, tuple]] = {}
         self.seen_again: list[int] = []  # stored rows this file repeats unchanged
         self.new_ids: list[tuple[int, str]] = []  # (card id, PriceCharting id)
         self.resolutions: list[tuple[int, int]] = []  # (UnmatchedRow id, card id)
 
-    def feed(self, lines: Iterable[str]) -> None:
-        for row in read_guide(lines):
+    def feed(self, rows: Iterable[GuideRow]) -> None:
+        for row in rows:
             self.counts.rows += 1
             self.handle(row)
             if len(self.observations) >= OBSERVATIONS_PER_WRITE:
@@ -331,44 +428,57 @@ class _Import:
                 self.write_unmatched()
             if len(self.seen_again) >= UPDATES_PER_QUERY * 10:
                 self.note_seen_again()
-            if self.counts.rows % PROGRESS_EVERY == 0:
+            if self.counts.rows % self.progress_every == 0:
                 self.report_progress()
         self.write_prices()
         self.write_unmatched()
         self.note_seen_again()
 
     def handle(self, row: GuideRow) -> None:
+        counts = self.counts
         if row.error:
-            self.counts.rejected_rows += 1
+            counts.rejected_rows += 1
+            counts.rejections[row.error_code] += 1
             self._note(self.errors, row.line, row.error)
             return
         for warning in row.warnings:
             self._note(self.warnings, row.line, warning)
         product = row.product
+        observed_at = row.observed_at or self.observed_at
         match = self.index.match(product)
         if not match.matched:
+            waiting = counts.consoles[product.console_name]
             if match.status == AMBIGUOUS:
-                self.counts.ambiguous += 1
+                counts.ambiguous += 1
+                waiting[1] += 1
             else:
-                self.counts.unmatched += 1
-            number = product_number(product.product_name, one_piece=product.is_one_piece)
+                counts.unmatched += 1
+                waiting[0] += 1
+            counts.reasons[match.code] += 1
             signature = (
                 match.status,
+                match.reason[:300],
                 row.prices,
+                row.sample_size,
                 product.console_name[:200],
                 product.product_name[:300],
-                number[:32],
+                product.number[:32],
                 product.tcg_id[:32],
+                product.genre[:64],
                 match.candidates,
             )
             stored = self.stored.get(product.id)
             if stored and not stored.resolved and stored.signature == signature:
                 # Most unmatched rows are the same every day: touch them, do not rewrite.
-                self.seen_again.append(stored.pk)
+                if row.observed_at is None:
+                    self.seen_again.append(stored.pk)
             else:
-                self.unmatched[product.id] = (self._unmatched_row(product.id, signature), signature)
+                self.unmatched[product.id] = (
+                    self._unmatched_row(product.id, signature, observed_at),
+                    signature,
+                )
             return
-        self.counts.matched += 1
+        counts.matched += 1
         card_id = match.card_id
         if match.via != VIA_PRICECHARTING_ID:
             self.index.assign(card_id, product.id)
@@ -384,31 +494,29 @@ class _Import:
                 source=SOURCE,
                 price_key=price_key,
                 market=cents,
-                observed_at=self.observed_at,
+                observed_at=observed_at,
                 sample_size=row.sample_size,
             )
             for price_key, cents in row.prices.items()
         )
 
-    def _unmatched_row(self, product_id: str, signature: tuple) -> UnmatchedRow:
-        reason, prices, set_name, product_name, number, tcgplayer_id, _ = signature
+    def _unmatched_row(
+        self, product_id: str, signature: tuple, observed_at: dt.datetime
+    ) -> UnmatchedRow:
+        fields = dict(zip(SIGNATURE_FIELDS, signature, strict=False))
         return UnmatchedRow(
             source=SOURCE,
             external_id=product_id[:64],
-            set_name=set_name,
-            product_name=product_name,
-            number=number,
-            tcgplayer_id=tcgplayer_id,
-            reason=reason,
-            prices=prices,
-            observed_at=self.observed_at,
+            **fields,
+            observed_at=observed_at,
             matched_card=None,
             resolved_at=None,
         )
 
     def _note(self, messages: list[str], line: int, text: str) -> None:
         if len(messages) < JobRun.MAX_ERRORS:
-            messages.append(f"{self.name}:{line}: {text}"[:500])
+            where = f"{self.name}:{line}" if line else self.name
+            messages.append(f"{where}: {text}"[:500])
 
     # Writing, in batches
 
@@ -461,12 +569,7 @@ class _Import:
                 update_conflicts=True,
                 unique_fields=["source", "external_id"],
                 update_fields=[
-                    "set_name",
-                    "product_name",
-                    "number",
-                    "tcgplayer_id",
-                    "reason",
-                    "prices",
+                    *SIGNATURE_FIELDS,
                     "observed_at",
                     "job_run",
                     "matched_card",
@@ -519,6 +622,7 @@ class _Import:
         self.report_progress()
         errors = self.errors + counts.written.errors
         run.errors = (errors + self.warnings)[: JobRun.MAX_ERRORS]
+        run.report = counts.report()
         run.description = self.summary()[:200]
         run.status = JobRun.Status.PARTIAL if run.rejected else JobRun.Status.SUCCEEDED
         run.finished_at = timezone.now()
@@ -581,7 +685,7 @@ def import_price_guide(
     importer = None
     try:
         with transaction.atomic() if dry_run else contextlib.nullcontext():
-            importer = _Import(
+            importer = GuideImport(
                 run,
                 name=name,
                 observed_at=observed_at,
@@ -590,19 +694,19 @@ def import_price_guide(
                 progress=progress,
                 save_run=save_run,
             )
-            importer.feed(lines)
+            importer.feed(read_guide(lines))
             if dry_run:
                 transaction.set_rollback(True)
         importer.finish()
     except (GuideFormatError, SourceError, OSError, UnicodeError) as exc:
-        _fail(run, f"{name}: {exc}", secrets, importer, save_run)
+        fail_run(run, f"{name}: {exc}", secrets, importer, save_run)
     except Exception as exc:
-        _fail(run, f"{name}: unexpected error: {exc!r}", secrets, importer, save_run)
+        fail_run(run, f"{name}: unexpected error: {exc!r}", secrets, importer, save_run)
         raise
     return run
 
 
-def _fail(run: JobRun, message: str, secrets, importer, save_run) -> None:
+def fail_run(run: JobRun, message: str, secrets, importer, save_run) -> None:
     message = scrub(message, secrets)
     logger.warning("PriceCharting import failed: %s", message)
     if importer is not None:
@@ -613,6 +717,7 @@ def _fail(run: JobRun, message: str, secrets, importer, save_run) -> None:
         run.unchanged = counts.written.unchanged
         run.rejected = counts.rejected_rows + counts.written.rejected
         run.errors = (importer.errors + counts.written.errors)[: JobRun.MAX_ERRORS - 1]
+        run.report = counts.report()
     run.errors = [*run.errors[: JobRun.MAX_ERRORS - 1], message[:500]]
     run.status = JobRun.Status.FAILED
     run.finished_at = timezone.now()
@@ -638,39 +743,3 @@ def import_category(
         secrets=client.config.secrets,
         **options,
     )
-
-
-# --- Staff review ------------------------------------------------------------------------
-
-
-def match_unmatched_row(row: UnmatchedRow, card: Card, *, replace_id: bool = False) -> WriteResult:
-    """Staff's one-click match: the card takes the row's PriceCharting id, the row's
-    stored prices are written for it, and the row is resolved.
-
-    A card already carrying another PriceCharting id raises MatchConflict, unless
-    replace_id says staff mean to move it to this product.
-    """
-    with transaction.atomic():
-        card = Card.objects.select_for_update().get(pk=card.pk)
-        current = card.pricecharting_id.strip()
-        if current and current != row.external_id and not replace_id:
-            raise MatchConflict(
-                f"{card} already has PriceCharting id {current}, not {row.external_id}."
-            )
-        if current != row.external_id:
-            Card.objects.filter(pk=card.pk).update(pricecharting_id=row.external_id)
-            card.pricecharting_id = row.external_id
-        result = record_observations(
-            Observation(
-                card_id=card.pk,
-                source=row.source,
-                price_key=price_key,
-                market=cents,
-                observed_at=row.observed_at,
-            )
-            for price_key, cents in (row.prices or {}).items()
-        )
-        row.matched_card = card
-        row.resolved_at = timezone.now()
-        row.save(update_fields=["matched_card", "resolved_at", "updated_at"])
-    return result

@@ -1,7 +1,9 @@
-"""Staff tools: source health, price-guide upload, unmatched-row review, job runs."""
+"""Staff tools: source health, price-guide upload, review of unmatched rows, job runs."""
 
+import re
 import uuid
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -9,12 +11,18 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_q.tasks import async_task
 
-from cards.models import Card
+from cards.models import Card, CardSet
+from cards.search import quick_search
+from prices import guide_review
+from prices.matching import console_game
 from prices.models import JobRun, PriceSourceState, Source, UnmatchedRow
 from prices.sources.base import CLIENTS, get_client
 from prices.sources.http import CircuitBreaker, RateBudget
@@ -166,43 +174,201 @@ def _save_upload(upload) -> Path:
     return path
 
 
+# --- Review of the rows an import could not match ----------------------------------------
+
+ROWS_PER_PAGE = 50
+CONSOLES_SHOWN = 10
+CONSOLES_PER_PAGE = 50
+PICKER_RESULTS = 12
+# Characters no console or product name has; PostgreSQL refuses NUL in a query.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _text_param(request, name: str, limit: int = 200) -> str:
+    return CONTROL_CHARACTERS.sub("", request.GET.get(name, ""))[:limit].strip()
+
+
 @staff_member_required
 @require_GET
 def unmatched(request):
-    show = request.GET.get("show", "open")
-    rows = UnmatchedRow.objects.prefetch_related("candidates__card_set").order_by(
-        "set_name", "product_name"
+    show = "resolved" if request.GET.get("show") == "resolved" else "open"
+    query = _text_param(request, "q")
+    console = _text_param(request, "console")
+    rows = (
+        UnmatchedRow.objects.filter(resolved_at__isnull=show == "open")
+        .select_related("matched_card__card_set")
+        .prefetch_related("candidates__card_set")
+        .order_by("set_name", "product_name", "pk")
     )
-    rows = rows.filter(resolved_at__isnull=show == "open")
-    query = request.GET.get("q", "").strip()
+    if console:
+        rows = rows.filter(set_name=console)
     if query:
-        rows = rows.filter(product_name__icontains=query) | rows.filter(set_name__icontains=query)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(request, "staff/unmatched.html", {"page": page, "show": show, "query": query})
+        rows = rows.filter(Q(product_name__icontains=query) | Q(set_name__icontains=query))
+    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    consoles = []
+    if show == "open" and not console and not query:
+        consoles = list(guide_review.waiting_consoles()[:CONSOLES_SHOWN])
+        _attach_sets(consoles)
+    context = {
+        "page": page,
+        "show": show,
+        "query": query,
+        "console": console,
+        "consoles": consoles,
+        "waiting": guide_review.waiting_rows().count() if consoles else None,
+    }
+    return render(request, "staff/unmatched.html", context)
+
+
+@staff_member_required
+@require_GET
+def consoles(request):
+    page = Paginator(guide_review.waiting_consoles(), CONSOLES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    consoles = list(page.object_list)
+    _attach_sets(consoles)
+    return render(request, "staff/consoles.html", {"page": page, "consoles": consoles})
+
+
+def _attach_sets(consoles: list[dict]) -> None:
+    named = guide_review.sets_named(group["set_name"] for group in consoles)
+    for group in consoles:
+        group["sets"] = named.get(group["set_name"], [])
+
+
+class ConsoleMapForm(forms.Form):
+    console = forms.CharField(max_length=200, widget=forms.HiddenInput)
+    card_set = forms.ModelChoiceField(
+        label="Set",
+        queryset=CardSet.objects.none(),
+        error_messages={"invalid_choice": "Choose a set of the catalog."},
+    )
+
+    def __init__(self, *args, console: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["console"].initial = console
+        sets = CardSet.objects.order_by("game", "-release_date", "code")
+        game = console_game(console)
+        if game is not None:
+            sets = sets.filter(game=game)
+        self.fields["card_set"].queryset = sets
+        self.fields["card_set"].label_from_instance = _set_choice_label
+
+    def clean(self):
+        data = super().clean()
+        card_set, console = data.get("card_set"), data.get("console")
+        if card_set and console:
+            problem = guide_review.console_problem(card_set, console)
+            if problem:
+                raise forms.ValidationError(problem)
+        return data
+
+
+def _set_choice_label(card_set: CardSet) -> str:
+    named = f" — now “{card_set.pricecharting_name}”" if card_set.pricecharting_name else ""
+    return f"{card_set.name} ({card_set.code}, {card_set.get_game_display()}){named}"
+
+
+@staff_member_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def map_console(request):
+    """Tell the matcher which set a console-name is, in one step, and match its waiting
+    rows again."""
+    source = request.POST if request.method == "POST" else request.GET
+    console = CONTROL_CHARACTERS.sub("", source.get("console", ""))[:200].strip()
+    if not console or not guide_review.waiting_rows(console).exists():
+        messages.error(request, "No rows are waiting from that console.")
+        return redirect("staff:unmatched")
+    if request.method == "POST":
+        form = ConsoleMapForm(request.POST, console=console)
+        if form.is_valid():
+            card_set = form.cleaned_data["card_set"]
+            guide_review.teach_console(card_set, console, replace=True)
+            run = _rematch(request, card_set, console)
+            return redirect("staff:job_detail", pk=run.pk)
+    else:
+        suggested = guide_review.suggested_sets(console)
+        initial = {"card_set": suggested[0].pk} if len(suggested) == 1 else {}
+        form = ConsoleMapForm(initial=initial, console=console)
+    context = {
+        "form": form,
+        "console": console,
+        "waiting": guide_review.waiting_rows(console).count(),
+        "sample": guide_review.waiting_rows(console).order_by("product_name")[:10],
+        "mapped": guide_review.sets_named([console]).get(console, []),
+        "suggested": guide_review.suggested_sets(console),
+    }
+    return render(request, "staff/map_console.html", context)
+
+
+def _rematch(request, card_set: CardSet, console: str) -> JobRun:
+    """Queue the re-match of a console's waiting rows and say what it will do."""
+    matching = guide_review.count_rows_matching(console)
+    waiting = guide_review.waiting_rows(console).count()
+    run = guide_review.queue_rematch(console)
+    messages.success(
+        request,
+        f"{card_set} now answers to PriceCharting's “{console}”: {matching} of the "
+        f"{waiting} row{pluralize(waiting)} waiting from that console match now, and are "
+        f"being matched (job #{run.pk}).",
+    )
+    return run
+
+
+@staff_member_required
+@require_GET
+def unmatched_row(request, pk):
+    """One waiting row: its prices, why it waits, its candidates, and a card search."""
+    row = get_object_or_404(UnmatchedRow.objects.select_related("matched_card"), pk=pk)
+    query = _text_param(request, "q")
+    context = {
+        "row": row,
+        "query": query,
+        "results": quick_search(query, PICKER_RESULTS),
+        "candidates": row.candidates.select_related("card_set"),
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "staff/unmatched_row.html#results", context)
+    return render(request, "staff/unmatched_row.html", context)
+
+
+class MatchForm(forms.Form):
+    card = forms.ModelChoiceField(
+        queryset=Card.objects.select_related("card_set"),
+        error_messages={
+            "required": "Choose a card.",
+            "invalid_choice": "Choose a card of the catalog: that one is not in it (any more).",
+        },
+    )
+    replace = forms.BooleanField(required=False)
 
 
 @staff_member_required
 @require_POST
 def match_row(request, pk):
-    from prices.pricecharting_import import MatchConflict, match_unmatched_row
-
-    row = get_object_or_404(UnmatchedRow, pk=pk, resolved_at__isnull=True)
-    card_id = request.POST.get("card", "").strip()
-    card = Card.objects.filter(pk=card_id).first() if card_id.isdigit() else None
-    if card is None:
-        messages.error(request, "Choose a card, or give a card id from the catalog.")
+    row = get_object_or_404(UnmatchedRow, pk=pk)
+    if row.resolved_at is not None:
+        messages.info(request, f"“{row.product_name}” was matched already.")
         return redirect("staff:unmatched")
+    form = MatchForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("card", ["Choose a card."])))
+        return redirect("staff:unmatched_row", pk=row.pk)
+    card = form.cleaned_data["card"]
     try:
-        result = match_unmatched_row(row, card, replace_id=request.POST.get("replace") == "1")
-    except MatchConflict:
-        messages.error(
-            request,
-            f"{card} already has PriceCharting id {card.pricecharting_id}. To move it to "
-            f"{row.external_id}, match again with “replace its id” ticked.",
+        result = guide_review.match_unmatched_row(
+            row, card, replace_id=form.cleaned_data["replace"]
         )
-        return redirect("staff:unmatched")
+    except guide_review.MatchConflict:
+        context = {"row": row, "query": "", "results": [], "conflict": card}
+        context["candidates"] = row.candidates.select_related("card_set")
+        return render(request, "staff/unmatched_row.html", context, status=409)
     messages.success(
-        request,
-        f"Matched “{row.product_name}” to {card} — {result.written} prices written.",
+        request, f"Matched “{row.product_name}” to {card} — {result.written} prices written."
     )
+    if guide_review.teach_console(card.card_set, row.set_name):
+        _rematch(request, card.card_set, row.set_name)
+    if guide_review.waiting_rows(row.set_name).exists():
+        return redirect(f"{reverse('staff:unmatched')}?{urlencode({'console': row.set_name})}")
     return redirect("staff:unmatched")

@@ -38,6 +38,19 @@ def import_price_guide_file(path: str, job_run_id: int, observed_on: str | None 
         upload.unlink(missing_ok=True)
 
 
+def rematch_waiting_rows(console_name: str, job_run_id: int | None = None) -> int | None:
+    """Match a console's waiting price-guide rows again (after staff taught its set)."""
+    from prices.guide_review import rematch_console
+    from prices.models import JobRun
+
+    run = None
+    if job_run_id is not None:
+        run = JobRun.objects.filter(pk=job_run_id).first()
+        if run is None or run.is_finished:
+            return None
+    return rematch_console(console_name, job_run=run).pk
+
+
 def import_price_guides() -> list[int]:
     """Download and import PriceCharting's price guides, when a token is configured."""
     from prices.pricecharting_import import PRICE_GUIDE_CATEGORIES, import_category

@@ -13,7 +13,11 @@ from prices.matching import (
     fold,
     number_key,
     product_number,
-    set_names,
+    loose_name,
+    loose_set_names,
+    name_key,
+    printed_set_code,
+    product_card_name,
     variant_fits,
     variant_markers,
 )
@@ -89,9 +93,63 @@ def test_numbers_compare_without_leading_zeros_case_or_spaces():
 
 def test_set_names_fold_case_accents_and_punctuation():
     assert fold("Pokémon Scarlet & Violet: 151") == "pokemon scarlet and violet 151"
-    assert set_names(pokemon_151()) == ["pokemon 151", "pokemon scarlet and violet 151"]
-    assert set_names(romance_dawn()) == ["one piece romance dawn"]
-    assert set_names(base_set()) == ["pokemon base set"]  # the staff's name only
+
+
+@pytest.mark.parametrize(
+    ("console", "game", "loose"),
+    [
+        ("Pokemon Base Set", Game.POKEMON, "base"),
+        ("Pokemon Base Set 2", Game.POKEMON, "baseset2"),
+        ("Pokemon Fire Red & Leaf Green", Game.POKEMON, "fireredandleafgreen"),
+        ("Pokemon Japanese Scarlet & Violet 151", Game.POKEMON, "scarletandviolet151"),
+        ("One Piece Romance Dawn", Game.ONEPIECE, "romancedawn"),
+    ],
+)
+def test_the_tolerant_comparison_drops_prefix_set_language_and_punctuation(console, game, loose):
+    assert loose_name(console, game) == loose
+
+
+def test_a_set_answers_to_its_name_with_and_without_its_series():
+    assert loose_set_names(base_set(pricecharting_name="")) == {"base", "basebase"}
+    assert loose_set_names(pokemon_151()) == {"151", "scarletandviolet151"}
+    assert loose_set_names(romance_dawn()) == {"romancedawn"}
+
+
+@pytest.mark.parametrize(
+    ("product_name", "card_name"),
+    [
+        ("Charizard #4", "Charizard"),
+        ("Charizard [1st Edition] #4", "Charizard"),
+        ("Monkey.D.Luffy [Alternate Art Manga] #OP05-119", "Monkey D. Luffy"),
+        ("Roronoa Zoro OP01-001", "Roronoa Zoro"),
+        ("Nidoran Male #55", "Nidoran ♂"),
+        ("Farfetch'd #27", "Farfetchd"),
+        ("Pokemon Center #85", "Pokémon Center"),
+    ],
+)
+def test_card_names_compare_without_accents_punctuation_or_spaces(product_name, card_name):
+    assert name_key(product_card_name(product_name)) == name_key(card_name)
+
+
+def test_names_that_differ_stay_different():
+    assert name_key("Charizard") != name_key("Dark Charizard")
+    assert name_key("Nidoran ♂") != name_key("Nidoran ♀")
+
+
+@pytest.mark.parametrize(
+    ("printed_in", "code"),
+    [
+        ("-ONE PIECE CARD THE BEST- [PRB-01]", "PRB01"),
+        ("OP-05", "OP05"),
+        ("-The Three Captains-[ST-10]", "ST10"),
+        ("-PILLARS OF STRENGTH- [OP03]", "OP03"),
+        ("Pre-Release OP03", ""),
+        ("Premium Card Collection -25th Edition-", ""),
+        ("Tournament Pack Vol.2", ""),
+    ],
+)
+def test_the_product_a_one_piece_print_came_in_names_its_set(printed_in, code):
+    assert printed_set_code(printed_in) == code
 
 
 @pytest.mark.parametrize(
@@ -125,7 +183,7 @@ def test_tcg_id_matches_the_card_with_that_tcgplayer_id():
 
 def test_tcg_id_matches_even_when_the_set_name_is_unknown():
     charizard = make_card(
-        card_set=base_set(pricecharting_name=""), number="4", tcgplayer_id="42382"
+        card_set=base_set(pricecharting_name=""), number="4", name="Charizard", tcgplayer_id="42382"
     )
     assert match(product("Charizard #4", tcg_id="42382")).card_id == charizard.pk
 
@@ -192,7 +250,7 @@ def test_a_japanese_set_of_ours_matches_its_japanese_console_name():
         language="ja",
         pricecharting_name="Pokemon Japanese Scarlet & Violet 151",
     )
-    card = make_card(card_set=card_set, number="201")
+    card = make_card(card_set=card_set, number="201", name="Charizard ex")
     found = match(product("Charizard ex #201", console="Pokemon Japanese Scarlet & Violet 151"))
     assert found.card_id == card.pk
 
@@ -237,7 +295,7 @@ def test_the_pricecharting_id_a_card_carries_wins():
 
 
 def test_a_product_claimed_earlier_in_an_import_blocks_a_second_one():
-    charizard = make_card(card_set=base_set(), number="4")
+    charizard = make_card(card_set=base_set(), number="4", name="Charizard")
     index = CatalogIndex.load()
     first = index.match(product("Charizard #4", id="1"))
     index.assign(first.card_id, "1")
@@ -274,12 +332,12 @@ def test_sealed_products_match_only_sealed_cards_and_only_by_id():
 def test_matching_runs_no_queries_once_the_index_is_built(django_assert_num_queries):
     card_set = pokemon_151()
     for number in range(1, 21):
-        make_card(card_set=card_set, number=str(number))
+        make_card(card_set=card_set, number=str(number), name=f"Card {number}")
     with django_assert_num_queries(2):
         index = CatalogIndex.load(Game.POKEMON)
     with django_assert_num_queries(0):
         results = [
-            index.match(product(f"Card #{n}", console="Pokemon 151", id=str(n)))
+            index.match(product(f"Card {n} #{n}", console="Pokemon 151", id=str(n)))
             for n in range(1, 41)
         ]
     assert sum(result.matched for result in results) == 20

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from prices.models import JobRun
-from prices.pricecharting_import import import_category, import_price_guide
+from prices.pricecharting_import import import_category, import_price_guide, report_lines
 from prices.sources.pricecharting import PRICE_GUIDE_CATEGORIES
 
 URL_PREFIXES = ("http://", "https://")
@@ -68,5 +68,7 @@ class Command(BaseCommand):
             f"Price points: {run.written} written, {run.unchanged} unchanged; "
             f"{run.rejected} rejected."
         )
+        for line in report_lines(run.report):
+            self.stdout.write(line)
         for error in run.errors:
             self.stderr.write(f"  {error}")
