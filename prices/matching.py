@@ -576,6 +576,15 @@ class CatalogIndex:
                 code=SEVERAL,
             )
         card = fitting[0]
+        # Sealed products match only by an id, and their names are the seller's own.
+        if not card.sealed and name_key(product_card_name(product.product_name)) != card.name:
+            return Match(
+                AMBIGUOUS,
+                candidates=(card.id,),
+                reason=f"the card fitting by {via} has another name than "
+                f"{product_card_name(product.product_name)!r}",
+                code=NAME_DIFFERS,
+            )
         if product.tcg_id and card.tcg_id and card.tcg_id != product.tcg_id:
             return Match(
                 AMBIGUOUS,
@@ -591,15 +600,6 @@ class CatalogIndex:
                 reason=f"the card fitting by {via} already has PriceCharting id "
                 f"{card.pricecharting_id}",
                 code=ID_CONFLICT,
-            )
-        # Sealed products match only by an id, and their names are the seller's own.
-        if not card.sealed and name_key(product_card_name(product.product_name)) != card.name:
-            return Match(
-                AMBIGUOUS,
-                candidates=(card.id,),
-                reason=f"the card fitting by {via} has another name than "
-                f"{product_card_name(product.product_name)!r}",
-                code=NAME_DIFFERS,
             )
         return Match(MATCHED, card.id, via=via)
 

@@ -353,7 +353,8 @@ def match_row(request, pk):
         return redirect("staff:unmatched")
     form = MatchForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("card", ["Choose a card."])))
+        invalid = form.has_error("card", "invalid_choice")
+        messages.error(request, form.errors["card"][0] if invalid else "Choose a card.")
         return redirect("staff:unmatched_row", pk=row.pk)
     card = form.cleaned_data["card"]
     try:
@@ -365,7 +366,9 @@ def match_row(request, pk):
         context["candidates"] = row.candidates.select_related("card_set")
         return render(request, "staff/unmatched_row.html", context, status=409)
     messages.success(
-        request, f"Matched “{row.product_name}” to {card} — {result.written} prices written."
+        request,
+        f"Matched “{row.product_name}” to {card} — {result.written} "
+        f"price{pluralize(result.written)} written.",
     )
     if guide_review.teach_console(card.card_set, row.set_name):
         _rematch(request, card.card_set, row.set_name)

@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 
 from cards.models import Card, Game
 from prices import pricecharting_import
-from prices.models import JobRun, PricePoint, PriceSummary, UnmatchedRow
 from prices.guide_review import MatchConflict, match_unmatched_row
+from prices.models import JobRun, PricePoint, PriceSummary, UnmatchedRow
 from prices.pricecharting_import import (
     import_category,
     import_price_guide,
@@ -546,7 +546,8 @@ def test_the_import_runs_a_bounded_number_of_queries(
         [Card(card_set=card_set, number=str(n), name=f"Card {n}") for n in range(1, 151)]
     )
     rows = [guide_row(id=10_000 + n, console_name="Pokemon Scarlet & Violet 151",
-                      product_name=f"Card {n} #{n}", loose_price=100 + n, manual_only_price=5000 + n)
+                      product_name=f"Card {n} #{n}", loose_price=100 + n,
+                      manual_only_price=5000 + n)
             for n in [*range(1, 151), *range(1001, 1151)]]  # fmt: skip
     path = write(tmp_path, guide_csv(rows))
     with django_assert_max_num_queries(60):
