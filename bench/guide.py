@@ -240,6 +240,7 @@ def run_import(log=print) -> dict:
         "unchanged": run.unchanged,
         "rejected": run.rejected,
         "description": run.description,
+        "report": run.report,
         "copy_seconds": copy,
         "rate": run.written / seconds,
         "copy_rate": run.written / copy if copy else float("inf"),

@@ -252,6 +252,7 @@ def import_rows(log) -> list[Row]:
     kind = "first import" if figures["first"] else "daily import"
     written, seconds = figures["written"], figures["seconds"]
     ratio = figures["rate"] / figures["copy_rate"]
+    report = figures["report"]
     return [
         Row(
             f"price-guide import ({figures['rows']:,} rows)",
@@ -259,6 +260,14 @@ def import_rows(log) -> list[Row]:
             "",
             f"≤ {IMPORT_TARGET_SECONDS} s",
             seconds <= IMPORT_TARGET_SECONDS,
+        ),
+        Row(
+            "  its rows",
+            f"{report['matched']:,} matched, {report['ambiguous']:,} ambiguous, "
+            f"{report['unmatched']:,} unmatched, {report['rejected']:,} rejected",
+            "",
+            "",
+            True,
         ),
         Row(
             "import vs COPY (points/s)",
@@ -337,7 +346,7 @@ def print_table(rows: list[Row], header: str) -> bool:
     failed = False
     for row in rows:
         failed |= not row.ok
-        verdict = "ok" if row.ok else "OVER TARGET"
+        verdict = "" if not row.target else "ok" if row.ok else "OVER TARGET"
         print(
             f"{row.label:<{width}}{row.result:<{result_width}}{row.queries:>8}  "
             f"{row.target:<20}{verdict}"
