@@ -174,6 +174,33 @@ def test_ebay_rows_say_they_are_asks(client):
     assert "Simulated" not in html
 
 
+def test_pricecharting_sales_volume_is_shown_once_for_the_product(client):
+    card = make_card()
+    # The API and the guide write the product's sales volume on each of its nine prices.
+    write_history(card, 1, price_keys=PRICECHARTING_KEYS, sample_size=2181)
+    html = client.get(card.get_absolute_url()).content.decode()
+    table = html[html.index('id="price-table"') : html.index("</table>")]
+    source_row = re.search(r'<tr class="price-source">.*?</tr>', table, re.S).group(0)
+    assert "PriceCharting" in source_row and "2,181 sales, all grades" in source_row
+    assert table.count("2,181") == 1 and "2181" not in table
+    samples = re.findall(r'<td class="num" data-label="Sample">(.*?)</td>', table)
+    assert len(samples) == 9
+    assert all("not per grade" in sample for sample in samples)
+
+
+def test_ebay_and_demo_samples_stay_per_price_key(client):
+    card = make_card()
+    write_history(card, 1, source="ebay", price_keys=("ungraded",), sample_size=1250)
+    write_history(card, 1, source="ebay", price_keys=("PSA 10",), sample_size=3)
+    write_history(card, 1, source="justtcg", price_keys=("NM",))
+    write_history(card, 1, source="demo", price_keys=("ungraded",), sample_size=40)
+    html = client.get(card.get_absolute_url()).content.decode()
+    table = html[html.index('id="price-table"') : html.index("</table>")]
+    samples = re.findall(r'<td class="num" data-label="Sample">(.*?)</td>', table)
+    assert samples == ["1,250", "3", "—", "40"]
+    assert "sales, all grades" not in table
+
+
 def test_rows_are_sorted_by_source_then_raw_before_graded(client):
     card = make_card()
     write_history(card, 1, source="demo", price_keys=("PSA 9", "ungraded"))
