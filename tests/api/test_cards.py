@@ -199,7 +199,7 @@ def test_a_card_has_its_facts_and_a_price_per_source_and_key(api, charizard):
     assert by_key[("ebay", "ungraded")]["qualifier"] == "asks"
 
 
-def test_pricecharting_sales_volume_is_the_product_s_not_a_grade_s(api, charizard):
+def test_pricecharting_sales_volume_is_product_wide_and_sample_size_stays_per_key(api, charizard):
     observed = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1)
     record_observations(
         [
