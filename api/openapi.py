@@ -96,7 +96,21 @@ def _schemas() -> dict:
             "low": _nullable(MONEY),
             "high": _nullable(MONEY),
             "sample_size": _nullable(
-                {"type": "integer", "description": "Sales or listings behind the figure."}
+                {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Sales or listings behind this figure (this condition or "
+                    "grade); null where the source counts its sales per card (PriceCharting).",
+                }
+            ),
+            "product_sales_volume": _nullable(
+                {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "PriceCharting's sales volume: the sales of the whole card, "
+                    "all grades together, the same on each of its prices. Null for other "
+                    "sources.",
+                }
             ),
             "observed_at": TIMESTAMP,
             "age_seconds": {"type": "integer", "minimum": 0},
@@ -430,8 +444,9 @@ def document() -> dict:
                 [CARD_ID],
                 "CardDetail",
                 description="One price per source and condition or grade, with when it was "
-                "observed, whether it is stale, its sample size, range, 1/7/30-day change "
-                "and all-time high and low.",
+                "observed, whether it is stale, its sample size (or PriceCharting's sales "
+                "volume for the whole card), range, 1/7/30-day change and all-time high and "
+                "low.",
             ),
             "/cards/{card_id}/prices/history": _operation(
                 "getCardPriceHistory",

@@ -1,8 +1,9 @@
 """Retention: price points older than PRICE_RETENTION_DAYS are folded into one per day.
 
 The day's last observation stays as its market price (the close, as daily sources
-report it); low and high widen to the day's extremes and sample sizes add up. Idempotent:
-a day with one point is left alone.
+report it); low and high widen to the day's extremes and sample sizes add up, except a
+product-wide count (PriceCharting's sales volume), which is the same sales seen again:
+the day keeps the latest. Idempotent: a day with one point is left alone.
 """
 
 import datetime as dt
@@ -14,6 +15,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from prices.history import PRODUCT_WIDE_SAMPLES
 from prices.models import JobRun, PricePoint
 from prices.writing import refresh_all_summaries
 
@@ -89,7 +91,12 @@ def _fold(groups: list[dict]) -> tuple[int, int]:
             highs = [p.high if p.high is not None else p.market for p in group_points]
             samples = [p.sample_size for p in group_points if p.sample_size is not None]
             last.low, last.high = min(lows), max(highs)
-            last.sample_size = sum(samples) if samples else None
+            if not samples:
+                last.sample_size = None
+            elif last.source in PRODUCT_WIDE_SAMPLES:
+                last.sample_size = samples[-1]
+            else:
+                last.sample_size = sum(samples)
             kept.append(last)
             doomed.extend(p.pk for p in group_points[:-1])
         PricePoint.objects.filter(pk__in=doomed).delete()

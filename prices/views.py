@@ -37,6 +37,8 @@ def price_table_context(card) -> dict:
     prices = history.current_prices(card)
     return {
         "prices": prices,
+        "price_sources": history.by_source(prices),
+        "has_real": any(not summary.is_simulated for summary in prices),
         "has_simulated": any(summary.is_simulated for summary in prices),
         "has_asks": any(summary.source == Source.EBAY for summary in prices),
     }

@@ -5,6 +5,11 @@
 // data into the existing chart, keeping the lines someone switched off switched off.
 // Each line also gets a checkbox: Chart.js draws its legend on the canvas, which a
 // keyboard or screen reader cannot reach.
+//
+// The server sets the x axis to the period (a first day of prices sits on a week, not on
+// an axis of milliseconds), labels a line that has a single point with its day and says
+// which lines start hidden. Times arrive as UTC wall-clock without a zone: the chart shows
+// the day a source reported in every time zone, and never a time of day.
 (function () {
   "use strict";
 
@@ -26,6 +31,13 @@
     }
   }
 
+  function pointRadius(points) {
+    if (points === 1) {
+      return 4;
+    }
+    return points > 40 ? 0 : 2;
+  }
+
   function toDatasets(series, visibility) {
     return series.datasets.map(function (dataset) {
       var hidden = Object.prototype.hasOwnProperty.call(visibility, dataset.key)
@@ -40,11 +52,16 @@
         backgroundColor: dataset.backgroundColor,
         borderDash: dataset.borderDash,
         borderWidth: 2,
-        pointRadius: dataset.data.length > 40 ? 0 : 2,
-        pointHoverRadius: 4,
+        // A line of one point has nothing to draw but its point: make it a marker.
+        pointRadius: pointRadius(dataset.data.length),
+        pointHoverRadius: dataset.data.length === 1 ? 6 : 4,
         tension: 0.2,
         spanGaps: true,
         hidden: hidden,
+        // Higher is drawn first: simulated lines lie beneath real ones.
+        order: dataset.simulated ? 1 : 0,
+        // Room for a marker on the axis's first or last moment.
+        clip: 6,
       };
     });
   }
@@ -68,7 +85,14 @@
         scales: {
           x: {
             type: "time",
-            time: { tooltipFormat: "d MMM yyyy", displayFormats: { day: "d MMM", week: "d MMM", month: "MMM yyyy" } },
+            min: series.axis.min,
+            max: series.axis.max,
+            time: {
+              // Days at the finest: a time of day (or, on one day of data, a millisecond) is noise.
+              minUnit: "day",
+              tooltipFormat: "d MMM yyyy",
+              displayFormats: { day: "d MMM", week: "d MMM", month: "MMM yyyy", quarter: "MMM yyyy", year: "yyyy" },
+            },
             ticks: { maxRotation: 0, autoSkipPadding: 16, color: "#5b6475" },
             grid: { display: false },
           },
@@ -143,6 +167,8 @@
     }
     if (chart) {
       chart.data.datasets = toDatasets(found.series, visibilityOf(chart));
+      chart.options.scales.x.min = found.series.axis.min;
+      chart.options.scales.x.max = found.series.axis.max;
       chart.update();
     } else {
       chart = create(canvas, found.series);

@@ -190,13 +190,40 @@ def test_a_card_has_its_facts_and_a_price_per_source_and_key(api, charizard):
     graded = by_key[("pricecharting", "PSA 10")]
     assert graded["market"] == "12500.50"
     assert (graded["low"], graded["high"]) == ("11000.00", "14000.00")
-    assert graded["sample_size"] == 12
+    assert (graded["sample_size"], graded["product_sales_volume"]) == (None, 12)
     assert graded["currency"] == "USD"
     assert graded["observed_at"] == observed.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert 7200 <= graded["age_seconds"] < 7260
     assert graded["stale"] is False
     assert (graded["all_time_high"], graded["all_time_low"]) == ("12500.50", "12500.50")
     assert by_key[("ebay", "ungraded")]["qualifier"] == "asks"
+
+
+def test_pricecharting_sales_volume_is_product_wide_and_sample_size_stays_per_key(api, charizard):
+    observed = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1)
+    record_observations(
+        [
+            *(
+                Observation(charizard.pk, "pricecharting", key, 10000, observed, sample_size=2206)
+                for key in ("ungraded", "ANY 9", "PSA 10")
+            ),
+            Observation(charizard.pk, "ebay", "PSA 10", 12000, observed, sample_size=7),
+            Observation(charizard.pk, "justtcg", "NM", 9000, observed),
+        ]
+    )
+
+    prices = api.get(f"/api/v1/cards/{charizard.pk}").json()["prices"]
+
+    samples = {
+        (p["source"], p["key"]): (p["sample_size"], p["product_sales_volume"]) for p in prices
+    }
+    assert samples == {
+        ("pricecharting", "ungraded"): (None, 2206),
+        ("pricecharting", "ANY 9"): (None, 2206),
+        ("pricecharting", "PSA 10"): (None, 2206),
+        ("ebay", "PSA 10"): (7, None),
+        ("justtcg", "NM"): (None, None),
+    }
 
 
 def test_changes_are_percentages_over_1_7_and_30_days(api, charizard):

@@ -138,7 +138,7 @@ def test_card_page_shows_a_price_table_with_formatted_figures(client):
     assert "PriceCharting" in table and "Ungraded" in table
     assert "$1,390.00" in table  # market: 100,000 + 39 × 1000 cents
     assert "$900.00 – $2,000.00" in table  # low – high
-    assert ">12<" in table  # sample size
+    assert "12 sales, all grades" in table  # PriceCharting's sample counts the whole card
     assert "+27.5%" in table  # 30 days: 1090.00 → 1390.00
     assert "change-up" in table
     assert "$1,390.00 / $1,000.00" in table  # all-time high / low
@@ -172,6 +172,33 @@ def test_ebay_rows_say_they_are_asks(client):
     assert re.search(r'<span class="tag tag-qualifier"[^>]*>asks</span>', html)
     assert "eBay figures are asking prices of current listings, not sales" in html
     assert "Simulated" not in html
+
+
+def test_pricecharting_sales_volume_is_shown_once_for_the_product(client):
+    card = make_card()
+    # The API and the guide write the product's sales volume on each of its nine prices.
+    write_history(card, 1, price_keys=PRICECHARTING_KEYS, sample_size=2181)
+    html = client.get(card.get_absolute_url()).content.decode()
+    table = html[html.index('id="price-table"') : html.index("</table>")]
+    source_row = re.search(r'<tr class="price-source">.*?</tr>', table, re.S).group(0)
+    assert "PriceCharting" in source_row and "2,181 sales, all grades" in source_row
+    assert table.count("2,181") == 1 and "2181" not in table
+    samples = re.findall(r'<td class="num" data-label="Sample">(.*?)</td>', table)
+    assert len(samples) == 9
+    assert all("not per grade" in sample for sample in samples)
+
+
+def test_ebay_and_demo_samples_stay_per_price_key(client):
+    card = make_card()
+    write_history(card, 1, source="ebay", price_keys=("ungraded",), sample_size=1250)
+    write_history(card, 1, source="ebay", price_keys=("PSA 10",), sample_size=3)
+    write_history(card, 1, source="justtcg", price_keys=("NM",))
+    write_history(card, 1, source="demo", price_keys=("ungraded",), sample_size=40)
+    html = client.get(card.get_absolute_url()).content.decode()
+    table = html[html.index('id="price-table"') : html.index("</table>")]
+    samples = re.findall(r'<td class="num" data-label="Sample">(.*?)</td>', table)
+    assert samples == ["1,250", "3", "—", "40"]
+    assert "sales, all grades" not in table
 
 
 def test_rows_are_sorted_by_source_then_raw_before_graded(client):
@@ -249,7 +276,7 @@ def test_the_card_page_renders_chart_data_and_period_links(client):
     ]
     assert [d["borderDash"] for d in chart["datasets"]] == [[], [], [6, 4]]
     point = chart["datasets"][0]["data"][-1]
-    assert point == {"x": "2026-03-15T12:00:00Z", "y": 15.9}
+    assert point == {"x": "2026-03-15T12:00:00", "y": 15.9}
 
     html = response.content.decode()
     for period in ["7d", "30d", "3m", "1y", "all"]:
@@ -301,7 +328,7 @@ def test_long_periods_are_averaged_per_day_and_per_week_in_the_database(client):
 
     (daily,) = chart_of(client.get(url, {"period": "1y"}, **HTMX))["datasets"]
     assert len(daily["data"]) == 366
-    assert daily["data"][-1] == {"x": "2026-03-15T00:00:00Z", "y": 49.91}
+    assert daily["data"][-1] == {"x": "2026-03-15T00:00:00", "y": 49.91}
 
     (weekly,) = chart_of(client.get(url, {"period": "all"}, **HTMX))["datasets"]
     first_day = (NOW - 399 * DAY - dt.timedelta(hours=12)).date()
@@ -335,12 +362,112 @@ def test_history_of_a_period_without_prices_says_so(client):
     assert "No prices in this period" in response.content.decode()
 
 
-def test_many_lines_start_with_the_extra_ones_hidden():
+PRICECHARTING_KEYS = (
+    "ungraded",
+    "ANY 7",
+    "ANY 8",
+    "ANY 9",
+    "ANY 9.5",
+    "PSA 10",
+    "BGS 10",
+    "CGC 10",
+    "SGC 10",
+)
+
+
+def hidden_lines(chart) -> list[str]:
+    return [d["key"] for d in chart["datasets"] if d["hidden"]]
+
+
+def test_beyond_nine_lines_the_extra_ones_start_hidden_but_every_real_source_shows():
     card = make_card()
-    grades = ("ungraded", "PSA 10", "PSA 9", "BGS 10", "CGC 10", "ANY 9", "ANY 8", "ANY 7")
-    write_history(card, 2, price_keys=grades)
+    write_history(card, 2, price_keys=(*PRICECHARTING_KEYS, "ANY 6"))
+    write_history(card, 2, source="justtcg", price_keys=("NM", "LP"))
     chart = history.history_series(card, "30d")
-    assert [d["hidden"] for d in chart["datasets"]] == [False] * 6 + [True] * 2
+    # PriceCharting's nine grades show; its tenth line and JustTCG's second wait in the
+    # toggles, but JustTCG's first line shows.
+    assert hidden_lines(chart) == ["pricecharting|ANY 6|USD", "justtcg|LP|USD"]
+
+
+def test_simulated_lines_start_hidden_beside_real_ones():
+    card = make_card()
+    write_history(card, 300, source="demo", price_keys=("ungraded", "PSA 10"))
+    write_history(card, 1, price_keys=PRICECHARTING_KEYS)
+    chart = history.history_series(card, "1y")
+    assert hidden_lines(chart) == ["demo|ungraded|USD", "demo|PSA 10|USD"]
+    assert [d["source"] for d in chart["datasets"]][-2:] == ["demo", "demo"]
+
+
+def test_simulated_lines_show_when_the_period_has_no_real_prices():
+    card = make_card()
+    write_history(card, 300, source="demo", price_keys=("ungraded", "PSA 10"))
+    write_history(card, 1, end=NOW - 20 * DAY)
+    assert hidden_lines(history.history_series(card, "7d")) == []
+    assert hidden_lines(history.history_series(card, "30d")) == [
+        "demo|ungraded|USD",
+        "demo|PSA 10|USD",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("period", "start"),
+    [
+        ("7d", "2026-03-08T12:00:00"),
+        ("30d", "2026-02-13T12:00:00"),
+        ("3m", "2025-12-14T12:00:00"),
+        ("1y", "2025-03-15T12:00:00"),
+        ("all", "2026-03-08T12:00:00"),  # never shorter than a week
+    ],
+)
+def test_the_axis_spans_the_period_on_the_first_day_of_prices(period, start):
+    card = make_card()
+    write_history(card, 1, price_keys=PRICECHARTING_KEYS, end=NOW.replace(hour=0))
+    chart = history.history_series(card, period)
+    assert chart["axis"] == {"min": start, "max": "2026-03-15T12:00:00"}
+    assert all(start <= d["data"][0]["x"] <= "2026-03-15T12:00:00" for d in chart["datasets"])
+
+
+def test_the_axis_of_all_runs_from_the_first_price_to_now():
+    card = make_card()
+    write_history(card, 400)
+    chart = history.history_series(card, "all")
+    first_monday = "2025-02-03T00:00:00"  # the week of the first price, 2025-02-09
+    assert chart["datasets"][0]["data"][0]["x"] == first_monday
+    assert chart["axis"] == {"min": first_monday, "max": "2026-03-15T12:00:00"}
+
+
+def test_the_axis_of_a_long_period_starts_with_its_first_day():
+    card = make_card()
+    write_history(card, 400)
+    chart = history.history_series(card, "1y")
+    # A year back from noon is noon; its day's average sits at midnight, on the axis.
+    assert chart["axis"]["min"] == chart["datasets"][0]["data"][0]["x"] == "2025-03-15T00:00:00"
+
+
+def test_a_line_with_one_point_is_labelled_with_its_day():
+    card = make_card()
+    write_history(card, 1, price_keys=("ungraded", "PSA 10"), end=NOW.replace(hour=0))
+    write_history(card, 30, source="demo")
+    labels = [d["label"] for d in history.history_series(card, "7d")["datasets"]]
+    assert labels == [
+        "PriceCharting · Ungraded — one price, 15 Mar 2026",
+        "PriceCharting · PSA 10 — one price, 15 Mar 2026",
+        "Demo · Ungraded (simulated)",
+    ]
+    labels = [d["label"] for d in history.history_series(card, "1y")["datasets"]]
+    assert labels[0] == "PriceCharting · Ungraded — one day, 15 Mar 2026"
+    labels = [d["label"] for d in history.history_series(card, "all")["datasets"]]
+    assert labels[0] == "PriceCharting · Ungraded — one week, from 9 Mar 2026"
+
+
+def test_the_chart_note_says_simulated_lines_start_off_beside_real_prices(client):
+    card = make_card()
+    write_history(card, 3, source="demo")
+    note = "Beside real prices they start switched off"
+    assert note not in client.get(card.get_absolute_url()).content.decode()
+    write_history(card, 1)
+    html = client.get(card.get_absolute_url()).content.decode()
+    assert "Dashed lines are <strong>simulated</strong>" in html and note in html
 
 
 # Query counts: independent of history length and of the number of cards

@@ -48,3 +48,23 @@ def test_old_intraday_points_fold_into_one_per_day():
     summary = PriceSummary.objects.get()
     assert (summary.market, summary.all_time_high, summary.all_time_low) == (2100, 2100, 1200)
     assert fold_old_points(90).written == 0
+
+
+@time_machine.travel(NOW, tick=False)
+def test_folding_keeps_the_latest_product_wide_sales_volume_instead_of_adding_them_up():
+    card = make_card()
+    old_day = NOW - dt.timedelta(days=100)
+    record_observations(
+        Observation(
+            card_id=card.pk,
+            source="pricecharting",
+            price_key="PSA 10",
+            market=market,
+            sample_size=volume,
+            observed_at=old_day + dt.timedelta(hours=hour),
+        )
+        for hour, market, volume in [(0, 90000, 2181), (12, 91000, 2183), (18, 92000, None)]
+    )
+    fold_old_points(90)
+    folded = PricePoint.objects.get()
+    assert (folded.market, folded.sample_size) == (92000, 2183)
