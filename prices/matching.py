@@ -167,6 +167,7 @@ def is_foreign(console_name: str) -> bool:
     return bool(FOREIGN_WORDS & set(fold(console_name).split()))
 
 
+@functools.lru_cache(maxsize=4096)
 def console_game(console_name: str) -> str | None:
     """The game a console-name belongs to, by its prefix ("Pokemon ...", "One Piece ...")."""
     folded = fold(console_name)
@@ -234,11 +235,11 @@ class Product:
     def is_sealed(self) -> bool:
         return fold(self.genre) == SEALED_GENRE
 
-    @property
+    @functools.cached_property
     def is_one_piece(self) -> bool:
         return console_game(self.console_name) == Game.ONEPIECE or "one piece" in fold(self.genre)
 
-    @property
+    @functools.cached_property
     def number(self) -> str:
         return product_number(self.product_name, one_piece=self.is_one_piece)
 
@@ -318,7 +319,7 @@ class Match:
 
 
 def _ids(cards: Iterable[CardRef]) -> tuple[int, ...]:
-    return tuple(sorted({card.id for card in cards}))
+    return tuple(sorted({card.id for card in cards})) if cards else ()
 
 
 # --- The index ---------------------------------------------------------------------------
