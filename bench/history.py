@@ -5,11 +5,8 @@ points: 15 million rows. The ORM would take hours; one INSERT ... SELECT over
 generate_series per batch of cards takes minutes, once: the history is kept between runs
 and only regenerated when BENCH_PRICE_DAYS changes or it has gone stale.
 
-The summaries of the generated series are built by one set-based statement
-(build_summaries) computing what prices.writing computes for a full refresh: the latest
-point, the prices one, seven and thirty days before it (the last point at or before, within
-a day), the changes in percent and the all-time extremes. check_summaries() compares a
-sample with prices.writing.refresh_all_summaries, the code path the app uses.
+The summaries of the generated series are built by the app's own full refresh
+(prices.writing.refresh_all_summaries): the bench keeps no SQL of its own for them.
 """
 
 import datetime as dt
@@ -115,116 +112,11 @@ def ensure_history(log=print) -> tuple[int, dt.date]:
     return DAYS, last_day
 
 
-SUMMARY_COLUMNS = (
-    "currency",
-    "market",
-    "low",
-    "high",
-    "sample_size",
-    "observed_at",
-    "market_1d",
-    "market_7d",
-    "market_30d",
-    "change_1d",
-    "change_7d",
-    "change_30d",
-    "all_time_high",
-    "all_time_low",
-    "updated_at",
-)
-
-
 def build_summaries() -> int:
-    """Every summary of the series in one statement (bench only: the app's own path is
-    prices.writing; check_summaries compares the two)."""
-
-    def reference(name: str, days: int) -> str:
-        same_combo = "p.card_id = a.card_id AND p.source = a.source AND p.price_key = a.price_key"
-        return f"""
-        LEFT JOIN LATERAL (
-            SELECT p.market FROM prices_pricepoint p
-            WHERE {same_combo}
-              AND p.observed_at <= a.latest - interval '{days} days'
-              AND p.observed_at >= a.latest - interval '{days + 1} days'
-            ORDER BY p.observed_at DESC LIMIT 1
-        ) {name} ON true"""
-
-    def change(name: str) -> str:
-        return (
-            f"CASE WHEN {name}.market > 0 THEN "
-            f"round(((cur.market - {name}.market) * 100.0 / {name}.market)::numeric, 2)::float8 "
-            "END"
-        )
-
-    updates = ", ".join(f"{column} = excluded.{column}" for column in SUMMARY_COLUMNS)
-    sql = f"""
-        INSERT INTO prices_pricesummary (card_id, source, price_key, {", ".join(SUMMARY_COLUMNS)})
-        SELECT a.card_id, a.source, a.price_key,
-               cur.currency, cur.market, cur.low, cur.high, cur.sample_size, cur.observed_at,
-               r1.market, r7.market, r30.market,
-               {change("r1")}, {change("r7")}, {change("r30")},
-               a.high, a.low, now()
-        FROM (
-            SELECT card_id, source, price_key, max(observed_at) AS latest,
-                   max(market) AS high, min(market) AS low
-            FROM prices_pricepoint GROUP BY card_id, source, price_key
-        ) a
-        JOIN prices_pricepoint cur
-          ON cur.card_id = a.card_id AND cur.source = a.source
-         AND cur.price_key = a.price_key AND cur.observed_at = a.latest
-        {reference("r1", 1)}
-        {reference("r7", 7)}
-        {reference("r30", 30)}
-        ON CONFLICT (card_id, source, price_key) DO UPDATE SET {updates}
-    """
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute(sql)
-        count = cursor.rowcount
-        cursor.execute("ANALYZE prices_pricesummary")
-    return count
-
-
-def check_summaries(sample: int = 50) -> list[str]:
-    """Differences between the bench summaries and the app's full refresh, on a sample of
-    cards (rebuilt by the app's code inside a rolled-back transaction)."""
-    from prices.models import PriceSummary
+    """Every summary of the series, by the app's own code path."""
     from prices.writing import refresh_all_summaries
 
-    fields = ["market", "observed_at", "market_1d", "market_7d", "market_30d"]
-    fields += ["change_1d", "change_7d", "change_30d", "all_time_high", "all_time_low"]
+    count = refresh_all_summaries()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT card_id FROM prices_pricesummary ORDER BY card_id LIMIT %s",
-            [sample],
-        )
-        card_ids = [row[0] for row in cursor.fetchall()]
-
-    def read():
-        return {
-            (s["card_id"], s["source"], s["price_key"]): s
-            for s in PriceSummary.objects.filter(card_id__in=card_ids).values(
-                "card_id", "source", "price_key", *fields
-            )
-        }
-
-    ours = read()
-    differences = []
-    with transaction.atomic():
-        PriceSummary.objects.filter(card_id__in=card_ids).delete()
-        refresh_all_summaries(card_ids)
-        theirs = read()
-        transaction.set_rollback(True)
-    if ours.keys() != theirs.keys():
-        differences.append(f"combos differ: {len(ours)} vs {len(theirs)}")
-    for combo, mine in ours.items():
-        app = theirs.get(combo)
-        if app is None:
-            continue
-        for name in fields:
-            a, b = mine[name], app[name]
-            if isinstance(a, float) and isinstance(b, float) and abs(a - b) <= 0.011:
-                continue
-            if a != b:
-                differences.append(f"{combo} {name}: bench {a!r}, app {b!r}")
-    return differences
+        cursor.execute("ANALYZE prices_pricesummary")
+    return count

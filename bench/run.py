@@ -365,9 +365,6 @@ def main():
     ensure_catalog()
     guide.bench_sets()
     days, _ = history.ensure_history(log=log)
-    differences = history.check_summaries()
-    if differences:
-        log("bench summaries differ from the app's: " + "; ".join(differences[:5]))
     vacuumed = vacuum()
     rows = []
     if "pages" not in SKIP:
