@@ -5,7 +5,7 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self):
-        from alerts import receivers  # noqa: F401  (connects to prices.writing.prices_changed)
+        from alerts import receivers  # noqa: F401  (price writes → evaluation → emails)
         from alerts.models import Alert
         from prices.sync import HOT_CARD_PROVIDERS
 

@@ -16,10 +16,15 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
+from django.dispatch import Signal
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent
 from prices.models import PriceSummary
+
+# Sent with event_ids once triggered alerts' events are committed; alerts.receivers queues
+# their emails (evaluation decides what fired, delivery is another module's business).
+events_recorded = Signal()
 
 CARDS_PER_BATCH = 5000
 ALERT_FIELDS = (
@@ -183,9 +188,8 @@ def reading_for(alert: "Alert | Rule", summaries: list) -> Reading | None:
 
 
 def _claim_and_record(fire: dict[int, Reading], alerts: list[Rule], now) -> list[int]:
-    """Claim the triggers no other evaluation has claimed; record events; queue emails."""
-    from alerts.tasks import queue_alert_email
-
+    """Claim the triggers no other evaluation has claimed and record their events; once
+    they are committed, events_recorded tells whoever delivers them."""
     token = uuid.uuid4()
     with transaction.atomic():
         Alert.objects.filter(pk__in=list(fire), active=True).filter(
@@ -224,5 +228,5 @@ def _claim_and_record(fire: dict[int, Reading], alerts: list[Rule], now) -> list
                     "pk", flat=True
                 )
             )
-        transaction.on_commit(lambda: [queue_alert_email(pk) for pk in event_ids])
+        transaction.on_commit(lambda: events_recorded.send(sender=AlertEvent, event_ids=event_ids))
     return event_ids

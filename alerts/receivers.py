@@ -1,6 +1,7 @@
 from django.dispatch import receiver
 
-from alerts.evaluation import evaluate_cards
+from alerts.evaluation import evaluate_cards, events_recorded
+from alerts.tasks import queue_alert_email
 from prices.writing import prices_changed
 
 
@@ -8,3 +9,10 @@ from prices.writing import prices_changed
 def evaluate_changed_cards(sender, card_ids, **kwargs):
     """After every price write, the alerts of the cards that changed."""
     evaluate_cards(card_ids)
+
+
+@receiver(events_recorded)
+def deliver_events(sender, event_ids, **kwargs):
+    """Each triggered alert's email goes out through the task queue."""
+    for event_id in event_ids:
+        queue_alert_email(event_id)

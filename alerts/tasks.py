@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from alerts.evaluation import evaluate_cards
 from alerts.links import pause_url, unsubscribe_url
 from alerts.models import Alert, AlertEvent, EmailPreferences
 from prices import keys
@@ -58,8 +59,6 @@ def queue_alert_email(event_id: int) -> None:
 
 def evaluate_all_alerts() -> int:
     """The sweep: every active alert against the current summaries; returns triggers."""
-    from alerts.evaluation import evaluate_cards
-
     return len(evaluate_cards(None).triggered)
 
 
