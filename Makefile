@@ -47,7 +47,7 @@ browser-deps:
 clean:
 	rm -rf $(VENV) staticfiles
 
-# Quality bars of DESIGN.md, measured on the local PostgreSQL; prints a table, exits 1 when
+# The targets of docs/performance.md, measured on the local PostgreSQL; prints a table, exits 1 when
 # a row is over its target. The first run generates the data (about 5 minutes, kept).
 # Quicker: BENCH_SAMPLES=50 BENCH_SKIP=import,alerts,load make bench; BENCH_PRICE_DAYS=30
 # for a smaller history (a change of days regenerates it).

@@ -1,6 +1,6 @@
 """Bench: the PriceCharting price-guide import, against PostgreSQL COPY.
 
-An 88,000-row guide in PriceCharting's CSV format (the 27 columns of SOURCES.md §1):
+An 88,000-row guide in PriceCharting's CSV format (the 27 columns of its price-guide download):
 one row per bench card (matched by set and number through the sets' pricecharting_name,
 by PriceCharting id once an import has stored it) and the rest products of other sets,
 Japanese sets and sealed products that match nothing. Prices are dollar strings as

@@ -1,4 +1,4 @@
-"""`make bench`: measure the quality bars of DESIGN.md and print a table.
+"""`make bench`: measure the targets of docs/performance.md and print a table.
 
 Runs against PostgreSQL (BENCH_DATABASE_URL, default a `tcgtracker_bench` database on the
 local server) at a realistic size: about 25,000 cards and, generated once and kept, a price
@@ -64,7 +64,7 @@ PAGE_TARGET_MS = 25
 IMPORT_TARGET_SECONDS = 15
 COPY_RATIO_TARGET = 0.5
 LOAD_TARGET_RATE = 500
-# DESIGN.md sets no time for a collection's page. Ours: it values every item (the totals
+# docs/performance.md compares a collection's page with the same page at 50 items. Ours: it values every item (the totals
 # and the sort cover them all) and renders one page of rows, within 100 ms at 500 items.
 COLLECTION_PAGE_TARGET_MS = 100
 # "Files up to 10,000 rows import in seconds" (the collections issue).

@@ -1,4 +1,4 @@
-"""Fake Pokémon TCG API and OPTCG API, in their wire formats (SOURCES.md §5)."""
+"""Fake Pokémon TCG API and OPTCG API, in their wire formats."""
 
 from tests.fakes.server import FakeServer, Reply
 
