@@ -280,9 +280,7 @@ def test_a_single_parallel_matches_its_marker():
 
 
 def test_a_card_already_mapped_to_another_product_is_a_conflict():
-    charizard = make_card(
-        card_set=base_set(), number="4", name="Charizard", pricecharting_id="999"
-    )
+    charizard = make_card(card_set=base_set(), number="4", name="Charizard", pricecharting_id="999")
     found = match(product("Charizard #4", id="630417"))
     assert (found.status, found.candidates) == (AMBIGUOUS, (charizard.pk,))
     assert "999" in found.reason
