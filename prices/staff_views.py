@@ -50,8 +50,12 @@ def source_health() -> list[dict]:
 @staff_member_required
 @require_GET
 def sources(request):
+    from tcgtracker.health import LABELS, run_checks
+
     recent = JobRun.objects.all()[:10]
-    return render(request, "staff/sources.html", {"sources": source_health(), "recent": recent})
+    system = [(LABELS[name], check) for name, check in run_checks().items()]
+    context = {"sources": source_health(), "recent": recent, "system": system}
+    return render(request, "staff/sources.html", context)
 
 
 @staff_member_required
