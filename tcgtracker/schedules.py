@@ -4,10 +4,19 @@ from django_q.models import Schedule
 
 SCHEDULES = [
     {
+        # Queues one task per usable source, each with its own time budget.
         "name": "price-sync",
         "func": "prices.tasks.sync_prices",
         "schedule_type": Schedule.MINUTES,
         "minutes": 15,
+    },
+    {
+        # Runs whose process died are marked interrupted and their locks freed; uploads
+        # whose worker died are tried again.
+        "name": "job-sweep",
+        "func": "prices.tasks.sweep_jobs",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
     },
     {
         "name": "pricecharting-price-guide",
