@@ -204,11 +204,20 @@ def spawn(command: list[str], *, env: dict, log: Path) -> subprocess.Popen:
     )
 
 
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
-    """Signal a spawned process's whole group and wait for the leader; SIGKILL on timeout."""
+def stop(
+    process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20, group=True
+) -> int:
+    """Signal a spawned process (with its whole group, or the leader alone) and wait for
+    it; the group gets SIGKILL if it has not ended within `timeout` seconds.
+
+    (django-q2's qcluster hangs when its whole group gets SIGTERM: its sentinel dies with
+    its workers and the cluster waits for it. Stop it through the leader.)"""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
+            if group:
+                os.killpg(process.pid, sig)
+            else:
+                process.send_signal(sig)
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import PYTHON, ROOT, ScratchDatabase, production_env
+from tests.fakes.pricecharting import FakePriceCharting
+from tests.fakes.server import FakeServer, Reply
+from tests.services import PYTHON, ROOT, ScratchDatabase, manage, production_env
+
+CARDS = 40  # two sync batches of 20
+SECONDS_PER_CARD = 0.05
 
 
 def release_command() -> str:
@@ -45,3 +50,30 @@ def released(tmp_path_factory):
         yield Released(database, env, outputs)
     finally:
         database.drop()
+
+
+def make_cards(env: dict, code: str) -> list[str]:
+    """A set of CARDS cards with PriceCharting ids, made in the database of `env`; the ids."""
+    ids = [f"{code}-{n}" for n in range(1, CARDS + 1)]
+    script = (
+        "from cards.models import Card, CardSet\n"
+        f"s = CardSet.objects.create(game='pokemon', code={code!r}, name={code!r}, total={CARDS})\n"
+        f"for n, pid in enumerate({ids!r}, start=1):\n"
+        "    Card.objects.create(card_set=s, number=f'{n}', name='Card', pricecharting_id=pid)\n"
+    )
+    manage("shell", "--no-imports", "-c", script, env=env)
+    return ids
+
+
+@pytest.fixture
+def slow_pricecharting():
+    """A PriceCharting on loopback that takes SECONDS_PER_CARD to answer each product."""
+    with FakeServer() as server:
+        fake = FakePriceCharting(server)
+        answer = server.routes[("GET", "/api/product")]
+        server.route(
+            "GET",
+            "/api/product",
+            lambda request: Reply(**{**vars(answer(request)), "delay": SECONDS_PER_CARD}),
+        )
+        yield fake

@@ -6,42 +6,11 @@ import datetime as dt
 import signal
 import time
 
-import pytest
-
-from tests.fakes.pricecharting import TOKEN, FakePriceCharting
-from tests.fakes.server import FakeServer, Reply
+from tests.fakes.pricecharting import TOKEN
+from tests.ops.conftest import CARDS, make_cards
 from tests.services import PYTHON, manage, spawn, stop, wait_for
 
-CARDS = 40  # two batches of 20
-SECONDS_PER_CARD = 0.05
 HEARTBEAT, STALE_AFTER = 1, 3  # seconds: a dead run is found out quickly here
-
-
-def make_cards(env: dict, code: str) -> list[str]:
-    """A set of CARDS cards with PriceCharting ids; the ids."""
-    ids = [f"{code}-{n}" for n in range(1, CARDS + 1)]
-    script = (
-        "from cards.models import Card, CardSet\n"
-        f"s = CardSet.objects.create(game='pokemon', code={code!r}, name={code!r}, total={CARDS})\n"
-        f"for n, pid in enumerate({ids!r}, start=1):\n"
-        "    Card.objects.create(card_set=s, number=f'{n}', name='Card', pricecharting_id=pid)\n"
-    )
-    manage("shell", "--no-imports", "-c", script, env=env)
-    return ids
-
-
-@pytest.fixture
-def slow_pricecharting(released):
-    """A PriceCharting that takes SECONDS_PER_CARD to answer each product."""
-    with FakeServer() as server:
-        fake = FakePriceCharting(server)
-        answer = server.routes[("GET", "/api/product")]
-        server.route(
-            "GET",
-            "/api/product",
-            lambda request: Reply(**{**vars(answer(request)), "delay": SECONDS_PER_CARD}),
-        )
-        yield fake
 
 
 def sync_env(released, fake) -> dict:
