@@ -251,7 +251,12 @@ def interrupt_stale(*, kind: str | None = None, source: str | None = None, now=N
         ).update(status=JobRun.Status.INTERRUPTED, finished_at=now, errors=errors)
         if claimed:
             run.status, run.finished_at, run.errors = JobRun.Status.INTERRUPTED, now, errors
-            logger.warning("Job run %s (%s) had died: marked interrupted", run.pk, run)
+            logger.warning(
+                "Job run %s (%s) had died: marked interrupted",
+                run.pk,
+                run,
+                extra={"job_run_id": run.pk},
+            )
             interrupted.append(run)
     for run in interrupted:
         if run.upload:
@@ -280,7 +285,9 @@ def retry_upload(run: JobRun) -> JobRun | None:
     path = uploads.path(run.upload)
     if run.attempt >= MAX_UPLOAD_ATTEMPTS or not path.is_file():
         why = "its file is gone" if not path.is_file() else f"after {run.attempt} attempts"
-        logger.warning("Upload of job run %s is not tried again: %s", run.pk, why)
+        logger.warning(
+            "Upload of job run %s is not tried again: %s", run.pk, why, extra={"job_run_id": run.pk}
+        )
         finish_upload(run)
         return None
     with transaction.atomic():
@@ -297,7 +304,12 @@ def retry_upload(run: JobRun) -> JobRun | None:
         JobRun.objects.filter(pk=run.pk).update(upload="")
         run.upload = ""
         queue_upload(retry)
-    logger.warning("Upload of job run %s queued again as job run %s", run.pk, retry.pk)
+    logger.warning(
+        "Upload of job run %s queued again as job run %s",
+        run.pk,
+        retry.pk,
+        extra={"job_run_id": run.pk},
+    )
     return retry
 
 

@@ -1,4 +1,7 @@
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
 from django.core.management import call_command
 from django.db.models.signals import post_migrate
 
@@ -11,6 +14,9 @@ class TcgTrackerConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(create_cache_table, sender=self)
+        if settings.LOG_FORMAT == "json":
+            # Python's warnings go through logging too, so that every line is JSON.
+            logging.captureWarnings(True)
 
 
 def create_cache_table(using, verbosity=1, **kwargs):

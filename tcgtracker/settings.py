@@ -18,6 +18,7 @@ from tcgtracker.lib.env import (
     env_int,
     env_list,
     env_str,
+    with_redis_timeouts,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -142,7 +143,8 @@ Q_CLUSTER = {
     "label": "Tasks",
 }
 if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
+    # A worker's wait for a task is 1 s; anything longer means Redis is not answering.
+    Q_CLUSTER["redis"] = with_redis_timeouts(REDIS_URL)
 else:
     # Clusters report their status through the (shared) default cache, where /health/
     # and the staff page see it.

@@ -6,7 +6,14 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tcgtracker.lib.env import check_redis_url, database_config, env_bool, env_int, env_list
+from tcgtracker.lib.env import (
+    check_redis_url,
+    database_config,
+    env_bool,
+    env_int,
+    env_list,
+    with_redis_timeouts,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
@@ -105,3 +112,12 @@ def test_a_redis_url_must_look_like_one():
     assert check_redis_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
         check_redis_url("127.0.0.1:6379")
+
+
+def test_the_task_brokers_redis_url_gives_up_on_a_silent_server():
+    assert with_redis_timeouts("redis://cache:6379/0") == (
+        "redis://cache:6379/0?socket_connect_timeout=2&socket_timeout=5"
+    )
+    assert with_redis_timeouts("rediss://:pw@cache:6380/1?socket_timeout=9") == (
+        "rediss://:pw@cache:6380/1?socket_timeout=9&socket_connect_timeout=2"
+    )

@@ -83,3 +83,15 @@ def check_redis_url(url: str) -> str:
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
     return url
+
+
+def with_redis_timeouts(url: str, connect: float = 2, read: float = 5) -> str:
+    """A Redis URL that gives up on an unreachable server instead of hanging (redis-py
+    reads these from the query string); timeouts already in the URL are kept."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("socket_connect_timeout", str(connect))
+    query.setdefault("socket_timeout", str(read))
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -347,3 +347,15 @@ def test_the_sweep_deletes_uploads_older_than_a_day(guide, admin_client):
     run.refresh_from_db()
     assert run.status == JobRun.Status.FAILED
     assert "Not started within a day" in run.errors[-1]
+
+
+def test_the_job_page_links_an_interrupted_upload_to_its_retry(admin_client):
+    first = dead_run(
+        kind=JobRun.Kind.PRICE_IMPORT, status=JobRun.Status.INTERRUPTED, finished_at=LATER
+    )
+    retry = dead_run(kind=JobRun.Kind.PRICE_IMPORT, retry_of=first, status="queued")
+    html = admin_client.get(f"/staff/jobs/{first.pk}/").content.decode()
+    assert "Interrupted" in html and f'href="/staff/jobs/{retry.pk}/"' in html
+    assert 'hx-trigger="every 2s"' not in html  # it ended: nothing to poll
+    html = admin_client.get(f"/staff/jobs/{retry.pk}/").content.decode()
+    assert "Attempt 2" in html and f'href="/staff/jobs/{first.pk}/"' in html
