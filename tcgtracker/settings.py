@@ -124,7 +124,7 @@ else:
     CACHES = {
         "default": {
             # Created by `migrate` (tcgtracker.apps runs createcachetable after it).
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "BACKEND": "tcgtracker.lib.cache.DatabaseCache",
             "LOCATION": "tcgtracker_cache",
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {"MAX_ENTRIES": 20000},

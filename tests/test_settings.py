@@ -97,6 +97,13 @@ def test_database_url_unset_means_a_sqlite_file():
     assert str(config["NAME"]).endswith("db.sqlite3")
 
 
+def test_a_sqlite_database_url_gets_the_options_web_and_worker_need_to_share_it():
+    config = database_config("sqlite:////srv/tracker/db.sqlite3", ROOT)
+    assert config["NAME"] == "/srv/tracker/db.sqlite3"
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+
+
 def test_database_url_selects_postgresql():
     config = database_config("postgres://tracker:secret@db.internal:5433/prices", ROOT)
     assert config["ENGINE"] == "django.db.backends.postgresql"

@@ -55,6 +55,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+# Every SQLite database is shared by the web process and the task worker. WAL lets one
+# read while the other writes; IMMEDIATE transactions take the write lock when they
+# begin, so two writers queue (up to `timeout` seconds) instead of deadlocking when both
+# read first and then want to write.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+
+
 def database_config(url: str, base_dir) -> dict:
     """DATABASES["default"] from DATABASE_URL; unset means a SQLite file in the project."""
     import dj_database_url
@@ -63,12 +74,7 @@ def database_config(url: str, base_dir) -> dict:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": base_dir / "db.sqlite3",
-            "OPTIONS": {
-                # WAL lets the web process read while the task worker writes.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     try:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
@@ -76,6 +82,8 @@ def database_config(url: str, base_dir) -> dict:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
     if not config.get("ENGINE"):
         raise ImproperlyConfigured("DATABASE_URL has an unknown scheme.")
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
     return config
 
 

@@ -2,8 +2,10 @@
 database leaves every scheduled job in place, and the zero-configuration cache works for
 every process of the install."""
 
+import subprocess
+
 from tcgtracker.schedules import SCHEDULES
-from tests.services import manage
+from tests.services import PYTHON, ROOT, manage
 
 
 def test_the_release_step_creates_every_declared_schedule_on_an_empty_database(released):
@@ -34,3 +36,40 @@ def test_the_zero_configuration_cache_is_shared_by_every_process(released):
         "web",
         "False",
     ]
+
+
+def test_the_zero_configuration_cache_counts_every_hit_of_processes_counting_at_once(released):
+    """An API window or a source's rate budget, counted by two processes at the same time:
+    no hit is lost, and the counter keeps its expiry."""
+    prepare = "from django.core.cache import cache; cache.set('ops-count', 0, 3600); print('ready')"
+    count = (
+        "from django.core.cache import cache\nfor _ in range(150):\n    cache.incr('ops-count')\n"
+    )
+    report = (
+        "import datetime as dt\n"
+        "from django.core.cache import cache\n"
+        "from django.db import connection\n"
+        "from django.utils.dateparse import parse_datetime\n"
+        "cursor = connection.cursor()\n"
+        "cursor.execute('SELECT expires FROM tcgtracker_cache WHERE cache_key LIKE %s', "
+        "['%:ops-count'])\n"
+        "expires = cursor.fetchone()[0]\n"
+        "expires = expires if isinstance(expires, dt.datetime) else parse_datetime(expires)\n"
+        "left = expires.replace(tzinfo=dt.UTC) - dt.datetime.now(dt.UTC)\n"
+        "print(cache.get('ops-count'), left > dt.timedelta(minutes=50))\n"
+    )
+    manage("shell", "--no-imports", "-c", prepare, env=released.env)
+    processes = [
+        subprocess.Popen(
+            [PYTHON, "manage.py", "shell", "--no-imports", "-c", count],
+            cwd=ROOT,
+            env=released.env,
+        )
+        for _ in range(2)
+    ]
+    assert [process.wait(timeout=120) for process in processes] == [0, 0]
+    total, hour_kept = manage(
+        "shell", "--no-imports", "-c", report, env=released.env
+    ).stdout.split()
+    assert total == "300"
+    assert hour_kept == "True"  # the hour it was given, not Django's default five minutes
