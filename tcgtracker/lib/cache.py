@@ -1,4 +1,5 @@
-"""The shared cache: Redis, and a site that carries on without it; or a database table.
+"""The cache every process of the install shares: Redis (REDIS_URL), or without it a
+table in the database (DatabaseCache below).
 
 While Redis cannot be reached, FailOpenRedisCache behaves like an empty cache that forgets
 what it is given: reads miss, writes are dropped, `add` reports success (so whatever uses

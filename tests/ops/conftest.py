@@ -13,7 +13,7 @@ from tests.fakes.server import FakeServer, Reply
 from tests.services import PYTHON, ROOT, ScratchDatabase, manage, production_env
 
 CARDS = 40  # two sync batches of 20
-SECONDS_PER_CARD = 0.05
+SECONDS_PER_CARD = 0.08
 
 
 def release_command() -> str:

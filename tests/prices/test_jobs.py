@@ -18,6 +18,7 @@ from prices.models import JobRun, PricePoint, PriceSummary
 from tests.factories import make_card, make_set
 from tests.fakes.pricecharting import guide_csv, guide_row
 from tests.prices.test_sync import NOW, ScriptedClient
+from tests.services import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -101,13 +102,14 @@ def test_saving_a_running_run_counts_as_a_heartbeat():
 def test_the_heartbeat_thread_keeps_a_long_step_alive(cards, settings, transactional_db):
     settings.JOB_HEARTBEAT_SECONDS = 0.05
     run = jobs.start(JobRun.Kind.PRICE_SYNC, "pricecharting")
-    first = run.heartbeat_at
     with jobs.running(run):
-        beat = threading.Event()
-        for _ in range(200):  # one step of the job that takes a while, saving nothing
-            if beat.wait(0.05) or JobRun.objects.get(pk=run.pk).heartbeat_at > first:
-                break
-    assert JobRun.objects.get(pk=run.pk).heartbeat_at > first
+        # One long step of the job that saves nothing itself: only the thread beats.
+        wait_for(
+            lambda: JobRun.objects.get(pk=run.pk).heartbeat_at > run.heartbeat_at,
+            timeout=10,
+            interval=0.02,
+            what="a heartbeat",
+        )
 
 
 # --- Signals and timeouts -----------------------------------------------------------------------
