@@ -121,33 +121,35 @@ SYNCS = {Game.POKEMON: sync_pokemon, Game.ONEPIECE: sync_onepiece}
 
 def sync_catalog(game: str | None = None, set_codes: list[str] | None = None, https=None):
     """Run the catalog sync for one game or both, recording a job run per game."""
+    from prices import jobs
     from prices.models import JobRun
     from prices.sources.base import SourceError
 
     runs = []
     for name in [game] if game else list(SYNCS):
-        run = JobRun.objects.create(kind=JobRun.Kind.CATALOG_SYNC, description=f"{name} catalog")
-        try:
-            http = (https or {}).get(name)
-            reports = SYNCS[name](http, set_codes) if http else SYNCS[name](set_codes=set_codes)
-        except (SourceError, ValueError) as exc:
-            run.status = JobRun.Status.FAILED
-            run.errors = [str(exc)[:500]]
-        else:
-            for report in reports:
-                for counts in (report.sets, report.cards):
-                    run.fetched += (
-                        counts.created + counts.updated + counts.unchanged + counts.rejected
-                    )
-                    run.written += counts.created + counts.updated
-                    run.unchanged += counts.unchanged
-                    run.rejected += counts.rejected
-                run.errors.extend(
-                    str(r) for r in report.rejections[: JobRun.MAX_ERRORS - len(run.errors)]
-                )
-            run.description = f"{name} catalog: " + "; ".join(r.summary for r in reports)[:180]
-            run.status = JobRun.Status.PARTIAL if run.rejected else JobRun.Status.SUCCEEDED
-        run.finished_at = timezone.now()
-        run.save()
+        run = jobs.start(JobRun.Kind.CATALOG_SYNC, description=f"{name} catalog")
+        with jobs.running(run):
+            try:
+                http = (https or {}).get(name)
+                reports = SYNCS[name](http, set_codes) if http else SYNCS[name](set_codes=set_codes)
+            except (SourceError, ValueError) as exc:
+                run.status = JobRun.Status.FAILED
+                run.errors = [str(exc)[:500]]
+            else:
+                _count(run, reports)
+                run.description = f"{name} catalog: " + "; ".join(r.summary for r in reports)[:180]
+                run.status = JobRun.Status.PARTIAL if run.rejected else JobRun.Status.SUCCEEDED
+            run.finished_at = timezone.now()
+            run.save()
         runs.append(run)
     return runs
+
+
+def _count(run, reports: list[FileReport]) -> None:
+    for report in reports:
+        for counts in (report.sets, report.cards):
+            run.fetched += counts.created + counts.updated + counts.unchanged + counts.rejected
+            run.written += counts.created + counts.updated
+            run.unchanged += counts.unchanged
+            run.rejected += counts.rejected
+        run.errors.extend(str(r) for r in report.rejections[: run.MAX_ERRORS - len(run.errors)])

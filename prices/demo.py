@@ -5,6 +5,7 @@ import datetime as dt
 from django.utils import timezone
 
 from cards.models import Card
+from prices import jobs
 from prices.models import JobRun, PricePoint, SyncState
 from prices.sources import demo
 from prices.writing import WriteResult, record_observations
@@ -30,38 +31,42 @@ def backfill_demo_history(days: int = 365, card_ids=None, progress=None) -> JobR
         )
     )
     todo = [card for card in cards if card.pk not in done]
-    run = JobRun.objects.create(
-        kind=JobRun.Kind.DEMO_BACKFILL,
-        source=demo.SOURCE,
+    run = jobs.start(
+        JobRun.Kind.DEMO_BACKFILL,
+        demo.SOURCE,
         description=f"{days} days of simulated history for {len(todo)} cards",
         progress_total=len(todo),
     )
-    total = WriteResult()
-    days_list = demo.history_days((today - first_day).days, today)
-    for start in range(0, len(todo), CARDS_PER_BATCH):
-        batch = todo[start : start + CARDS_PER_BATCH]
-        result = record_observations(
-            observation for card in batch for observation in demo.observations(card, days_list)
+    with jobs.running(run):
+        total = WriteResult()
+        days_list = demo.history_days((today - first_day).days, today)
+        for start in range(0, len(todo), CARDS_PER_BATCH):
+            batch = todo[start : start + CARDS_PER_BATCH]
+            result = record_observations(
+                observation for card in batch for observation in demo.observations(card, days_list)
+            )
+            total.add(result)
+            SyncState.objects.bulk_create(
+                [
+                    SyncState(card=card, source=demo.SOURCE, checked_at=timezone.now())
+                    for card in batch
+                ],
+                update_conflicts=True,
+                unique_fields=["card", "source"],
+                update_fields=["checked_at"],
+            )
+            run.progress_done = start + len(batch)
+            run.save(update_fields=["progress_done"])
+            if progress:
+                progress(run)
+        run.fetched, run.written, run.unchanged, run.rejected = (
+            total.fetched,
+            total.written,
+            total.unchanged,
+            total.rejected,
         )
-        total.add(result)
-        SyncState.objects.bulk_create(
-            [SyncState(card=card, source=demo.SOURCE, checked_at=timezone.now()) for card in batch],
-            update_conflicts=True,
-            unique_fields=["card", "source"],
-            update_fields=["checked_at"],
-        )
-        run.progress_done = start + len(batch)
-        run.save(update_fields=["progress_done"])
-        if progress:
-            progress(run)
-    run.fetched, run.written, run.unchanged, run.rejected = (
-        total.fetched,
-        total.written,
-        total.unchanged,
-        total.rejected,
-    )
-    run.errors = total.errors
-    run.status = JobRun.Status.PARTIAL if total.rejected else JobRun.Status.SUCCEEDED
-    run.finished_at = timezone.now()
-    run.save()
+        run.errors = total.errors
+        run.status = JobRun.Status.PARTIAL if total.rejected else JobRun.Status.SUCCEEDED
+        run.finished_at = timezone.now()
+        run.save()
     return run

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from cards.models import Card, CardSet
+from prices import jobs
 from prices.matching import (
     CatalogIndex,
     Product,
@@ -204,25 +205,26 @@ def rematch_console(console_name: str, *, job_run: JobRun | None = None) -> JobR
     def save_run(run: JobRun, fields: list[str] | None) -> None:
         run.save(update_fields=fields)
 
-    importer = None
-    try:
-        importer = GuideImport(
-            run,
-            name=f"Re-match of “{console_name}”",
-            observed_at=None,
-            game=console_game(console_name),
-            dry_run=False,
-            progress=None,
-            save_run=save_run,
-            stored=stored_unmatched_rows(set_name=console_name, resolved_at__isnull=True),
-            progress_every=REMATCH_PROGRESS_EVERY,
-        )
-        importer.feed(_guide_rows(rows.iterator(chunk_size=1000)))
-        importer.finish()
-    except Exception as exc:
-        secrets = SourceConfig.from_settings(SOURCE).secrets
-        fail_run(run, f"unexpected error: {exc!r}", secrets, importer, save_run)
-        raise
+    with jobs.running(run):
+        importer = None
+        try:
+            importer = GuideImport(
+                run,
+                name=f"Re-match of “{console_name}”",
+                observed_at=None,
+                game=console_game(console_name),
+                dry_run=False,
+                progress=None,
+                save_run=save_run,
+                stored=stored_unmatched_rows(set_name=console_name, resolved_at__isnull=True),
+                progress_every=REMATCH_PROGRESS_EVERY,
+            )
+            importer.feed(_guide_rows(rows.iterator(chunk_size=1000)))
+            importer.finish()
+        except Exception as exc:
+            secrets = SourceConfig.from_settings(SOURCE).secrets
+            fail_run(run, f"unexpected error: {exc!r}", secrets, importer, save_run)
+            raise
     return run
 
 

@@ -32,6 +32,7 @@ from django.db.models import Case, CharField, IntegerField, Value, When
 from django.utils import timezone
 
 from cards.models import Card
+from prices import jobs
 from prices.matching import (
     AMBIGUOUS,
     REASONS,
@@ -679,9 +680,16 @@ def import_price_guide(
     run.status = JobRun.Status.RUNNING
     run.description = f"{name}{' (dry run)' if dry_run else ''}"[:200]
     run.progress_total = total
+    run.observed_on = observed_at.date()
     if save:
+        jobs.interrupt_stale(kind=run.kind, source=run.source)
         run.save()
+    with jobs.running(run) if save else contextlib.nullcontext():
+        _import(run, lines, name, observed_at, game, dry_run, progress, save_run, secrets)
+    return run
 
+
+def _import(run, lines, name, observed_at, game, dry_run, progress, save_run, secrets) -> None:
     importer = None
     try:
         with transaction.atomic() if dry_run else contextlib.nullcontext():
@@ -703,7 +711,6 @@ def import_price_guide(
     except Exception as exc:
         fail_run(run, f"{name}: unexpected error: {exc!r}", secrets, importer, save_run)
         raise
-    return run
 
 
 def fail_run(run: JobRun, message: str, secrets, importer, save_run) -> None:

@@ -15,6 +15,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from prices import jobs
 from prices.history import PRODUCT_WIDE_SAMPLES
 from prices.models import JobRun, PricePoint
 from prices.writing import refresh_all_summaries
@@ -25,34 +26,33 @@ GROUPS_PER_TRANSACTION = 500
 def fold_old_points(older_than_days: int | None = None) -> JobRun:
     days = settings.PRICE_RETENTION_DAYS if older_than_days is None else older_than_days
     cutoff = timezone.now() - dt.timedelta(days=days)
-    run = JobRun.objects.create(
-        kind=JobRun.Kind.RETENTION, description=f"points older than {days} days"
-    )
-    groups = list(
-        PricePoint.objects.filter(observed_at__lt=cutoff)
-        .annotate(day=TruncDate("observed_at", tzinfo=dt.UTC))
-        .values("card_id", "source", "price_key", "day")
-        .annotate(points=Count("id"))
-        .filter(points__gt=1)
-        .order_by()
-    )
-    run.progress_total = len(groups)
-    run.save(update_fields=["progress_total"])
-    touched_cards = set()
-    for start in range(0, len(groups), GROUPS_PER_TRANSACTION):
-        chunk = groups[start : start + GROUPS_PER_TRANSACTION]
-        removed, kept = _fold(chunk)
-        run.written += kept
-        run.unchanged += removed
-        touched_cards |= {group["card_id"] for group in chunk}
-        run.progress_done = start + len(chunk)
-        run.save(update_fields=["written", "unchanged", "progress_done"])
-    if touched_cards:
-        refresh_all_summaries(touched_cards)
-    run.status = JobRun.Status.SUCCEEDED
-    run.finished_at = timezone.now()
-    run.description = f"{run.progress_total} card-days folded ({run.unchanged} points removed)"
-    run.save()
+    run = jobs.start(JobRun.Kind.RETENTION, description=f"points older than {days} days")
+    with jobs.running(run):
+        groups = list(
+            PricePoint.objects.filter(observed_at__lt=cutoff)
+            .annotate(day=TruncDate("observed_at", tzinfo=dt.UTC))
+            .values("card_id", "source", "price_key", "day")
+            .annotate(points=Count("id"))
+            .filter(points__gt=1)
+            .order_by()
+        )
+        run.progress_total = len(groups)
+        run.save(update_fields=["progress_total"])
+        touched_cards = set()
+        for start in range(0, len(groups), GROUPS_PER_TRANSACTION):
+            chunk = groups[start : start + GROUPS_PER_TRANSACTION]
+            removed, kept = _fold(chunk)
+            run.written += kept
+            run.unchanged += removed
+            touched_cards |= {group["card_id"] for group in chunk}
+            run.progress_done = start + len(chunk)
+            run.save(update_fields=["written", "unchanged", "progress_done"])
+        if touched_cards:
+            refresh_all_summaries(touched_cards)
+        run.status = JobRun.Status.SUCCEEDED
+        run.finished_at = timezone.now()
+        run.description = f"{run.progress_total} card-days folded ({run.unchanged} points removed)"
+        run.save()
     return run
 
 

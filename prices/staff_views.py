@@ -1,16 +1,12 @@
 """Staff tools: source health, price-guide upload, review of unmatched rows, job runs."""
 
 import re
-import uuid
-from pathlib import Path
 from urllib.parse import urlencode
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -21,13 +17,12 @@ from django_q.tasks import async_task
 
 from cards.models import Card, CardSet
 from cards.search import quick_search
-from prices import guide_review
+from prices import guide_review, uploads
+from prices import jobs as job_runs
 from prices.matching import console_game
 from prices.models import JobRun, PriceSourceState, Source, UnmatchedRow
 from prices.sources.base import CLIENTS, get_client
 from prices.sources.http import CircuitBreaker, RateBudget
-
-UPLOAD_DIR = settings.BASE_DIR / "var" / "uploads"
 
 
 def source_health() -> list[dict]:
@@ -58,8 +53,12 @@ def source_health() -> list[dict]:
 @staff_member_required
 @require_GET
 def sources(request):
+    from tcgtracker.health import LABELS, run_checks
+
     recent = JobRun.objects.all()[:10]
-    return render(request, "staff/sources.html", {"sources": source_health(), "recent": recent})
+    system = [(LABELS[name], check) for name, check in run_checks().items()]
+    context = {"sources": source_health(), "recent": recent, "system": system}
+    return render(request, "staff/sources.html", context)
 
 
 @staff_member_required
@@ -140,38 +139,22 @@ def price_guide_upload(request):
     if request.method == "POST":
         form = PriceGuideUploadForm(request.POST, request.FILES)
         if form.is_valid():
-            path = _save_upload(form.cleaned_data["file"])
             observed_on = form.cleaned_data["observed_on"] or timezone.now().date()
             run = JobRun.objects.create(
                 kind=JobRun.Kind.PRICE_IMPORT,
                 source=Source.PRICECHARTING,
                 status=JobRun.Status.QUEUED,
-                description=f"Upload {form.cleaned_data['file'].name}",
+                description=f"Upload {form.cleaned_data['file'].name}"[:200],
+                upload=uploads.save(form.cleaned_data["file"]),
+                observed_on=observed_on,
             )
-            transaction.on_commit(
-                lambda: async_task(
-                    "prices.tasks.import_price_guide_file",
-                    str(path),
-                    run.pk,
-                    observed_on.isoformat(),
-                    task_name=f"price guide import {run.pk}",
-                )
-            )
+            job_runs.queue_upload(run)
             messages.success(request, "Upload received; the import runs in the background.")
             return redirect("staff:job_detail", pk=run.pk)
     else:
         form = PriceGuideUploadForm()
     imports = JobRun.objects.filter(kind=JobRun.Kind.PRICE_IMPORT)[:10]
     return render(request, "staff/price_guide_upload.html", {"form": form, "imports": imports})
-
-
-def _save_upload(upload) -> Path:
-    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-    path = UPLOAD_DIR / f"price-guide-{uuid.uuid4().hex}.csv"
-    with path.open("wb") as destination:
-        for chunk in upload.chunks():
-            destination.write(chunk)
-    return path
 
 
 # --- Review of the rows an import could not match ----------------------------------------

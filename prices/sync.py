@@ -1,21 +1,24 @@
 """Price sync: ask a source for the cards that are due, write what it says, record the run.
 
-Safe to run twice and concurrently: one run per source at a time (a lock in the shared
-cache), idempotent writes, and a card is marked checked only after its prices are
-written — a run killed halfway leaves the rest due for the next one, and what it had
-written is not written again.
+Safe to run twice and concurrently: one run per source at a time (its running JobRun is
+the lock, prices.jobs), idempotent writes, and a card is marked checked only after its
+prices are written — a run killed halfway leaves the rest due for the next one, and what
+it had written is not written again. A run takes no new batch once its time budget
+(PRICE_SYNC_TIME_BUDGET_SECONDS) is spent, so it ends by itself before the task worker's
+timeout would kill it.
 """
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from cards.models import Card
+from prices import jobs
 from prices.models import JobRun, PriceSourceState, SyncState
 from prices.sources.base import (
     CLIENTS,
@@ -33,8 +36,6 @@ logger = logging.getLogger(__name__)
 # Callables returning a queryset of card ids that deserve frequent syncs (owned,
 # watched, alerted). Apps append theirs in AppConfig.ready().
 HOT_CARD_PROVIDERS: list[Callable[[], QuerySet]] = []
-
-LOCK_SECONDS = 60 * 60
 
 
 def hot_card_condition() -> Q:
@@ -72,26 +73,33 @@ def sync_source(
 ) -> JobRun:
     """Sync one source; returns its job run (status failed when it could not run)."""
     client = client or get_client(source)
-    run = JobRun.objects.create(kind=JobRun.Kind.PRICE_SYNC, source=source)
+    kind = JobRun.Kind.PRICE_SYNC
     state, _ = PriceSourceState.objects.get_or_create(source=source)
     now = timezone.now()
     if not client.is_usable:
-        return _fail(run, f"{client.label} is disabled or has no credentials configured.")
-    if state.blocked_until and state.blocked_until > now:
-        return _fail(
-            run, f"{client.label} quota is spent until {state.blocked_until:%Y-%m-%d %H:%M} UTC."
+        return jobs.record_refusal(
+            kind, source, f"{client.label} is disabled or has no credentials configured."
         )
-    lock = f"price-sync-lock:{source}"
-    if not cache.add(lock, run.pk, LOCK_SECONDS):
-        return _fail(run, f"Another {client.label} sync is running (job {cache.get(lock)}).")
+    if state.blocked_until and state.blocked_until > now:
+        return jobs.record_refusal(
+            kind,
+            source,
+            f"{client.label} quota is spent until {state.blocked_until:%Y-%m-%d %H:%M} UTC.",
+        )
     try:
-        _run(client, state, run, card_ids, progress)
-    except Exception as exc:
-        # The run's record must say it failed, whatever went wrong; the error is re-raised.
-        _fail(run, f"Unexpected error: {scrub(repr(exc), client.config.secrets)}")
-        raise
-    finally:
-        cache.delete(lock)
+        run = jobs.start(kind, source)
+    except jobs.AlreadyRunning as busy:
+        holder = busy.holder.pk if busy.holder else "?"
+        return jobs.record_refusal(
+            kind, source, f"Another {client.label} sync is running (job {holder})."
+        )
+    with jobs.running(run):
+        try:
+            _run(client, state, run, card_ids, progress)
+        except Exception as exc:
+            # The run's record must say it failed, whatever went wrong; the error is re-raised.
+            _fail(run, f"Unexpected error: {scrub(repr(exc), client.config.secrets)}")
+            raise
     return run
 
 
@@ -102,8 +110,17 @@ def _run(client, state, run, card_ids, progress) -> None:
     run.description = f"{len(cards)} cards due"
     run.save(update_fields=["progress_total", "description"])
     batch_size = max(1, client.config.batch_size)
+    budget = settings.PRICE_SYNC_TIME_BUDGET_SECONDS
+    deadline = time.monotonic() + budget
     stopped = False
     for start in range(0, len(cards), batch_size):
+        if start and time.monotonic() >= deadline:
+            _append_error(
+                run,
+                f"Time budget of {budget} s used up after {start} of {len(cards)} cards; "
+                f"the rest stay due for the next run.",
+            )
+            break
         batch = cards[start : start + batch_size]
         try:
             fetched = client.fetch(batch)

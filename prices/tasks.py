@@ -1,17 +1,24 @@
 """Background jobs of the prices app (django-q2). Each has a management command too."""
 
-import datetime as dt
-from pathlib import Path
+from django_q.tasks import async_task
 
+from prices import jobs
 from prices.demo import backfill_demo_history
 from prices.retention import fold_old_points
 from prices.sync import sync_source, usable_sources
 
 
 def sync_prices(source: str | None = None, card_ids: list[int] | None = None) -> list[int]:
-    """Sync the given source, or every usable one; returns the job run ids."""
-    sources = [source] if source else usable_sources()
-    return [sync_source(name, card_ids).pk for name in sources]
+    """Sync one source in this task; returns its job run id.
+
+    Without a source (the schedule), queue one task per usable source instead, so each
+    has a worker and a time budget of its own and a slow source cannot starve the others;
+    returns no run ids then."""
+    if source:
+        return [sync_source(source, card_ids).pk]
+    for name in usable_sources():
+        async_task("prices.tasks.sync_prices", name, card_ids, task_name=f"sync {name}")
+    return []
 
 
 def apply_retention(older_than_days: int | None = None) -> int:
@@ -22,20 +29,47 @@ def backfill_demo(days: int = 365) -> int:
     return backfill_demo_history(days).pk
 
 
-def import_price_guide_file(path: str, job_run_id: int, observed_on: str | None = None) -> None:
-    """Import an uploaded price guide into its (queued) job run, then delete the upload."""
+def import_price_guide_file(job_run_id: int) -> None:
+    """Import a staff upload into its queued job run.
+
+    Claims the run first: a task delivered twice, or after the run was tried again
+    elsewhere, finds it taken and does nothing. The stored file is deleted when the run
+    ends, and kept when it is interrupted, for its retry (prices.jobs)."""
+    from django.utils import timezone
+
+    from prices import uploads
     from prices.models import JobRun
     from prices.pricecharting_import import import_price_guide
 
-    upload = Path(path)
+    now = timezone.now()
+    claimed = JobRun.objects.filter(pk=job_run_id, status=JobRun.Status.QUEUED).update(
+        status=JobRun.Status.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        return
+    run = JobRun.objects.get(pk=job_run_id)
+    if not run.upload or not uploads.path(run.upload).is_file():
+        run.status, run.finished_at = JobRun.Status.FAILED, timezone.now()
+        run.errors = [*run.errors, "The uploaded file is gone; upload it again."]
+        run.save()
+        return
     try:
-        run = JobRun.objects.filter(pk=job_run_id).first()
-        if run is None or run.is_finished:
-            return
-        day = dt.date.fromisoformat(observed_on) if observed_on else None
-        import_price_guide(upload, job_run=run, observed_on=day)
+        import_price_guide(
+            uploads.path(run.upload),
+            job_run=run,
+            observed_on=run.observed_on,
+            name=run.description.removeprefix("Upload ") or None,
+        )
     finally:
-        upload.unlink(missing_ok=True)
+        # A run still "running" here died with its process: the sweep retries the file.
+        if run.status not in JobRun.ACTIVE:
+            jobs.finish_upload(run)
+
+
+def sweep_jobs() -> dict[str, int]:
+    """Mark runs whose process died interrupted (retrying uploads), requeue lost uploads,
+    delete old ones."""
+    return jobs.sweep()
 
 
 def rematch_waiting_rows(console_name: str, job_run_id: int | None = None) -> int | None:
@@ -45,9 +79,13 @@ def rematch_waiting_rows(console_name: str, job_run_id: int | None = None) -> in
 
     run = None
     if job_run_id is not None:
-        run = JobRun.objects.filter(pk=job_run_id).first()
-        if run is None or run.is_finished:
+        # Claim the queued run: a task delivered twice runs once.
+        claimed = JobRun.objects.filter(pk=job_run_id, status=JobRun.Status.QUEUED).update(
+            status=JobRun.Status.RUNNING
+        )
+        if not claimed:
             return None
+        run = JobRun.objects.get(pk=job_run_id)
     return rematch_console(console_name, job_run=run).pk
 
 

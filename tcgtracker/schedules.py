@@ -12,14 +12,28 @@ WEEKDAYS = {"0": "Sun", "1": "Mon", "2": "Tue", "3": "Wed", "4": "Thu", "5": "Fr
 
 SCHEDULES = [
     {
+        # Queues one task per usable source, each with its own time budget.
         "name": "price-sync",
         "func": "prices.tasks.sync_prices",
         "schedule_type": Schedule.MINUTES,
         "minutes": 15,
         "command": "sync_prices [--source S] [--card ID ...]",
         "does": (
-            "asks each usable source for the cards that are due and writes what it reports; "
-            "safe to interrupt and rerun"
+            "asks each usable source (each in its own task, within its time budget) for the"
+            " cards that are due and writes what it reports; safe to interrupt and rerun"
+        ),
+    },
+    {
+        # Runs whose process died are marked interrupted and their locks freed; uploads
+        # whose worker died are tried again.
+        "name": "job-sweep",
+        "func": "prices.tasks.sweep_jobs",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+        "command": "sweep_jobs",
+        "does": (
+            "marks runs whose process died interrupted (their locks go with them), imports"
+            " again an upload whose worker died, deletes uploads older than a day"
         ),
     },
     {

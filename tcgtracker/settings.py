@@ -14,9 +14,11 @@ from tcgtracker.lib.env import (
     check_redis_url,
     database_config,
     env_bool,
+    env_choice,
     env_int,
     env_list,
     env_str,
+    with_redis_timeouts,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,6 +59,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_q",
+    "tcgtracker",
     "cards",
     "prices",
     "alerts",
@@ -65,6 +68,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "tcgtracker.middleware.request_context",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -101,13 +105,16 @@ DATABASE_URL = env_str("DATABASE_URL")
 DATABASES = {"default": database_config(DATABASE_URL, BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache and task broker: Redis when REDIS_URL is set, otherwise in-process and database.
+# Cache and task broker: Redis when REDIS_URL is set; otherwise a cache table in the
+# database and the database as broker. Either way every process of the install (web and
+# worker) shares one cache, so rate limits, budgets and locks hold across processes.
 REDIS_URL = check_redis_url(env_str("REDIS_URL"))
 CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "tcg")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # Pages and logins carry on without the cache while Redis is down.
+            "BACKEND": "tcgtracker.lib.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
@@ -116,33 +123,48 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "tcgtracker",
+            # Created by `migrate` (tcgtracker.apps runs createcachetable after it).
+            "BACKEND": "tcgtracker.lib.cache.DatabaseCache",
+            "LOCATION": "tcgtracker_cache",
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"MAX_ENTRIES": 20000},
         }
     }
 
+Q_TIMEOUT = env_int("Q_TIMEOUT", 600)
 Q_CLUSTER = {
     "name": "tcgtracker",
     "workers": env_int("Q_WORKERS", 2),
-    "timeout": env_int("Q_TIMEOUT", 600),
-    "retry": env_int("Q_TIMEOUT", 600) + 60,
+    "timeout": Q_TIMEOUT,
+    "retry": Q_TIMEOUT + 60,
     "max_attempts": 3,
     "catch_up": False,
     "save_limit": 1000,
     "label": "Tasks",
 }
 if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
+    # A worker's wait for a task is 1 s; anything longer means Redis is not answering.
+    Q_CLUSTER["redis"] = with_redis_timeouts(REDIS_URL)
 else:
+    # Clusters report their status through the (shared) default cache, where /health/
+    # and the staff page see it.
     Q_CLUSTER["orm"] = "default"
-    # Workers report their status through a cache; the in-process default cannot be
-    # seen from the web process, so /health/ would never see a running worker.
-    CACHES["qcluster"] = {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": BASE_DIR / "var" / "qcluster",
-    }
-    Q_CLUSTER["cache"] = "qcluster"
+
+# Jobs that can die: a running job's process refreshes its run's heartbeat this often, and
+# a run whose heartbeat is older than JOB_STALE_AFTER_SECONDS is taken for dead (marked
+# interrupted, its lock released) by the next run of its job or the sweep.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 30)
+JOB_STALE_AFTER_SECONDS = env_int("JOB_STALE_AFTER_SECONDS", 4 * JOB_HEARTBEAT_SECONDS)
+if JOB_STALE_AFTER_SECONDS <= JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "JOB_STALE_AFTER_SECONDS must be longer than JOB_HEARTBEAT_SECONDS, or every live "
+        "job would look dead between two heartbeats."
+    )
+# A price sync takes no new batch past this many seconds, so it ends cleanly before the
+# worker's timeout kills it; the cards it did not reach stay due for the next run.
+PRICE_SYNC_TIME_BUDGET_SECONDS = env_int("PRICE_SYNC_TIME_BUDGET_SECONDS", Q_TIMEOUT * 4 // 5)
+# Staff price-guide uploads are kept until their import ends, at most this long.
+UPLOAD_MAX_AGE_HOURS = env_int("UPLOAD_MAX_AGE_HOURS", 24)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -215,14 +237,35 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 
+# Logs: plain lines, or one JSON object per line (LOG_FORMAT=json) for a log shipper;
+# either way each carries the request id or job run id it belongs to.
+LOG_FORMAT = env_choice("LOG_FORMAT", ["plain", "json"], "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "tcgtracker.lib.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "tcgtracker.lib.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "tcgtracker.lib.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# /metrics answers staff, and scrapers sending `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters long.")
 
 # Cards per page: search results, and a set page (a whole base set fits on one).
 SEARCH_PAGE_SIZE = env_int("SEARCH_PAGE_SIZE", 24)

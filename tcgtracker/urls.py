@@ -10,6 +10,7 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     path("collections/", include("collections_app.urls")),
     path("health/", views.health, name="health"),
+    path("metrics", views.metrics, name="metrics"),
     path("api/v1/", include("api.urls")),
     path("accounts/api-keys/", include("api.key_urls")),
     path("accounts/", include("allauth.urls")),

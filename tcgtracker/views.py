@@ -1,62 +1,47 @@
-import logging
-
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connection
-from django.http import JsonResponse
-from django.utils.crypto import get_random_string
+from django.http import HttpResponse, JsonResponse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
+from prometheus_client import CONTENT_TYPE_LATEST
 
-logger = logging.getLogger(__name__)
-
-
-def check_database() -> dict:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
-    return {"vendor": connection.vendor}
-
-
-def check_cache() -> dict:
-    key = f"health:{get_random_string(12)}"
-    cache.set(key, "ok", timeout=10)
-    if cache.get(key) != "ok":
-        raise RuntimeError("a value written to the cache could not be read back")
-    cache.delete(key)
-    return {"backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
-
-
-def check_task_queue() -> dict:
-    from django_q.brokers import get_broker
-    from django_q.status import Stat
-
-    broker = get_broker()
-    if not broker.ping():
-        raise RuntimeError("the task broker did not answer")
-    return {
-        "broker": type(broker).__name__,
-        "queued": broker.queue_size(),
-        "workers_running": len(Stat.get_all(broker=broker)),
-    }
-
-
-CHECKS = {"database": check_database, "cache": check_cache, "task_queue": check_task_queue}
+from tcgtracker import health as checks
+from tcgtracker import metrics as figures
 
 
 @never_cache
-@require_GET
+@require_safe
 def health(request):
-    """Liveness of the parts the site needs; 503 when any is down."""
-    results = {}
-    for name, check in CHECKS.items():
-        try:
-            results[name] = {"status": "ok", **check()}
-        except Exception as exc:  # a health check reports every failure, whatever its kind
-            logger.warning("health check %s failed: %s", name, type(exc).__name__)
-            results[name] = {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
-    healthy = all(result["status"] == "ok" for result in results.values())
+    """Each part's state, for load balancers and uptime checks: 503 only when the database
+    is unreachable; cache, broker or worker trouble is "degraded" with 200, since pages
+    still render. States only: hosts and errors are for staff (/staff/)."""
+    results = checks.run_checks()
+    status = checks.overall(results)
     return JsonResponse(
-        {"status": "ok" if healthy else "error", "checks": results},
-        status=200 if healthy else 503,
+        {"status": status, "checks": {name: result.state for name, result in results.items()}},
+        status=503 if status == "down" else 200,
+    )
+
+
+@never_cache
+@require_safe
+def metrics(request):
+    """Prometheus metrics (tcgtracker.metrics), for staff or the METRICS_TOKEN bearer."""
+    if not (_bearer_token_matches(request) or request.user.is_staff):
+        response = HttpResponse(
+            "Staff login or the METRICS_TOKEN bearer token required.\n",
+            status=401,
+            content_type="text/plain",
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(figures.render(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _bearer_token_matches(request) -> bool:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return bool(
+        settings.METRICS_TOKEN
+        and scheme.lower() == "bearer"
+        and constant_time_compare(token.strip(), settings.METRICS_TOKEN)
     )

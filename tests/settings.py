@@ -11,8 +11,12 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 
 from tcgtracker.settings import *  # noqa: E402, F403
-from tcgtracker.settings import CACHES, Q_CLUSTER, STORAGES  # noqa: E402
+from tcgtracker.settings import CACHES, Q_CLUSTER, REDIS_URL, STORAGES  # noqa: E402
 
+if not REDIS_URL:
+    # Fast and private to each test process; the zero-configuration database cache is
+    # tested where sharing between processes is the point.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Each test process (xdist worker) gets its own cache namespace on a shared Redis: the
 # process id, since workers inherit the controller's environment.
 CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"

@@ -6,7 +6,14 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tcgtracker.lib.env import check_redis_url, database_config, env_bool, env_int, env_list
+from tcgtracker.lib.env import (
+    check_redis_url,
+    database_config,
+    env_bool,
+    env_int,
+    env_list,
+    with_redis_timeouts,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
@@ -90,6 +97,13 @@ def test_database_url_unset_means_a_sqlite_file():
     assert str(config["NAME"]).endswith("db.sqlite3")
 
 
+def test_a_sqlite_database_url_gets_the_options_web_and_worker_need_to_share_it():
+    config = database_config("sqlite:////srv/tracker/db.sqlite3", ROOT)
+    assert config["NAME"] == "/srv/tracker/db.sqlite3"
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+
+
 def test_database_url_selects_postgresql():
     config = database_config("postgres://tracker:secret@db.internal:5433/prices", ROOT)
     assert config["ENGINE"] == "django.db.backends.postgresql"
@@ -105,3 +119,12 @@ def test_a_redis_url_must_look_like_one():
     assert check_redis_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
         check_redis_url("127.0.0.1:6379")
+
+
+def test_the_task_brokers_redis_url_gives_up_on_a_silent_server():
+    assert with_redis_timeouts("redis://cache:6379/0") == (
+        "redis://cache:6379/0?socket_connect_timeout=2&socket_timeout=5"
+    )
+    assert with_redis_timeouts("rediss://:pw@cache:6380/1?socket_timeout=9") == (
+        "rediss://:pw@cache:6380/1?socket_timeout=9&socket_connect_timeout=2"
+    )

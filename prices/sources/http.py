@@ -62,6 +62,7 @@ from prices.sources.base import (
     SourceError,
     TransientError,
 )
+from tcgtracker.metrics import count_source_call
 
 logger = logging.getLogger("prices.sources.http")
 
@@ -420,7 +421,11 @@ class SourceHttp:
         stream: bool = False,
     ) -> requests.Response:
         """A 2xx response, or TransientError / PermanentError (see the module docstring)."""
-        self.breaker.before_call()
+        try:
+            self.breaker.before_call()
+        except CircuitOpen:
+            count_source_call(self.name, "circuit_open")
+            raise
         outcome = "neutral"
         try:
             if self.budget is not None:
@@ -436,11 +441,17 @@ class SourceHttp:
                 stream=stream,
             )
             outcome = "success"
+            count_source_call(self.name, "ok")
             return response
         except BudgetExhausted:
+            count_source_call(self.name, "budget_exhausted")
             raise  # no call was made: says nothing about the source
         except TransientError:
             outcome = "failure"
+            count_source_call(self.name, "transient_error")
+            raise
+        except PermanentError:
+            count_source_call(self.name, "permanent_error")
             raise
         finally:
             if outcome == "success":

@@ -3,7 +3,6 @@ from io import StringIO
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
 from prices import sync
@@ -140,11 +139,11 @@ def test_a_spent_quota_stops_the_source_until_it_resets(cards):
 
 @time_machine.travel(NOW, tick=False)
 def test_only_one_sync_per_source_runs_at_a_time(cards):
-    cache.add("price-sync-lock:pricecharting", 999, 60)
+    live = JobRun.objects.create(kind=JobRun.Kind.PRICE_SYNC, source="pricecharting")
     client = ScriptedClient()
     run = sync.sync_source("pricecharting", client=client)
     assert run.status == JobRun.Status.FAILED
-    assert "Another Scripted sync is running" in run.errors[0]
+    assert f"Another Scripted sync is running (job {live.pk})" in run.errors[0]
     assert client.batches == []
 
 

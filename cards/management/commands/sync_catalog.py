@@ -16,8 +16,12 @@ class Command(BaseCommand):
         parser.add_argument("--set", action="append", dest="set_codes", metavar="CODE")
 
     def handle(self, *args, game=None, set_codes=None, **options):
+        from prices import jobs
+
         failed = False
-        for run in sync_catalog(game, set_codes):
+        with jobs.exits_when_interrupted():
+            runs = sync_catalog(game, set_codes)
+        for run in runs:
             self.stdout.write(f"{run.description} — {run.get_status_display()}")
             for error in run.errors:
                 self.stderr.write(f"  {error}")

@@ -1,5 +1,6 @@
 from django.core.management import BaseCommand
 
+from prices import jobs
 from prices.retention import fold_old_points
 
 
@@ -10,5 +11,6 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, help="Override PRICE_RETENTION_DAYS.")
 
     def handle(self, *args, days=None, **options):
-        run = fold_old_points(days)
+        with jobs.exits_when_interrupted():
+            run = fold_old_points(days)
         self.stdout.write(run.description)

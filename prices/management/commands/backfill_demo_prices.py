@@ -1,5 +1,6 @@
 from django.core.management import BaseCommand
 
+from prices import jobs
 from prices.demo import backfill_demo_history
 
 
@@ -19,7 +20,8 @@ class Command(BaseCommand):
                     f"  simulated history: {run.progress_done}/{run.progress_total} cards"
                 )
 
-        run = backfill_demo_history(days, progress=progress)
+        with jobs.exits_when_interrupted():
+            run = backfill_demo_history(days, progress=progress)
         self.stdout.write(
             f"Simulated history: {run.progress_total} cards, {run.written} prices written, "
             f"{run.unchanged} unchanged."

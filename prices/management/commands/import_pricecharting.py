@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from prices import jobs
 from prices.models import JobRun
 from prices.pricecharting_import import import_category, import_price_guide, report_lines
 from prices.sources.pricecharting import PRICE_GUIDE_CATEGORIES
@@ -44,15 +45,16 @@ class Command(BaseCommand):
         if not source and not category:
             raise CommandError("Give a file or URL, or --category to download its guide.")
         common = {"observed_on": date, "dry_run": dry_run, "progress": self._progress}
-        if source and not source.startswith(URL_PREFIXES):
-            path = Path(source)
-            if not path.is_file():
-                raise CommandError(f"No such file: {source}")
-            game = PRICE_GUIDE_CATEGORIES.get(category) if category else None
-            run = import_price_guide(path, game=game, **common)
-        else:
-            name = source.split("?", 1)[0] if source else None
-            run = import_category(category, url=source, name=name, **common)
+        with jobs.exits_when_interrupted():
+            if source and not source.startswith(URL_PREFIXES):
+                path = Path(source)
+                if not path.is_file():
+                    raise CommandError(f"No such file: {source}")
+                game = PRICE_GUIDE_CATEGORIES.get(category) if category else None
+                run = import_price_guide(path, game=game, **common)
+            else:
+                name = source.split("?", 1)[0] if source else None
+                run = import_category(category, url=source, name=name, **common)
         self._report(run)
         if run.status == JobRun.Status.FAILED:
             raise CommandError("The import failed; see the errors above.")

@@ -1,5 +1,6 @@
 from django.core.management import BaseCommand, CommandError
 
+from prices import jobs
 from prices.models import JobRun
 from prices.sources.base import CLIENTS, get_client
 from prices.sync import sync_source, usable_sources
@@ -8,7 +9,8 @@ from prices.sync import sync_source, usable_sources
 class Command(BaseCommand):
     help = (
         "Ask price sources for the cards that are due (or the given cards) and write what "
-        "they report. Safe to interrupt and run again."
+        "they report. Safe to interrupt and run again: SIGTERM or Ctrl-C marks the run "
+        "interrupted, and what it wrote is kept."
     )
 
     def add_arguments(self, parser):
@@ -35,7 +37,8 @@ class Command(BaseCommand):
                 raise CommandError("No price source is enabled and configured.")
         failed = False
         for name in sources:
-            run = sync_source(name, card_ids, progress=self._progress)
+            with jobs.exits_when_interrupted():
+                run = sync_source(name, card_ids, progress=self._progress)
             self.stdout.write(
                 f"{name}: {run.get_status_display()} — {run.progress_done} of "
                 f"{run.progress_total or 0} cards, {run.fetched} prices fetched, "

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('cards', '0004_curated_fields'),
-        ('prices', '0001_initial'),
+        ('prices', '0002_jobrun_heartbeat_and_interrupted'),
     ]
 
     operations = [

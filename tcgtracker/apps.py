@@ -1,0 +1,25 @@
+import logging
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.management import call_command
+from django.db.models.signals import post_migrate
+
+
+class TcgTrackerConfig(AppConfig):
+    """The project's own plumbing: health, metrics, logging, the shared cache."""
+
+    name = "tcgtracker"
+    verbose_name = "Operations"
+
+    def ready(self):
+        post_migrate.connect(create_cache_table, sender=self)
+        if settings.LOG_FORMAT == "json":
+            # Python's warnings go through logging too, so that every line is JSON.
+            logging.captureWarnings(True)
+
+
+def create_cache_table(using, verbosity=1, **kwargs):
+    """The zero-configuration cache lives in a database table: `migrate` makes sure it
+    exists, so no setup step can be forgotten (a no-op with Redis as the cache)."""
+    call_command("createcachetable", database=using, verbosity=max(0, verbosity - 1))
