@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch, Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRefresh
 from django_q.tasks import async_task
 
@@ -22,6 +22,7 @@ from cards.models import Card
 from collections_app import exporting, importing
 from collections_app.access import get_collection_for_user
 from collections_app.models import CollectionImport, ImportRow
+from tcgtracker.lib.text import parse_id
 
 ROWS_SHOWN = 200
 
@@ -58,7 +59,7 @@ def _get_import(request, pk, import_pk) -> CollectionImport:
 
 
 @login_required
-@require_GET
+@require_safe
 def export_csv(request, pk):
     collection = get_collection_for_user(request, pk)
     response = StreamingHttpResponse(
@@ -70,7 +71,7 @@ def export_csv(request, pk):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def upload(request, pk):
     collection = get_collection_for_user(request, pk)
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -150,7 +151,7 @@ def _preview_context(collection_import: CollectionImport) -> dict:
 
 
 @login_required
-@require_GET
+@require_safe
 def preview(request, pk, import_pk):
     collection_import = _get_import(request, pk, import_pk)
     if _is_partial(request) and request.GET.get("progress"):
@@ -186,8 +187,7 @@ def resolve_row(request, pk, import_pk, row_pk):
         elif action == "choose":
             raw = request.POST.get("card", "")
             try:
-                card_id = int(raw) if raw.isascii() and raw.isdigit() else 0
-                importing.choose_card(row, card_id)
+                importing.choose_card(row, parse_id(raw) or 0)
             except ValueError as failure:
                 error = str(failure)
         else:

@@ -39,6 +39,7 @@ from prices import keys
 from prices.matching import PARALLEL_VARIANT_RE, PARALLEL_WORDS, clean_tcg_id, fold, number_key
 from prices.matching import words as folded_words
 from prices.pricecharting_import import parse_release_date
+from tcgtracker.lib.text import parse_id
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 PROGRESS_EVERY = 500
@@ -497,8 +498,7 @@ def parse_own_row(line: int, cell) -> ParsedRow:
         number=cell("number").strip(),
         variant=cell("variant").strip(),
         name=cell("name").strip(),
-        # isascii(): "²" is a digit that int() refuses.
-        card_id=int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 12 else None,
+        card_id=parse_id(raw_id),
         exact_variant=True,
     )
     row = ParsedRow(line, lookup)

@@ -11,7 +11,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_q.tasks import async_task
 
 from cards.models import Card
@@ -48,7 +48,7 @@ def source_health() -> list[dict]:
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def sources(request):
     recent = JobRun.objects.all()[:10]
     return render(request, "staff/sources.html", {"sources": source_health(), "recent": recent})
@@ -78,7 +78,7 @@ class JobFilterForm(forms.Form):
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def jobs(request):
     form = JobFilterForm(request.GET)
     runs = JobRun.objects.all()
@@ -91,7 +91,7 @@ def jobs(request):
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def job_detail(request, pk):
     run = get_object_or_404(JobRun, pk=pk)
     template = "staff/job_detail.html"
@@ -167,7 +167,7 @@ def _save_upload(upload) -> Path:
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def unmatched(request):
     show = request.GET.get("show", "open")
     rows = UnmatchedRow.objects.prefetch_related("candidates__card_set").order_by(

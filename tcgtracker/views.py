@@ -6,7 +6,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.utils.crypto import get_random_string
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ CHECKS = {"database": check_database, "cache": check_cache, "task_queue": check_
 
 
 @never_cache
-@require_GET
+@require_safe
 def health(request):
     """Liveness of the parts the site needs; 503 when any is down."""
     results = {}
