@@ -552,8 +552,10 @@ def _card_for(request) -> Card:
 
 
 def _safe_next(request) -> str:
+    """The page to return to: a path on this site, else "". (redirect() takes a bare word
+    such as "-1" for a URL name, and fails on it.)"""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

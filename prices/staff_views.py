@@ -18,6 +18,7 @@ from cards.models import Card
 from prices.models import JobRun, PriceSourceState, Source, UnmatchedRow
 from prices.sources.base import CLIENTS, get_client
 from prices.sources.http import CircuitBreaker, RateBudget
+from tcgtracker.lib.text import parse_id
 
 UPLOAD_DIR = settings.BASE_DIR / "var" / "uploads"
 
@@ -187,8 +188,8 @@ def match_row(request, pk):
     from prices.pricecharting_import import MatchConflict, match_unmatched_row
 
     row = get_object_or_404(UnmatchedRow, pk=pk, resolved_at__isnull=True)
-    card_id = request.POST.get("card", "").strip()
-    card = Card.objects.filter(pk=card_id).first() if card_id.isdigit() else None
+    card_id = parse_id(request.POST.get("card"))
+    card = Card.objects.filter(pk=card_id).first() if card_id else None
     if card is None:
         messages.error(request, "Choose a card, or give a card id from the catalog.")
         return redirect("staff:unmatched")
