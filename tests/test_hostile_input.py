@@ -429,3 +429,72 @@ def test_every_route_of_ours_with_parameters_has_real_values_in_the_crawl(world)
         if route.is_ours and route.parameters and route.name not in world.real
     ]
     assert not missing, f"add real path values for {missing} to the world fixture"
+
+
+# --- The cases found by hand before the crawler ---------------------------------------------
+
+
+@pytest.mark.parametrize("parameter", ["q", "set", "rarity", "game", "sort", "page"])
+def test_a_nul_byte_in_a_search_parameter_is_a_400_naming_it(client, db, parameter):
+    response = client.get("/cards/", {parameter: "pika\x00chu"})
+    assert response.status_code == 400
+    assert f"The parameter “{parameter}” contains a control character" in response.text
+
+
+@pytest.mark.parametrize("path", ["/sets/pokemon/%00/", "/collections/shared/%00/"])
+def test_a_nul_byte_in_an_address_is_a_400(client, db, path):
+    response = client.get(path)
+    assert response.status_code == 400
+    assert "The address contains a control character" in response.text
+
+
+def test_pages_and_the_api_refuse_the_same_control_characters(client, db):
+    _, secret = ApiKey.issue(make_user(), "test")
+    for character in ["\x00", "\x01", "\t", "\n", "\x1f"]:
+        page = client.get("/cards/", {"q": f"a{character}b"})
+        api = client.get("/api/v1/cards", {"q": f"a{character}b"}, headers={"X-API-Key": secret})
+        assert (page.status_code, api.status_code) == (400, 400)
+        assert api.json()["error"]["details"] == {"parameter": "q"}
+    # DEL and everything above it are ordinary characters to both.
+    assert client.get("/cards/", {"q": "a\x7fb"}).status_code == 200
+
+
+@pytest.mark.parametrize("words", [155, 500])
+def test_a_search_of_too_many_words_says_so_instead_of_failing(client, db, words):
+    make_card(name="Charizard")
+    response = client.get("/cards/", {"q": " ".join(["char"] * words)})
+    assert response.status_code == 200
+    assert "A search is at most 200 characters long" in response.text
+
+
+def test_a_search_of_too_many_short_words_says_so(client, db):
+    response = client.get("/cards/", {"q": " ".join("abcdefghijklmnopqrstuvwxyz")})
+    assert response.status_code == 200
+    assert "A search has at most 20 words and filters; this one has 26." in response.text
+
+
+def test_a_card_id_like_superscript_two_on_the_alert_form_is_no_card(client, db):
+    client.force_login(make_user())
+    assert client.get("/alerts/create/", {"card": "²"}).status_code == 404
+    assert client.post("/alerts/create/", {"card": "²", "kind": "below"}).status_code == 404
+
+
+def test_a_collection_name_taken_between_checking_and_saving_is_a_form_error(db):
+    """A double click on "Create collection": the second request passes the form's check
+    before the first has saved, and meets the unique constraint instead."""
+    from collections_app.forms import CollectionForm
+
+    owner = make_user()
+    form = CollectionForm({"name": "Binder", "basis_source": "", "basis_key": ""}, user=owner)
+    assert form.is_valid()
+    make_collection(owner, name="Binder")  # the first click, saved meanwhile
+    assert form.save() is None
+    assert form.errors["name"] == ["Name: you already have a collection called “Binder”."]
+    assert owner.card_collections.count() == 1
+
+
+def test_head_on_health_answers_like_get_without_a_body(client, db):
+    get, head = client.get("/health/"), client.head("/health/")
+    assert head.status_code == get.status_code
+    assert head["Content-Type"] == get["Content-Type"] == "application/json"
+    assert head.content == b""

@@ -432,6 +432,23 @@ def test_a_card_id_that_is_not_a_plain_number_is_ignored(client, collection, cat
     assert (row.status, row.card_id) == ("matched", catalog.blastoise.pk)
 
 
+@pytest.mark.parametrize("grade", ["NaN", "sNaN", "Infinity", "-inf", "1e999"])
+def test_a_grade_that_is_no_number_is_a_row_error_and_the_rest_of_the_file_is_read(
+    client, collection, catalog, grade
+):
+    rows = [
+        own_row(catalog.blastoise, condition="", grader="PSA", grade=grade),
+        own_row(catalog.charizard, condition="", grader="PSA", grade="9"),
+    ]
+    collection_import = uploaded(client, collection, own_file(rows))
+    collection_import.refresh_from_db()
+    assert collection_import.status == CollectionImport.Status.READY
+    bad, good = rows_of(collection_import)
+    assert bad.status == "rejected"
+    assert f"grade '{grade}' is not a grade from 1 to 10" in bad.reason
+    assert (good.status, good.card_id, good.data["grade"]) == ("matched", catalog.charizard.pk, "9")
+
+
 def test_a_card_id_from_another_installation_does_not_override_set_and_number(
     client, collection, catalog
 ):
