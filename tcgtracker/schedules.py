@@ -52,6 +52,12 @@ SCHEDULES = [
         "schedule_type": Schedule.CRON,
         "cron": "45 23 * * *",
     },
+    {
+        "name": "collection-import-purge",
+        "func": "collections_app.tasks.purge_old_imports",
+        "schedule_type": Schedule.CRON,
+        "cron": "15 4 * * *",
+    },
 ]
 
 

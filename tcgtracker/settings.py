@@ -295,5 +295,14 @@ CATALOG_SYNC_ENABLED = env_bool("CATALOG_SYNC_ENABLED", False)
 ALERTS_MAX_ACTIVE_PER_USER = env_int("ALERTS_MAX_ACTIVE_PER_USER", 50)
 ALERT_EMAIL_MAX_ATTEMPTS = env_int("ALERT_EMAIL_MAX_ATTEMPTS", 5)
 
+# Collection CSV imports, per user: the largest file, uploads in the last hour, and what
+# open imports (uploaded, not yet imported or discarded) may hold at once. Every import
+# is deleted this many days after its upload.
+COLLECTION_IMPORT_MAX_BYTES = env_int("COLLECTION_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+COLLECTION_IMPORT_UPLOADS_PER_HOUR = env_int("COLLECTION_IMPORT_UPLOADS_PER_HOUR", 10)
+COLLECTION_IMPORT_MAX_OPEN = env_int("COLLECTION_IMPORT_MAX_OPEN", 5)
+COLLECTION_IMPORT_MAX_OPEN_BYTES = env_int("COLLECTION_IMPORT_MAX_OPEN_BYTES", 10 * 1024 * 1024)
+COLLECTION_IMPORT_KEEP_DAYS = env_int("COLLECTION_IMPORT_KEEP_DAYS", 7)
+
 # JSON API: requests per key per hour (a fixed window, counted in the shared cache).
 API_RATE_LIMIT_PER_HOUR = env_int("API_RATE_LIMIT_PER_HOUR", 1000)

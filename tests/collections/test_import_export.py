@@ -826,12 +826,19 @@ def test_resolving_rows_of_a_committed_import_is_refused(client, collection, cat
     assert not row.dropped
 
 
-def test_discarding_deletes_the_import_and_its_rows(client, collection, catalog):
+def test_discarding_deletes_the_rows_and_the_file_and_the_import_is_gone(
+    client, collection, catalog
+):
     collection_import = uploaded(client, collection, own_file([own_row(catalog.blastoise)]))
     url = reverse("collections:import_discard", args=[collection.pk, collection_import.pk])
     response = client.post(url)
     assert response["Location"] == reverse("collections:import", args=[collection.pk])
-    assert not CollectionImport.objects.exists() and not ImportRow.objects.exists()
+    assert not ImportRow.objects.exists()
+    collection_import.refresh_from_db()
+    # The record stays (it counts as an upload of its hour) until the purge deletes it.
+    assert (collection_import.status, collection_import.content) == ("discarded", "")
+    assert client.get(collection_import.get_absolute_url()).status_code == 404
+    assert client.post(url).status_code == 404
 
 
 def test_the_preview_query_count_does_not_grow_with_its_rows(
