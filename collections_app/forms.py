@@ -85,6 +85,10 @@ class ShareOptionsForm(forms.ModelForm):
         max_length=150,
         required=False,
         help_text="Blank: “A collector”.",
+        error_messages={
+            "max_length": "Name to show: at most 150 characters.",
+            "null_characters_not_allowed": "Name to show: remove the control characters.",
+        },
     )
 
     class Meta:

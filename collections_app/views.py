@@ -205,12 +205,12 @@ def _chart_context(
     }
 
 
-def _share_context(request, collection: Collection) -> dict:
+def _share_context(request, collection: Collection, form=None) -> dict:
     url = request.build_absolute_uri(collection.get_share_url()) if collection.is_shared else ""
     return {
         "collection": collection,
         "share_url": url,
-        "share_form": ShareOptionsForm(instance=collection),
+        "share_form": form or ShareOptionsForm(instance=collection),
     }
 
 
@@ -272,18 +272,23 @@ def detail(request, pk):
     if period not in snapshots.PERIODS:
         period = snapshots.DEFAULT_PERIOD
     sort = _clean_sort(request.GET.get("sort"))
+    context = _detail_context(request, collection, period, sort, request.GET.get("page"))
+    return render(request, "collections/detail.html", context)
+
+
+def _detail_context(request, collection, period, sort, page_number=None, share_form=None):
     valuation = value_collection(collection)
     context = {
-        **_table_context(collection, valuation, sort, request.GET.get("page")),
+        **_table_context(collection, valuation, sort, page_number),
         **_chart_context(collection, period, valuation, sort),
-        **_share_context(request, collection),
+        **_share_context(request, collection, share_form),
     }
     context["headers"] = sort_headers(
         collection.get_absolute_url(),
         sort,
         period if period != snapshots.DEFAULT_PERIOD else "",
     )
-    return render(request, "collections/detail.html", context)
+    return context
 
 
 @login_required
@@ -355,9 +360,10 @@ def share(request, pk):
     collection = get_collection_for_user(request, pk)
     action = request.POST.get("action", "")
     options = ShareOptionsForm(request.POST, instance=collection)
+    if action in ("start", "options") and not options.is_valid():
+        return _invalid_share_options(request, collection, options)
     if action == "start":
-        if options.is_valid():
-            options.save()
+        options.save()
         if not collection.is_shared:
             collection.start_sharing()
         message = "Sharing is on: anyone with the link can see this collection."
@@ -368,8 +374,7 @@ def share(request, pk):
         collection.stop_sharing()
         message = "Sharing is off: the link no longer works."
     elif action == "options":
-        if options.is_valid():
-            options.save()
+        options.save()
         message = "Sharing options saved."
     else:
         return HttpResponseBadRequest(
@@ -381,6 +386,19 @@ def share(request, pk):
         return render(request, "collections/detail.html#share_panel", context)
     messages.success(request, message)
     return redirect(f"{collection.get_absolute_url()}#sharing")
+
+
+def _invalid_share_options(request, collection: Collection, form) -> HttpResponse:
+    """The sharing panel with the options' errors (nothing saved, sharing unchanged); the
+    whole collection page around it without htmx."""
+    collection.refresh_from_db()  # the form changed the instance it did not save
+    if _is_partial(request):
+        context = _share_context(request, collection, form)
+        return render(request, "collections/detail.html#share_panel", context, status=422)
+    context = _detail_context(
+        request, collection, snapshots.DEFAULT_PERIOD, DEFAULT_SORT, share_form=form
+    )
+    return render(request, "collections/detail.html", context, status=422)
 
 
 # --- Items ---------------------------------------------------------------------------------
