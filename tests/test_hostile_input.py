@@ -12,6 +12,9 @@ staff, and gets:
   admin changelist's;
 - POST with every hostile value in each form field the view reads (recorded likewise).
 
+Our own pages get every value in each parameter alone as well; Django's and allauth's
+(the admin above all: a hundred patterns alike) the values all at once.
+
 Any 5xx fails, listing every request that caused one. The suite runs again on
 PostgreSQL in CI, where NULs and overlong words fail differently than on SQLite.
 """
@@ -43,15 +46,16 @@ HOSTILE_VALUES = [
     TEN_KB,
     FIVE_HUNDRED_WORDS,
     "-1",
-    "0",
     HUGE,
     "1e999",
     "NaN",
     INVALID_DATE,
-    "<script>x</script>'\"",
     "%",
     "",
 ]
+# Control characters never reach a page's view (the middleware answers them): the request
+# with every parameter at once shows that; one parameter at a time needs the others only.
+ONE_AT_A_TIME_VALUES = [value for value in HOSTILE_VALUES if value not in (NUL, CONTROL)]
 # Django's own pages (the admin, allauth) are many and alike: the values the crawl is
 # about, without the blank one — Django's admin answers 500 to a blank ?_to_field=
 # (ModelAdmin.get_object() then looks up a field named ""), a staff-only page of Django's
@@ -66,9 +70,10 @@ THIRD_PARTY_VALUES = [
     HUGE,
     INVALID_DATE,
 ]
-# A page behind a login answers every visitor without one with the same redirect, whatever
-# the values: a few of them show that.
-BEFORE_LOGIN_VALUES = [NUL, SUPERSCRIPT_TWO, TEN_KB]
+# Where the values cannot reach a view's own code — a page behind a login answers every
+# visitor without one with the same redirect; Django's own forms read their fields, not
+# the query string — a few of them show that.
+FEW_VALUES = [NUL, SUPERSCRIPT_TWO, TEN_KB]
 # Read by many pages through a copy or a form, where recording cannot see them.
 COMMON_PARAMETERS = {"q", "page"}
 ADMIN_PARAMETERS = {"q", "o", "p", "e", "all", "_popup", "_to_field", "_changelist_filters"}
@@ -182,7 +187,7 @@ def test_no_hostile_value_gets_a_server_error(route, user, world, record_reads):
         assert b"".join(head) == b"", f"HEAD {real_path} has a body"
 
     if get is not None and _is_login_redirect(get):
-        values = BEFORE_LOGIN_VALUES
+        values = FEW_VALUES
     hostile_paths = []
     for name in route.parameters:
         for value in values:
@@ -199,10 +204,10 @@ def test_no_hostile_value_gets_a_server_error(route, user, world, record_reads):
             crawl.send("GET", real_path, query=dict.fromkeys(query_keys, value))
         if route.is_ours:
             for key in sorted(query_keys):
-                for value in values:
+                for value in ONE_AT_A_TIME_VALUES:
                     crawl.send("GET", real_path, query={key: value})
             # The htmx partials read parameters of their own, and the page's address.
-            for value in values:
+            for value in ONE_AT_A_TIME_VALUES:
                 htmx = {"HX-Request": "true", "HX-Current-URL": f"http://testserver/?q={value}"}
                 query = dict.fromkeys(query_keys, value)
                 crawl.send("GET", real_path, query=query, headers=htmx)
@@ -210,7 +215,7 @@ def test_no_hostile_value_gets_a_server_error(route, user, world, record_reads):
     reads = record_reads()
     crawl.send("POST", real_path)
     form_keys = set(reads) if route.is_ours else set()
-    for value in values:
+    for value in values if route.is_ours else FEW_VALUES:
         crawl.send(
             "POST",
             real_path,
