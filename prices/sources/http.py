@@ -81,18 +81,11 @@ MAX_REDIRECTS = 5
 MAX_REMEMBERED_TOKENS = 4
 
 
-class _ScrubFilter(logging.Filter):
-    """urllib3 logs request URLs itself (a WARNING on each connection retry), before any
-    of our code sees them: mask every remembered credential in its records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return ScrubSecretsFilter().filter(record)
-
-
 def _install_log_filter() -> None:
-    # Logger filters only see records logged on that very logger, hence each module.
-    # (settings.LOGGING also scrubs at the handlers; this keeps a process that logs
-    # elsewhere — a test's caplog, another handler — just as clean.)
+    # urllib3 logs request URLs itself (a WARNING on each connection retry), before any
+    # of our code sees them. Logger filters only see records logged on that very logger,
+    # hence each module. (settings.LOGGING also scrubs at its handlers; this keeps a
+    # process that logs elsewhere — a test's caplog, another handler — just as clean.)
     for name in (
         "urllib3.connectionpool",
         "urllib3.connection",
@@ -103,8 +96,8 @@ def _install_log_filter() -> None:
         logger.name,
     ):
         target = logging.getLogger(name)
-        if not any(isinstance(existing, _ScrubFilter) for existing in target.filters):
-            target.addFilter(_ScrubFilter())
+        if not any(isinstance(existing, ScrubSecretsFilter) for existing in target.filters):
+            target.addFilter(ScrubSecretsFilter())
 
 
 _install_log_filter()

@@ -12,6 +12,7 @@ traceback.
 """
 
 import base64
+import functools
 import logging
 import re
 import threading
@@ -49,6 +50,12 @@ def basic_auth_form(user: str, password: str) -> str:
 
 
 def _secrets_pattern(secrets: Iterable[str]) -> re.Pattern | None:
+    return _compiled_pattern(tuple(secrets))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_pattern(secrets: tuple[str, ...]) -> re.Pattern | None:
+    """Compiled once per set of secrets: the log filter asks on every line."""
     forms = secret_forms(secrets)
     if not forms:
         return None
