@@ -93,9 +93,7 @@ def _walk(patterns, parents=(), namespace=""):
             yield from _walk(pattern.url_patterns, (*parents, pattern.pattern), inner)
         elif isinstance(pattern, URLPattern):
             chain = (*parents, pattern.pattern)
-            name = f"{namespace}:{pattern.name}" if namespace else (pattern.name or "")
-            if namespace and not pattern.name:
-                name = ""
+            name = ":".join(filter(None, [namespace, pattern.name])) if pattern.name else ""
             template = "".join(str(p) for p in chain)
             yield Route(name, template, chain, pattern.callback)
 

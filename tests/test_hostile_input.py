@@ -5,7 +5,7 @@ added. Each route is visited as an anonymous visitor, as the owner of a small wo
 objects (a card, a collection with an item and an import, an alert, an API key…) and as
 staff, and gets:
 
-- GET and HEAD on its real address (HEAD must answer as GET does);
+- GET and HEAD on its real address (on our pages HEAD must answer as GET does);
 - every hostile value in each path parameter, where the route's converter lets it through;
 - every hostile value in each query parameter the page reads — recorded while it answers
   the real GET, so nobody has to list them — plus the common ones (q, page) and the
@@ -172,8 +172,8 @@ def test_no_hostile_value_gets_a_server_error(route, user, world, record_reads):
     real_values = world.real_values(route)
     real_path = route.path(real_values)
     assert real_path is not None, f"{route.template}: the real values {real_values} do not resolve"
-    # Django's own pages (the admin, allauth) get the hostile values the specification
-    # names, all parameters at once; ours get each parameter alone and their forms too.
+    # Django's own pages (the admin, allauth) get a shorter list of values, all parameters
+    # at once; ours get each parameter alone and their forms too.
     values = HOSTILE_VALUES if route.is_ours else THIRD_PARTY_VALUES
 
     reads = record_reads()
