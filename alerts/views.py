@@ -21,7 +21,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reswap, retarget
 
 from alerts.access import (
@@ -36,6 +36,7 @@ from alerts.models import Alert, AlertEvent, EmailPreferences
 from cards.models import Card
 from prices.models import PriceSummary
 from tcgtracker.lib.money import format_money
+from tcgtracker.lib.text import parse_id
 
 EVENTS_PER_ALERT = 5
 ORIGINS = ("card", "list")  # where an inline create form was opened from
@@ -167,7 +168,7 @@ def _row_response(request, alert: Alert, *, error: str = "", status: int = 200):
 
 
 @login_required
-@require_GET
+@require_safe
 def alert_list(request):
     context = _list_context(request)
     if _is_partial(request):
@@ -176,7 +177,7 @@ def alert_list(request):
 
 
 @login_required
-@require_GET
+@require_safe
 def alert_detail(request, pk):
     """One alert's row (what an inline edit's Cancel swaps back); My alerts otherwise."""
     alert = get_alert_for_user(request, pk)
@@ -187,9 +188,10 @@ def alert_detail(request, pk):
 
 def _card_for(request) -> Card:
     raw = request.POST.get("card") if request.method == "POST" else request.GET.get("card")
-    if not raw or not raw.isdigit():
+    card_id = parse_id(raw)
+    if card_id is None:
         raise Http404("Which card? Open the alert form from a card page.")
-    return get_object_or_404(Card.objects.select_related("card_set"), pk=int(raw))
+    return get_object_or_404(Card.objects.select_related("card_set"), pk=card_id)
 
 
 def _form_response(request, form, card, alert, origin, status=200):
@@ -207,14 +209,14 @@ def _form_response(request, form, card, alert, origin, status=200):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def create(request):
     card = _card_for(request)
     params = request.POST if request.method == "POST" else request.GET
     origin = params.get("from", "")
     if origin not in ORIGINS:
         origin = ""
-    if request.method == "GET":
+    if request.method != "POST":
         form = AlertForm(card=card, user=request.user, price_key=request.GET.get("price_key", ""))
         return _form_response(request, form, card, None, origin)
 
@@ -234,10 +236,10 @@ def create(request):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def edit(request, pk):
     alert = get_alert_for_user(request, pk)
-    if request.method == "GET":
+    if request.method != "POST":
         form = AlertForm(instance=alert, card=alert.card, user=request.user)
         return _form_response(request, form, alert.card, alert, "list")
     form = AlertForm(request.POST, instance=alert, card=alert.card, user=request.user)
@@ -298,7 +300,7 @@ def delete(request, pk):
     return redirect("alerts:list")
 
 
-@require_GET
+@require_safe
 def pause_link(request, token):
     """The one-click pause link in alert emails: the signed token stands in for a login.
 
@@ -317,10 +319,10 @@ def pause_link(request, token):
 # in the URL is what authorises the change (a forged request would need it), and the
 # change only turns email off.
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token):
     user = get_user_for_unsubscribe_token(token)
-    if request.method == "GET":
+    if request.method != "POST":
         preferences = EmailPreferences.objects.filter(user=user).first()
         subscribed = preferences is None or preferences.alert_emails or preferences.daily_digest
         return render(
@@ -338,7 +340,7 @@ def unsubscribe(request, token):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def email_preferences(request):
     preferences = EmailPreferences.for_user(request.user)
     form = EmailPreferencesForm(request.POST or None, instance=preferences)

@@ -17,6 +17,7 @@ from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt
 
 from api import keys, ratelimit
+from tcgtracker.lib.text import checks_control_characters
 
 JSON_CONTENT_TYPE = "application/json"
 # History and sets: a client may reuse them for a minute, and revalidate with its ETag.
@@ -91,6 +92,7 @@ def api_endpoint(view):
     against the key's hourly limit, and turns an ApiError into its response. Every
     response after the key check carries the X-RateLimit-* headers, errors included."""
 
+    @checks_control_characters
     @csrf_exempt
     @functools.wraps(view)
     def endpoint(request, *args, **kwargs):
@@ -138,6 +140,7 @@ def _keyed_response(request, view, args, kwargs) -> HttpResponse:
 def public_endpoint(view):
     """A GET endpoint that needs no key (the OpenAPI document, unknown routes)."""
 
+    @checks_control_characters
     @csrf_exempt
     @functools.wraps(view)
     def endpoint(request, *args, **kwargs):

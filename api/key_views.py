@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from api.access import get_key_for_user, keys_for_user
 from api.forms import ApiKeyForm
@@ -39,7 +39,7 @@ def _render(request, form, *, new_key=None, secret="", status=200):
 
 
 @login_required
-@require_GET
+@require_safe
 def key_list(request):
     return _render(request, ApiKeyForm(user=request.user))
 

@@ -13,8 +13,9 @@ from cards.models import Card, Game
 from cards.search import SORTS
 from prices import history, movers
 from prices.models import Source
+from tcgtracker.lib.text import CONTROL_CHARACTER_RANGE
 
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f]*$"
+NO_CONTROL_CHARACTERS = f"^[^{CONTROL_CHARACTER_RANGE}]*$"
 
 
 def _ref(name: str) -> dict:

@@ -4,6 +4,7 @@ A blank value counts as absent, as it does in the site's own forms.
 """
 
 from api.http import bad_parameter
+from tcgtracker.lib.text import has_control_characters
 
 MAX_TEXT_LENGTH = 200
 # Far past any catalog, far below what a database's OFFSET can hold.
@@ -14,8 +15,7 @@ def text(request, name: str, *, max_length: int = MAX_TEXT_LENGTH) -> str:
     value = request.GET.get(name, "").strip()
     if len(value) > max_length:
         raise bad_parameter(name, f"{name} is longer than {max_length} characters.")
-    # PostgreSQL text cannot hold NUL, and no other control character means anything here.
-    if any(ord(char) < 32 for char in value):
+    if has_control_characters(value):
         raise bad_parameter(name, f"{name} contains control characters.")
     return value
 

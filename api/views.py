@@ -18,14 +18,13 @@ from cards.models import Game
 from cards.search import SORTS, parse_query
 from prices import history, keys, movers
 from prices.models import Source
+from tcgtracker.lib.text import parse_id
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 DEFAULT_MOVERS_LIMIT = 10
 MAX_MOVERS_LIMIT = 50
 DIRECTIONS = ("gainers", "losers")
-# The largest id a database key column holds; a longer number is no card.
-MAX_ID = 2**63 - 1
 
 
 def _page(total: int, limit: int, offset: int, results: list) -> dict:
@@ -39,8 +38,8 @@ def _page(total: int, limit: int, offset: int, results: list) -> dict:
 
 
 def _card_id(raw: str) -> int:
-    card_id = int(raw)
-    if not 1 <= card_id <= MAX_ID:
+    card_id = parse_id(raw)
+    if card_id is None:
         raise _card_not_found(raw)
     return card_id
 

@@ -66,6 +66,10 @@ CHOICES_CACHE_SECONDS = 300
 
 # Trigram similarity helps with misspelt names, not with numbers or very short words.
 MIN_FUZZY_LENGTH = 4
+# Every word and filter is one more condition in the query: far past any card's name,
+# far below what builds a query too deep for Python (155 words did) or the database.
+MAX_QUERY_LENGTH = 200
+MAX_QUERY_TERMS = 20
 
 
 @dataclass
@@ -81,7 +85,14 @@ class ParsedQuery:
 
 def parse_query(raw: str) -> ParsedQuery:
     parsed = ParsedQuery()
-    for match in TOKEN_RE.finditer(raw or ""):
+    raw = raw or ""
+    if len(raw) > MAX_QUERY_LENGTH:
+        parsed.errors.append(
+            f"A search is at most {MAX_QUERY_LENGTH} characters long; this one has "
+            f"{len(raw):,}. Shorten it."
+        )
+        return parsed
+    for match in TOKEN_RE.finditer(raw):
         if match.group("key") is not None:
             key = match.group("key").lower()
             value = (match.group("quoted") or match.group("bare") or "").strip()
@@ -101,6 +112,12 @@ def parse_query(raw: str) -> ParsedQuery:
     for value in parsed.filters.get("kind", []):
         if value.lower() not in Card.Kind.values:
             parsed.errors.append(f'Unknown kind "{value}": use kind:single or kind:sealed.')
+    terms = len(parsed.text_terms) + sum(len(values) for values in parsed.filters.values())
+    if terms > MAX_QUERY_TERMS:
+        parsed.errors.append(
+            f"A search has at most {MAX_QUERY_TERMS} words and filters; this one has "
+            f"{terms}. Remove some."
+        )
     return parsed
 
 

@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, F
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from cards.models import Card, CardSet, Game
@@ -22,7 +22,7 @@ HOME_MOVERS_PERIOD = "7d"
 HOME_WATCHLIST_SIZE = 12
 
 
-@require_GET
+@require_safe
 def home(request):
     sets_by_game = []
     for game in Game:
@@ -72,7 +72,7 @@ def watchlist_preview(user) -> dict:
     }
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def search(request):
     raw_query = request.GET.get("q", "").strip()
@@ -131,7 +131,7 @@ def _query_without_page(request) -> str:
     return params.urlencode()
 
 
-@require_GET
+@require_safe
 def set_list(request):
     game = request.GET.get("game", "")
     if game not in Game.values:
@@ -146,7 +146,7 @@ def set_list(request):
     )
 
 
-@require_GET
+@require_safe
 def set_detail(request, game, code):
     card_set = get_object_or_404(CardSet, game=game, code__iexact=code)
     if card_set.code != code:
@@ -156,7 +156,7 @@ def set_detail(request, game, code):
     return render(request, "cards/set_detail.html", {"card_set": card_set, "page": page})
 
 
-@require_GET
+@require_safe
 def card_detail(request, pk, slug=None):
     # Anonymous visitors all see the same page: it is cached whole (prices.views).
     cacheable = is_anonymous_card_page(request)

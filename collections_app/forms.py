@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django import forms
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cards.models import Card
@@ -48,15 +49,31 @@ class CollectionForm(forms.ModelForm):
         if self.instance.pk:
             taken = taken.exclude(pk=self.instance.pk)
         if taken.exists():
-            raise forms.ValidationError(f"Name: you already have a collection called “{name}”.")
+            raise forms.ValidationError(_name_taken(name))
         return name
 
-    def save(self, commit=True):
+    def save(self, commit=True) -> Collection | None:
+        """The saved collection; None, with the name's error added, when another request
+        (a double click on "Create") took the name between clean_name() and here."""
         collection = super().save(commit=False)
         collection.user = self.user
         if commit:
-            collection.save()
+            try:
+                with transaction.atomic():
+                    collection.save()
+            except IntegrityError:
+                clash = Collection.objects.filter(user=self.user, name=collection.name)
+                if collection.pk:
+                    clash = clash.exclude(pk=collection.pk)
+                if not clash.exists():
+                    raise
+                self.add_error("name", _name_taken(collection.name))
+                return None
         return collection
+
+
+def _name_taken(name: str) -> str:
+    return f"Name: you already have a collection called “{name}”."
 
 
 class ShareOptionsForm(forms.ModelForm):
@@ -68,6 +85,10 @@ class ShareOptionsForm(forms.ModelForm):
         max_length=150,
         required=False,
         help_text="Blank: “A collector”.",
+        error_messages={
+            "max_length": "Name to show: at most 150 characters.",
+            "null_characters_not_allowed": "Name to show: remove the control characters.",
+        },
     )
 
     class Meta:

@@ -9,19 +9,23 @@ resolved; without JavaScript the page refreshes itself and the forms post normal
 import os
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRefresh
 from django_q.tasks import async_task
 
 from cards.models import Card
-from collections_app import exporting, importing
+from collections_app import exporting, import_storage, importing
 from collections_app.access import get_collection_for_user
 from collections_app.models import CollectionImport, ImportRow
+from tcgtracker.lib.text import parse_id
 
 ROWS_SHOWN = 200
 
@@ -52,13 +56,14 @@ def _is_partial(request) -> bool:
 
 def _get_import(request, pk, import_pk) -> CollectionImport:
     collection = get_collection_for_user(request, pk)
-    collection_import = get_object_or_404(collection.imports.all(), pk=import_pk)
+    imports = collection.imports.exclude(status=CollectionImport.Status.DISCARDED)
+    collection_import = get_object_or_404(imports, pk=import_pk)
     collection_import.collection = collection
     return collection_import
 
 
 @login_required
-@require_GET
+@require_safe
 def export_csv(request, pk):
     collection = get_collection_for_user(request, pk)
     response = StreamingHttpResponse(
@@ -70,20 +75,16 @@ def export_csv(request, pk):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def upload(request, pk):
     collection = get_collection_for_user(request, pk)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
-        if not form.is_valid():
-            context = {"collection": collection, "form": form, "formats": importing.FORMATS}
-            return render(request, "collections/import.html", context, status=422)
-        collection_import = CollectionImport.objects.create(
-            collection=collection,
-            filename=os.path.basename(form.cleaned_data["file"].name or "upload.csv")[:255],
-            content=form.text,
-            format=form.spec.key,
-        )
+        collection_import = _store_upload(request, collection, form) if form.is_valid() else None
+        if collection_import is None:
+            return render(
+                request, "collections/import.html", _upload_context(collection, form), status=422
+            )
         async_task(
             "collections_app.tasks.read_import",
             collection_import.pk,
@@ -92,14 +93,41 @@ def upload(request, pk):
         if form.note:
             messages.info(request, form.note)
         return redirect(collection_import)
-    recent = collection.imports.exclude(status=CollectionImport.Status.COMMITTED)[:5]
-    context = {
+    return render(request, "collections/import.html", _upload_context(collection, form))
+
+
+def _store_upload(request, collection, form) -> CollectionImport | None:
+    """The new import, or None with the user's limit as the form's error."""
+    upload = form.cleaned_data["file"]
+    with transaction.atomic():
+        # One upload at a time per user, so two at once cannot pass the limits together.
+        list(get_user_model().objects.select_for_update().filter(pk=request.user.pk))
+        error = import_storage.limit_error(request.user, upload.size)
+        if error:
+            form.add_error(None, error)
+            return None
+        return CollectionImport.objects.create(
+            collection=collection,
+            filename=os.path.basename(upload.name or "upload.csv")[:255],
+            content=form.text,
+            size=upload.size,
+            format=form.spec.key,
+        )
+
+
+def _upload_context(collection, form) -> dict:
+    unfinished = collection.imports.exclude(
+        status__in=[CollectionImport.Status.COMMITTED, CollectionImport.Status.DISCARDED]
+    )
+    return {
         "collection": collection,
         "form": form,
         "formats": importing.FORMATS,
-        "recent": recent,
+        "recent": unfinished[:5],
+        "usage": import_storage.ImportUsage.of(collection.user),
+        "limits": import_storage.limits(),
+        "keep_days": settings.COLLECTION_IMPORT_KEEP_DAYS,
     }
-    return render(request, "collections/import.html", context)
 
 
 def _summary(collection_import: CollectionImport) -> dict:
@@ -150,7 +178,7 @@ def _preview_context(collection_import: CollectionImport) -> dict:
 
 
 @login_required
-@require_GET
+@require_safe
 def preview(request, pk, import_pk):
     collection_import = _get_import(request, pk, import_pk)
     if _is_partial(request) and request.GET.get("progress"):
@@ -186,8 +214,7 @@ def resolve_row(request, pk, import_pk, row_pk):
         elif action == "choose":
             raw = request.POST.get("card", "")
             try:
-                card_id = int(raw) if raw.isascii() and raw.isdigit() else 0
-                importing.choose_card(row, card_id)
+                importing.choose_card(row, parse_id(raw) or 0)
             except ValueError as failure:
                 error = str(failure)
         else:
@@ -238,6 +265,6 @@ def commit(request, pk, import_pk):
 @require_POST
 def discard(request, pk, import_pk):
     collection_import = _get_import(request, pk, import_pk)
-    collection_import.delete()
+    importing.discard_import(collection_import)
     messages.success(request, f"Discarded the import of {collection_import.filename}.")
     return redirect("collections:import", pk)

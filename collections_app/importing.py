@@ -39,8 +39,8 @@ from prices import keys
 from prices.matching import PARALLEL_VARIANT_RE, PARALLEL_WORDS, clean_tcg_id, fold, number_key
 from prices.matching import words as folded_words
 from prices.pricecharting_import import parse_release_date
+from tcgtracker.lib.text import parse_id
 
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 PROGRESS_EVERY = 500
 BATCH_SIZE = 2000
 # Past this many TCGplayer ids, load every card carrying one rather than list them in
@@ -58,7 +58,7 @@ Status = ImportRow.Status
 
 
 def max_upload_bytes() -> int:
-    return getattr(settings, "COLLECTION_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+    return settings.COLLECTION_IMPORT_MAX_BYTES
 
 
 class ImportFileError(ValueError):
@@ -497,8 +497,7 @@ def parse_own_row(line: int, cell) -> ParsedRow:
         number=cell("number").strip(),
         variant=cell("variant").strip(),
         name=cell("name").strip(),
-        # isascii(): "²" is a digit that int() refuses.
-        card_id=int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 12 else None,
+        card_id=parse_id(raw_id),
         exact_variant=True,
     )
     row = ParsedRow(line, lookup)
@@ -899,7 +898,7 @@ def read_import(import_id: int) -> None:
 
 def _fail(import_id: int, message: str) -> None:
     CollectionImport.objects.filter(pk=import_id, status=CollectionImport.Status.READING).update(
-        status=CollectionImport.Status.FAILED, error=message
+        status=CollectionImport.Status.FAILED, error=message, content=""
     )
 
 
@@ -970,6 +969,16 @@ def _import_row(collection_import, row: ParsedRow, result: MatchResult) -> Impor
 # --- Reviewing and committing ------------------------------------------------------------
 
 
+def discard_import(collection_import: CollectionImport) -> None:
+    """Let an import go: its text and rows now; the record itself stays until the purge,
+    so the upload still counts against its hour. A read in progress stores nothing."""
+    with transaction.atomic():
+        CollectionImport.objects.filter(pk=collection_import.pk).exclude(
+            status=CollectionImport.Status.COMMITTED
+        ).update(status=CollectionImport.Status.DISCARDED, content="")
+        ImportRow.objects.filter(collection_import_id=collection_import.pk).delete()
+
+
 def blocking_rows(collection_import: CollectionImport):
     """Rows that stop a commit: ambiguous or rejected, and not dropped."""
     return collection_import.rows.filter(dropped=False).filter(
@@ -1003,9 +1012,10 @@ def commit_import(collection_import: CollectionImport) -> CommitResult:
     """Write every accepted row in one transaction, once; CommitRefused otherwise."""
     collection = collection_import.collection
     with transaction.atomic():
+        # The file's text is done with once its rows are written (or all of it is undone).
         claimed = CollectionImport.objects.filter(
             pk=collection_import.pk, status=CollectionImport.Status.READY
-        ).update(status=CollectionImport.Status.COMMITTED, committed_at=timezone.now())
+        ).update(status=CollectionImport.Status.COMMITTED, committed_at=timezone.now(), content="")
         if not claimed:
             current = CollectionImport.objects.filter(pk=collection_import.pk).first()
             if current and current.status == CollectionImport.Status.COMMITTED:

@@ -242,7 +242,11 @@ class PortfolioSnapshot(models.Model):
 
 class CollectionImport(models.Model):
     """An uploaded CSV on its way into a collection: parsed and matched into rows for a
-    preview, then committed in one transaction (every accepted row, or nothing)."""
+    preview, then committed in one transaction (every accepted row, or nothing).
+
+    The file's text is kept only while the import is open (pending, reading, ready):
+    committing, discarding or failing clears it, and the purge deletes every import a week
+    on (collections_app.import_storage)."""
 
     class Format(models.TextChoices):
         OWN = "own", "TCG Price Tracker CSV"
@@ -255,10 +259,14 @@ class CollectionImport(models.Model):
         READY = "ready", "Ready to review"
         FAILED = "failed", "Could not be read"
         COMMITTED = "committed", "Imported"
+        DISCARDED = "discarded", "Discarded"
+
+    OPEN_STATUSES = (Status.PENDING, Status.READING, Status.READY)
 
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="imports")
     filename = models.CharField(max_length=255)
-    content = models.TextField(help_text="The uploaded file, decoded.")
+    content = models.TextField(help_text="The uploaded file, decoded, while the import is open.")
+    size = models.PositiveIntegerField(default=0, help_text="Bytes of the uploaded file.")
     format = models.CharField(max_length=12, choices=Format.choices, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True, help_text="Why the whole file could not be read.")
@@ -270,6 +278,7 @@ class CollectionImport(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["created_at"])]
 
     def __str__(self):
         return f"{self.filename} → {self.collection}"
@@ -279,7 +288,7 @@ class CollectionImport(models.Model):
 
     @property
     def is_finished_reading(self) -> bool:
-        return self.status in {self.Status.READY, self.Status.FAILED, self.Status.COMMITTED}
+        return self.status not in {self.Status.PENDING, self.Status.READING}
 
     @property
     def progress_percent(self) -> int | None:

@@ -22,3 +22,10 @@ def backfill_snapshots(collection_id: int, since: str) -> int:
     from collections_app.snapshots import backfill_snapshots as backfill
 
     return backfill(collection_id, dt.date.fromisoformat(since))
+
+
+def purge_old_imports() -> int:
+    """Delete collection imports uploaded more than COLLECTION_IMPORT_KEEP_DAYS ago."""
+    from collections_app.import_storage import purge_old_imports as purge
+
+    return purge()

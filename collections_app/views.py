@@ -23,7 +23,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
@@ -55,6 +55,7 @@ from collections_app.valuation import (
 )
 from prices import keys
 from prices.models import PriceSummary
+from tcgtracker.lib.text import parse_id
 
 # ?sort= values of the items table; value and gain read best first, name and set A to Z.
 SORT_FIELDS = {"value": "Value", "gain": "Gain / loss", "name": "Card", "set": "Set"}
@@ -204,12 +205,12 @@ def _chart_context(
     }
 
 
-def _share_context(request, collection: Collection) -> dict:
+def _share_context(request, collection: Collection, form=None) -> dict:
     url = request.build_absolute_uri(collection.get_share_url()) if collection.is_shared else ""
     return {
         "collection": collection,
         "share_url": url,
-        "share_form": ShareOptionsForm(instance=collection),
+        "share_form": form or ShareOptionsForm(instance=collection),
     }
 
 
@@ -232,7 +233,7 @@ def _item_label(item: CollectionItem) -> str:
 
 
 @login_required
-@require_GET
+@require_safe
 def collection_list(request):
     return _list_response(request, CollectionForm(user=request.user))
 
@@ -250,43 +251,48 @@ def _list_response(request, form, status=200):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def create(request):
-    if request.method == "GET":
+    if request.method != "POST":
         form = CollectionForm(user=request.user)
         return render(request, "collections/form.html", {"form": form})
     form = CollectionForm(request.POST, user=request.user)
-    if not form.is_valid():
+    collection = form.save() if form.is_valid() else None
+    if collection is None:
         return render(request, "collections/form.html", {"form": form}, status=422)
-    collection = form.save()
     messages.success(request, f"Collection “{collection.name}” created. Add its first card.")
     return redirect(collection)
 
 
 @login_required
-@require_GET
+@require_safe
 def detail(request, pk):
     collection = get_collection_for_user(request, pk)
     period = request.GET.get("period", "")
     if period not in snapshots.PERIODS:
         period = snapshots.DEFAULT_PERIOD
     sort = _clean_sort(request.GET.get("sort"))
+    context = _detail_context(request, collection, period, sort, request.GET.get("page"))
+    return render(request, "collections/detail.html", context)
+
+
+def _detail_context(request, collection, period, sort, page_number=None, share_form=None):
     valuation = value_collection(collection)
     context = {
-        **_table_context(collection, valuation, sort, request.GET.get("page")),
+        **_table_context(collection, valuation, sort, page_number),
         **_chart_context(collection, period, valuation, sort),
-        **_share_context(request, collection),
+        **_share_context(request, collection, share_form),
     }
     context["headers"] = sort_headers(
         collection.get_absolute_url(),
         sort,
         period if period != snapshots.DEFAULT_PERIOD else "",
     )
-    return render(request, "collections/detail.html", context)
+    return context
 
 
 @login_required
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def chart(request, pk):
     """The chart's data and period buttons for one period; the collection page without
@@ -309,16 +315,20 @@ def chart(request, pk):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def edit(request, pk):
     collection = get_collection_for_user(request, pk)
     basis = (collection.basis_source, collection.basis_key)
     form = CollectionForm(request.POST or None, instance=collection, user=request.user)
-    if request.method == "GET" or not form.is_valid():
-        status = 422 if request.method == "POST" else 200
+    saved = form.save() if request.method == "POST" and form.is_valid() else None
+    if saved is None:
+        status = 200
+        if request.method == "POST":
+            status = 422
+            collection.refresh_from_db()  # the form changed the instance it did not save
         context = {"form": form, "collection": collection}
         return render(request, "collections/form.html", context, status=status)
-    collection = form.save()
+    collection = saved
     if (collection.basis_source, collection.basis_key) != basis:
         # The history was valued on the old basis: value it again on the new one.
         first_day = collection.snapshots.order_by("day").values_list("day", flat=True).first()
@@ -328,10 +338,10 @@ def edit(request, pk):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def delete(request, pk):
     collection = get_collection_for_user(request, pk)
-    if request.method == "GET":
+    if request.method != "POST":
         count = collection.items.count()
         return render(
             request, "collections/delete.html", {"collection": collection, "count": count}
@@ -350,9 +360,10 @@ def share(request, pk):
     collection = get_collection_for_user(request, pk)
     action = request.POST.get("action", "")
     options = ShareOptionsForm(request.POST, instance=collection)
+    if action in ("start", "options") and not options.is_valid():
+        return _invalid_share_options(request, collection, options)
     if action == "start":
-        if options.is_valid():
-            options.save()
+        options.save()
         if not collection.is_shared:
             collection.start_sharing()
         message = "Sharing is on: anyone with the link can see this collection."
@@ -363,8 +374,7 @@ def share(request, pk):
         collection.stop_sharing()
         message = "Sharing is off: the link no longer works."
     elif action == "options":
-        if options.is_valid():
-            options.save()
+        options.save()
         message = "Sharing options saved."
     else:
         return HttpResponseBadRequest(
@@ -378,14 +388,27 @@ def share(request, pk):
     return redirect(f"{collection.get_absolute_url()}#sharing")
 
 
+def _invalid_share_options(request, collection: Collection, form) -> HttpResponse:
+    """The sharing panel with the options' errors (nothing saved, sharing unchanged); the
+    whole collection page around it without htmx."""
+    collection.refresh_from_db()  # the form changed the instance it did not save
+    if _is_partial(request):
+        context = _share_context(request, collection, form)
+        return render(request, "collections/detail.html#share_panel", context, status=422)
+    context = _detail_context(
+        request, collection, snapshots.DEFAULT_PERIOD, DEFAULT_SORT, share_form=form
+    )
+    return render(request, "collections/detail.html", context, status=422)
+
+
 # --- Items ---------------------------------------------------------------------------------
 
 
 def _card_or_none(raw) -> Card | None:
-    # isdigit() alone lets "²" through, which int() refuses.
-    if not raw or not (str(raw).isascii() and str(raw).isdigit()):
+    card_id = parse_id(raw)
+    if card_id is None:
         return None
-    return Card.objects.select_related("card_set").filter(pk=int(raw)).first()
+    return Card.objects.select_related("card_set").filter(pk=card_id).first()
 
 
 def _picker_context(request, collection: Collection) -> dict:
@@ -395,11 +418,11 @@ def _picker_context(request, collection: Collection) -> dict:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def add_item(request, pk):
     """Add a lot to a collection: pick a card (a catalog search), then fill in the lot."""
     collection = get_collection_for_user(request, pk)
-    if request.method == "GET":
+    if request.method != "POST":
         card = _card_or_none(request.GET.get("card"))
         if card is None:
             context = _picker_context(request, collection)
@@ -460,7 +483,7 @@ def _row_response(request, item: CollectionItem, status=200):
 
 
 @login_required
-@require_GET
+@require_safe
 def item_detail(request, pk):
     """One item's row (what an inline edit's Cancel swaps back); the collection otherwise."""
     item = get_item_for_user(request, pk)
@@ -477,13 +500,13 @@ def item_detail(request, pk):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def edit_item(request, pk):
     item = get_item_for_user(request, pk)
     collection = item.collection
     old_date = item.purchase_date
     form = ItemForm(request.POST or None, instance=item, auto_id=f"item-{item.pk}-%s")
-    if request.method == "GET" or not form.is_valid():
+    if request.method != "POST" or not form.is_valid():
         status = 422 if request.method == "POST" else 200
         context = {"collection": collection, "item": item, "card": item.card, "form": form}
         template = "collections/item_form.html"
@@ -535,8 +558,10 @@ def _card_for(request) -> Card:
 
 
 def _safe_next(request) -> str:
+    """The page to return to: a path on this site, else "". (redirect() takes a bare word
+    such as "-1" for a URL name, and fails on it.)"""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -544,7 +569,7 @@ def _safe_next(request) -> str:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def add_card(request):
     card = _card_for(request)
     collections = list(collections_for_user(request).only("pk", "name"))
@@ -566,7 +591,7 @@ def add_card(request):
     template = "collections/add_card.html"
     if _is_partial(request):
         template += "#add_card_form"
-    if request.method == "GET":
+    if request.method != "POST":
         return render(request, template, context)
     if not form.is_valid():
         return render(request, template, context, status=422)
@@ -601,7 +626,7 @@ def watch_rows(watches: list[Watch]) -> list[WatchRow]:
 
 
 @login_required
-@require_GET
+@require_safe
 def watchlist(request):
     watches = list(watches_for_user(request).select_related("card__card_set"))
     rows = watch_rows(watches)
@@ -651,7 +676,7 @@ def display_name(user) -> str:
     return user.get_full_name().strip() or "A collector"
 
 
-@require_GET
+@require_safe
 def shared(request, token):
     """Read-only: the items and their value; what was paid and the owner's name only if
     the owner chose to show them, and never their email address."""

@@ -65,6 +65,9 @@ def normalise_grade(grade: str | Decimal) -> str:
         value = Decimal(str(grade)).normalize()
     except InvalidOperation:
         raise ValueError(f"not a grade: {grade!r}") from None
+    # NaN cannot even be compared (Decimal raises InvalidOperation); Infinity is no grade.
+    if not value.is_finite():
+        raise ValueError(f"not a grade: {grade!r}")
     if value < 1 or value > 10 or value * 2 != (value * 2).to_integral_value():
         raise ValueError(f"grades run from 1 to 10 in half steps, not {grade!r}")
     return format(value, "f")

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_q.tasks import async_task
 
 from cards.models import Card, CardSet
@@ -51,7 +51,7 @@ def source_health() -> list[dict]:
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def sources(request):
     from tcgtracker.health import LABELS, run_checks
 
@@ -85,7 +85,7 @@ class JobFilterForm(forms.Form):
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def jobs(request):
     form = JobFilterForm(request.GET)
     runs = JobRun.objects.all()
@@ -98,7 +98,7 @@ def jobs(request):
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def job_detail(request, pk):
     run = get_object_or_404(JobRun, pk=pk)
     template = "staff/job_detail.html"
@@ -172,7 +172,7 @@ def _text_param(request, name: str, limit: int = 200) -> str:
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def unmatched(request):
     show = "resolved" if request.GET.get("show") == "resolved" else "open"
     query = _text_param(request, "q")
@@ -204,7 +204,7 @@ def unmatched(request):
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def consoles(request):
     page = Paginator(guide_review.waiting_consoles(), CONSOLES_PER_PAGE).get_page(
         request.GET.get("page")
@@ -300,7 +300,7 @@ def _rematch(request, card_set: CardSet, console: str) -> JobRun:
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def unmatched_row(request, pk):
     """One waiting row: its prices, why it waits, its candidates, and a card search."""
     row = get_object_or_404(UnmatchedRow.objects.select_related("matched_card"), pk=pk)

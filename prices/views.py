@@ -8,7 +8,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from cards.models import Card, CardSet, Game
@@ -56,7 +56,7 @@ def _is_partial(request) -> bool:
     return bool(request.htmx) and not request.htmx.boosted
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def card_prices(request, pk):
     """The card page's price table, for its htmx polling; the card page otherwise."""
@@ -67,7 +67,7 @@ def card_prices(request, pk):
     return render(request, "cards/card_detail.html#price_table", context)
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def card_history(request, pk):
     """The chart's data and period buttons for one period; the card page without htmx.
@@ -89,7 +89,7 @@ def card_history(request, pk):
     return render(request, "cards/card_detail.html#price_chart", context)
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def movers_page(request):
     game = request.GET.get("game", "")

@@ -111,6 +111,17 @@ SCHEDULES = [
             "chart); rerunning updates the day's rows"
         ),
     },
+    {
+        "name": "collection-import-purge",
+        "func": "collections_app.tasks.purge_old_imports",
+        "schedule_type": Schedule.CRON,
+        "cron": "15 4 * * *",
+        "command": "purge_old_imports [--dry-run]",
+        "does": (
+            "deletes collection imports uploaded more than `COLLECTION_IMPORT_KEEP_DAYS` (7)"
+            " days ago, whatever became of them, with their rows; rerunning deletes nothing more"
+        ),
+    },
 ]
 
 

@@ -8,6 +8,7 @@ ALLOWED_HOSTS; everything else has a safe default.
 import sys
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from tcgtracker.lib.env import (
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "django_q",
     "tcgtracker",
+    "csp",
     "cards",
     "prices",
     "alerts",
@@ -70,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "tcgtracker.middleware.request_context",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "tcgtracker.middleware.ControlCharactersMiddleware",
 ]
 
 ROOT_URLCONF = "tcgtracker.urls"
@@ -182,6 +186,8 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
+# The same work, and so the same time, for a known email address as for a new one.
+ACCOUNT_FORMS = {"signup": "tcgtracker.accounts.SignupForm"}
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
@@ -235,6 +241,24 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, fonts and requests from this site
+# only — no inline script, event handler attribute, inline style or eval anywhere (htmx
+# is configured for it in templates/base.html; Chart.js and htmx are vendored). Card
+# images come from the catalog sources' servers, over HTTPS.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "https:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 
 # Logs: plain lines, or one JSON object per line (LOG_FORMAT=json) for a log shipper;
@@ -243,7 +267,11 @@ LOG_FORMAT = env_choice("LOG_FORMAT", ["plain", "json"], "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "tcgtracker.lib.logs.ContextFilter"}},
+    "filters": {
+        "context": {"()": "tcgtracker.lib.logs.ContextFilter"},
+        # Every line, whichever logger wrote it, with the credentials this process knows masked.
+        "scrub_secrets": {"()": "tcgtracker.lib.secrets.ScrubSecretsFilter"},
+    },
     "formatters": {
         "plain": {
             "()": "tcgtracker.lib.logs.PlainFormatter",
@@ -255,7 +283,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["context"],
+            "filters": ["context", "scrub_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
@@ -336,6 +364,15 @@ CATALOG_SYNC_ENABLED = env_bool("CATALOG_SYNC_ENABLED", False)
 # Alerts: how many active alerts a user may have; delivery attempts per alert email.
 ALERTS_MAX_ACTIVE_PER_USER = env_int("ALERTS_MAX_ACTIVE_PER_USER", 50)
 ALERT_EMAIL_MAX_ATTEMPTS = env_int("ALERT_EMAIL_MAX_ATTEMPTS", 5)
+
+# Collection CSV imports, per user: the largest file, uploads in the last hour, and what
+# open imports (uploaded, not yet imported or discarded) may hold at once. Every import
+# is deleted this many days after its upload.
+COLLECTION_IMPORT_MAX_BYTES = env_int("COLLECTION_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+COLLECTION_IMPORT_UPLOADS_PER_HOUR = env_int("COLLECTION_IMPORT_UPLOADS_PER_HOUR", 10)
+COLLECTION_IMPORT_MAX_OPEN = env_int("COLLECTION_IMPORT_MAX_OPEN", 5)
+COLLECTION_IMPORT_MAX_OPEN_BYTES = env_int("COLLECTION_IMPORT_MAX_OPEN_BYTES", 10 * 1024 * 1024)
+COLLECTION_IMPORT_KEEP_DAYS = env_int("COLLECTION_IMPORT_KEEP_DAYS", 7)
 
 # JSON API: requests per key per hour (a fixed window, counted in the shared cache).
 API_RATE_LIMIT_PER_HOUR = env_int("API_RATE_LIMIT_PER_HOUR", 1000)

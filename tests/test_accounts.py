@@ -1,5 +1,7 @@
 import pytest
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core import mail
+from django.test import Client, override_settings
 
 from tests.factories import make_user
 
@@ -53,3 +55,35 @@ def test_changing_email_sends_a_verification_to_the_new_address(client):
     )
     assert response.status_code == 200
     assert [message.to for message in mail.outbox] == [["new@example.com"]]
+
+
+class CountingHasher(MD5PasswordHasher):
+    """The test hasher, counting the hashes it computes: the costly step of a sign-up."""
+
+    hashes = 0
+
+    def encode(self, password, salt):
+        CountingHasher.hashes += 1
+        return super().encode(password, salt)
+
+
+def hashes_for_signup(client, email: str) -> int:
+    CountingHasher.hashes = 0
+    mail.outbox.clear()
+    response = client.post(
+        "/accounts/signup/",
+        {"email": email, "password1": "x-long-passphrase", "password2": "x-long-passphrase"},
+    )
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1  # a confirmation, or "you already have an account"
+    return CountingHasher.hashes
+
+
+@override_settings(PASSWORD_HASHERS=["tests.test_accounts.CountingHasher"])
+def test_signing_up_with_a_known_email_does_the_same_costly_work_as_a_new_one(client):
+    """Enumeration by timing: a known address must not answer faster than a new one."""
+    make_user(email="known@example.com")
+    new = hashes_for_signup(client, "new@example.com")
+    known = hashes_for_signup(Client(), "known@example.com")
+    assert new == known == 1
+    assert "already" in mail.outbox[0].body

@@ -32,20 +32,22 @@ prices.sources.base. Decisions worth knowing:
   scrubbed excerpt of the error body, "" without one). CircuitOpen and BudgetExhausted
   come from the breaker and the budget and carry none of these.
 - Secrets: every message and log line passes through `scrub()` with the source's
-  credentials. urllib3 logs request URLs itself (a WARNING on each connection retry),
-  so its loggers get a filter that scrubs the credentials of every SourceHttp built in
+  credentials and the tokens it was handed (`remember_secret`), in every form
+  (tcgtracker.lib.secrets). urllib3 logs request URLs itself (a WARNING on each
+  connection retry), so its loggers get a filter that scrubs every credential known to
   this process. Exceptions are raised outside `except` blocks so no unscrubbed
   requests/urllib3 exception rides along as `__context__` into a traceback.
+- Redirects are followed (at most MAX_REDIRECTS), but a credential never goes to
+  another host: across hosts every header holding one is dropped, and a URL or body
+  still holding one stops the call with a PermanentError.
 """
 
 import json as jsonlib
 import logging
 import random
-import re
 import threading
 import time
-from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -62,69 +64,29 @@ from prices.sources.base import (
     SourceError,
     TransientError,
 )
+from tcgtracker.lib.secrets import (
+    ScrubSecretsFilter,
+    basic_auth_form,
+    contains_secret,
+    remember,
+    scrub,
+)
 from tcgtracker.metrics import count_source_call
 
 logger = logging.getLogger("prices.sources.http")
 
-MASK = "***"
-SECRET_QUERY_PARAMS = ("t", "token", "api_key", "key", "access_token", "client_secret")
-# A parameter name starts the query, follows a separator, or both percent-encoded (a URL
-# inside another URL); its value runs to the next separator.
-_SECRET_PARAM_RE = re.compile(
-    r"(?:(?<![\w.-])|(?<=%3F)|(?<=%26))"
-    r"((?:" + "|".join(SECRET_QUERY_PARAMS) + r")(?:=|%3D))"
-    r"(?:(?!%26)[^&#\s'\"<>])+",
-    re.IGNORECASE,
-)
-_BEARER_RE = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=^#%-]{8,}")
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 ERROR_BODY_BYTES = 4096
 MESSAGE_BODY_CHARS = 200
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """text with every secret (raw or URL-encoded) and secret-looking URL parameter masked."""
-    text = str(text)
-    forms = set()
-    for secret in secrets:
-        if secret:
-            forms.update({secret, quote(secret, safe=""), quote(secret), quote_plus(secret)})
-    if forms:
-        # Longest first, so a secret containing another is masked whole.
-        pattern = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
-        # Case-insensitive: percent-encoding may use lower-case hex; over-masking is harmless.
-        text = re.sub(pattern, MASK, text, flags=re.IGNORECASE)
-    text = _SECRET_PARAM_RE.sub(lambda match: match.group(1) + MASK, text)
-    return _BEARER_RE.sub(lambda match: f"{match.group(1)} {MASK}", text)
-
-
-# Credentials of every SourceHttp built in this process, for scrubbing urllib3's own log
-# records, which are written before any of our code sees the URL.
-_known_secrets: set[str] = set()
-_known_secrets_lock = threading.Lock()
-
-
-def _remember_secrets(secrets: Iterable[str]) -> None:
-    with _known_secrets_lock:
-        _known_secrets.update(secret for secret in secrets if secret)
-
-
-class _ScrubFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return True  # logging reports its own formatting errors
-        with _known_secrets_lock:
-            secrets = list(_known_secrets)
-        cleaned = scrub(message, secrets)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        return True
+MAX_REDIRECTS = 5
+MAX_REMEMBERED_TOKENS = 4
 
 
 def _install_log_filter() -> None:
-    # Logger filters only see records logged on that very logger, hence each module.
+    # urllib3 logs request URLs itself (a WARNING on each connection retry), before any
+    # of our code sees them. Logger filters only see records logged on that very logger,
+    # hence each module. (settings.LOGGING also scrubs at its handlers; this keeps a
+    # process that logs elsewhere — a test's caplog, another handler — just as clean.)
     for name in (
         "urllib3.connectionpool",
         "urllib3.connection",
@@ -135,11 +97,49 @@ def _install_log_filter() -> None:
         logger.name,
     ):
         target = logging.getLogger(name)
-        if not any(isinstance(existing, _ScrubFilter) for existing in target.filters):
-            target.addFilter(_ScrubFilter())
+        if not any(isinstance(existing, ScrubSecretsFilter) for existing in target.filters):
+            target.addFilter(ScrubSecretsFilter())
 
 
 _install_log_filter()
+
+
+class CredentialsRedirect(requests.exceptions.RequestException):
+    """A redirect to another host would have carried a credential there."""
+
+
+class _SourceSession(requests.Session):
+    """A session that sends a source's credentials to the host they were sent to only.
+
+    requests drops Authorization on a redirect to another host, but not a key in a
+    header of the API's own (JustTCG's x-api-key followed a 307 across), and a 307/308
+    resends the body (TCGplayer's token request carries client_secret). Across hosts,
+    every header holding a credential is dropped; a URL or body still holding one stops
+    the call instead.
+    """
+
+    def __init__(self, secrets: list[str]):
+        super().__init__()
+        self.max_redirects = MAX_REDIRECTS
+        self.secrets = secrets  # the SourceHttp's own list: tokens join it as minted
+
+    def rebuild_auth(self, prepared_request, response):
+        super().rebuild_auth(prepared_request, response)
+        if not self.should_strip_auth(response.request.url, prepared_request.url):
+            return
+        for name, value in list(prepared_request.headers.items()):
+            if name.lower() in CREDENTIAL_HEADERS or contains_secret(value, self.secrets):
+                del prepared_request.headers[name]
+        if contains_secret(prepared_request.url, self.secrets) or contains_secret(
+            prepared_request.body, self.secrets
+        ):
+            raise CredentialsRedirect(
+                f"redirected to {urlsplit(prepared_request.url).netloc}, another host, with "
+                "a credential in the address or the body: not followed"
+            )
+
+
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 
 
 def _incr(key: str, timeout: float | None) -> int:
@@ -368,7 +368,8 @@ class SourceHttp:
         self.timeout = timeout
         self.budget_max_wait = budget_max_wait
         self.secrets = list(config.secrets)
-        _remember_secrets(self.secrets)
+        self._configured_secrets = len(self.secrets)
+        remember(self.secrets)
         self.retry = _SourceRetry(
             total=retries,
             connect=retries,
@@ -382,7 +383,7 @@ class SourceHttp:
             respect_retry_after_header=True,
             raise_on_status=False,
         )
-        self.session = requests.Session()
+        self.session = _SourceSession(self.secrets)
         adapter = HTTPAdapter(max_retries=self.retry)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
@@ -403,6 +404,17 @@ class SourceHttp:
     def scrub(self, text: str) -> str:
         return scrub(text, self.secrets)
 
+    def remember_secret(self, secret: str) -> None:
+        """A credential the source handed out (a token): from now on masked wherever it
+        appears, bare or not, and never sent to another host, like the configured ones."""
+        if not secret or secret in self.secrets:
+            return
+        self.secrets.append(secret)
+        # The configured secrets, and the latest few tokens (one is minted every hour or
+        # two); the list is shared with the session, so it changes in place.
+        del self.secrets[self._configured_secrets : -MAX_REMEMBERED_TOKENS]
+        remember([secret])
+
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
             return path
@@ -421,6 +433,9 @@ class SourceHttp:
         stream: bool = False,
     ) -> requests.Response:
         """A 2xx response, or TransientError / PermanentError (see the module docstring)."""
+        if isinstance(auth, tuple):
+            # Basic auth travels as base64 of "id:secret": a form of the secret too.
+            self.remember_secret(basic_auth_form(*auth))
         try:
             self.breaker.before_call()
         except CircuitOpen:

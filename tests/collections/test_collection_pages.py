@@ -623,6 +623,39 @@ def test_sharing_options_are_saved(client, collection):
     assert (collection.share_purchase_prices, collection.share_owner_name) == (True, False)
 
 
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "page"])
+def test_invalid_sharing_options_show_their_errors_and_save_nothing(client, collection, htmx):
+    collection.start_sharing()
+    token, name = collection.share_token, collection.user.first_name
+
+    response = client.post(
+        reverse("collections:share", args=[collection.pk]),
+        {"action": "options", "share_purchase_prices": "on", "owner_name": "x" * 151},
+        **(HTMX if htmx else {}),
+    )
+
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert "Name to show: at most 150 characters." in text
+    assert "Sharing options saved" not in text
+    collection.refresh_from_db()
+    assert (collection.share_purchase_prices, collection.share_token) == (False, token)
+    collection.user.refresh_from_db()
+    assert collection.user.first_name == name
+
+
+def test_invalid_options_do_not_start_sharing(client, collection):
+    response = client.post(
+        reverse("collections:share", args=[collection.pk]),
+        {"action": "start", "owner_name": "Ash\x00"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "Name to show: remove the control characters." in response.content.decode()
+    collection.refresh_from_db()
+    assert not collection.is_shared
+
+
 def test_an_unknown_share_action_is_a_400(client, collection):
     response = client.post(reverse("collections:share", args=[collection.pk]), {"action": "x"})
 

@@ -432,6 +432,23 @@ def test_a_card_id_that_is_not_a_plain_number_is_ignored(client, collection, cat
     assert (row.status, row.card_id) == ("matched", catalog.blastoise.pk)
 
 
+@pytest.mark.parametrize("grade", ["NaN", "sNaN", "Infinity", "-inf", "1e999"])
+def test_a_grade_that_is_no_number_is_a_row_error_and_the_rest_of_the_file_is_read(
+    client, collection, catalog, grade
+):
+    rows = [
+        own_row(catalog.blastoise, condition="", grader="PSA", grade=grade),
+        own_row(catalog.charizard, condition="", grader="PSA", grade="9"),
+    ]
+    collection_import = uploaded(client, collection, own_file(rows))
+    collection_import.refresh_from_db()
+    assert collection_import.status == CollectionImport.Status.READY
+    bad, good = rows_of(collection_import)
+    assert bad.status == "rejected"
+    assert f"grade '{grade}' is not a grade from 1 to 10" in bad.reason
+    assert (good.status, good.card_id, good.data["grade"]) == ("matched", catalog.charizard.pk, "9")
+
+
 def test_a_card_id_from_another_installation_does_not_override_set_and_number(
     client, collection, catalog
 ):
@@ -809,12 +826,19 @@ def test_resolving_rows_of_a_committed_import_is_refused(client, collection, cat
     assert not row.dropped
 
 
-def test_discarding_deletes_the_import_and_its_rows(client, collection, catalog):
+def test_discarding_deletes_the_rows_and_the_file_and_the_import_is_gone(
+    client, collection, catalog
+):
     collection_import = uploaded(client, collection, own_file([own_row(catalog.blastoise)]))
     url = reverse("collections:import_discard", args=[collection.pk, collection_import.pk])
     response = client.post(url)
     assert response["Location"] == reverse("collections:import", args=[collection.pk])
-    assert not CollectionImport.objects.exists() and not ImportRow.objects.exists()
+    assert not ImportRow.objects.exists()
+    collection_import.refresh_from_db()
+    # The record stays (it counts as an upload of its hour) until the purge deletes it.
+    assert (collection_import.status, collection_import.content) == ("discarded", "")
+    assert client.get(collection_import.get_absolute_url()).status_code == 404
+    assert client.post(url).status_code == 404
 
 
 def test_the_preview_query_count_does_not_grow_with_its_rows(

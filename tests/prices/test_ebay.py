@@ -417,6 +417,26 @@ def test_the_token_never_appears_in_errors_or_logs(ebay, caplog):
     assert CLIENT_SECRET not in caplog.text
 
 
+def test_a_token_echoed_bare_in_an_error_reaches_no_log_line(ebay, caplog):
+    """eBay's answer quoting the token without "Bearer" in front once reached an INFO line."""
+    caplog.set_level(logging.DEBUG)
+    card = charizard()
+
+    def echo(request):
+        token = request.headers["authorization"].removeprefix("Bearer ")
+        return Reply(status=400, json={"errors": [{"message": f"Token {token} is malformed"}]})
+
+    ebay.route("GET", SEARCH_PATH, echo)
+
+    result = make_client(ebay).fetch([card])
+
+    (error,) = result.errors
+    assert "Token *** is malformed" in error
+    token_tail = "H4sIAAAAAAAAAOVYb2wT0001"
+    assert token_tail not in error
+    assert not [record for record in caplog.records if token_tail in record.getMessage()]
+
+
 # Quota and failures
 
 

@@ -4,12 +4,15 @@ Runs on locmem and, with REDIS_URL set, on Redis: the budget and the breaker liv
 Django cache either way.
 """
 
+import base64
 import copy
+import io
 import logging
 import os
 import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -22,7 +25,8 @@ from prices.sources.base import (
     TransientError,
 )
 from prices.sources.http import CircuitBreaker, RateBudget, SourceHttp, scrub
-from tests.fakes.server import Reply
+from tcgtracker.lib.secrets import ScrubSecretsFilter
+from tests.fakes.server import FakeServer, Reply
 
 TOKEN = "SECRET-TOKEN-123"
 PRODUCT = {"status": "success", "id": "630417", "loose-price": 29662}
@@ -586,3 +590,148 @@ def test_a_source_without_a_rate_limit_has_no_budget(fake_server, make_http):
     http = make_http(rate_limit=None)
     assert http.budget is None
     assert http.get_json("/api/product") == PRODUCT
+
+
+# Redirects: credentials stay with their host
+
+
+@pytest.fixture
+def other_host():
+    """A second server, reached by another host name: where a redirect may point."""
+    with FakeServer() as server:
+        yield server
+
+
+def address_on(server, path: str) -> str:
+    return f"http://localhost:{urlsplit(server.url).port}{path}"
+
+
+def sent_anywhere(request, secret: str) -> bool:
+    return secret in f"{request.path} {request.query} {request.headers} {request.body!r}"
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_to_another_host_carries_no_credential_header(
+    fake_server, other_host, make_http, status
+):
+    key = "KEY-abc/123"
+    fake_server.script(
+        "GET",
+        "/cards",
+        Reply(status=status, headers={"Location": address_on(other_host, "/cards")}),
+    )
+    other_host.route("GET", "/cards", ok)
+    http = make_http(credentials={"api_key": key})
+
+    data = http.get_json(
+        "/cards",
+        headers={"x-api-key": key, "X-Partner-Key": key, "Authorization": f"Bearer {key}"},
+    )
+
+    assert data == PRODUCT
+    (request,) = other_host.requests
+    assert not sent_anywhere(request, key)
+    assert "authorization" not in request.headers and "x-api-key" not in request.headers
+
+
+def test_a_redirect_on_the_same_host_keeps_the_credentials(fake_server, make_http):
+    key = "KEY-abc/123"
+    fake_server.script("GET", "/cards", Reply(status=307, headers={"Location": "/v2/cards"}))
+    fake_server.route("GET", "/v2/cards", ok)
+    make_http(credentials={"api_key": key}).get_json("/cards", headers={"x-api-key": key})
+    assert fake_server.calls("GET", "/v2/cards")[0].headers["x-api-key"] == key
+
+
+def test_a_redirect_to_another_host_with_the_secret_in_its_address_is_not_followed(
+    fake_server, other_host, make_http, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    location = address_on(other_host, f"/api/product?id=1&t={TOKEN}")
+    fake_server.script("GET", "/api/product", Reply(status=302, headers={"Location": location}))
+    with pytest.raises(PermanentError) as caught:
+        make_http().get_json("/api/product", params={"t": TOKEN, "id": "1"})
+    assert "another host" in str(caught.value)
+    assert other_host.requests == []
+    assert_no_secret(caught.value, caplog.records)
+
+
+def test_a_307_to_another_host_does_not_resend_a_body_holding_a_secret(
+    fake_server, other_host, make_http
+):
+    secret = "private-key-xyz"
+    location = address_on(other_host, "/token")
+    fake_server.script("POST", "/token", Reply(status=307, headers={"Location": location}))
+    http = make_http(credentials={"private_key": secret})
+    with pytest.raises(PermanentError):
+        http.post_json("/token", data={"grant_type": "client_credentials", "client_secret": secret})
+    assert other_host.requests == []
+
+
+def test_too_many_redirects_are_a_permanent_error(fake_server, make_http):
+    fake_server.route(
+        "GET", "/loop", lambda request: Reply(status=302, headers={"Location": "/loop"})
+    )
+    with pytest.raises(PermanentError) as caught:
+        make_http().get_json("/loop")
+    assert "TooManyRedirects" in str(caught.value)
+
+
+# Tokens handed out, in any form
+
+
+def test_a_token_handed_out_is_masked_even_when_echoed_without_bearer(
+    fake_server, make_http, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    token = "v^1.1#i^1#f^0#t^H4sIAAAAAAAA"
+    fake_server.route(
+        "GET", "/search", lambda request: Reply(status=400, json={"error": f"bad token {token}"})
+    )
+    http = make_http()
+    http.remember_secret(token)
+    with pytest.raises(PermanentError) as caught:
+        http.get_json("/search", headers={"Authorization": f"Bearer {token}"})
+    assert "bad token ***" in caught.value.body
+    assert_no_secret(caught.value, caplog.records, secret=token)
+
+
+def test_basic_auth_is_masked_in_its_base64_form_too(fake_server, make_http, caplog):
+    caplog.set_level(logging.DEBUG)
+    fake_server.route(
+        "POST",
+        "/token",
+        lambda request: Reply(status=400, body=f"refused {request.headers['authorization']}"),
+    )
+    http = make_http(credentials={"client_id": "my-app", "client_secret": "s3cr3t-value"})
+    with pytest.raises(PermanentError) as caught:
+        http.post_json(
+            "/token", data={"grant_type": "client_credentials"}, auth=("my-app", "s3cr3t-value")
+        )
+    encoded = base64.b64encode(b"my-app:s3cr3t-value").decode()
+    assert_no_secret(caught.value, caplog.records, secret=encoded)
+
+
+def test_every_log_line_is_scrubbed_of_known_secrets_whichever_logger_wrote_it(make_http):
+    """settings.LOGGING puts the filter on its handler: a client's own warning, a task's
+    traceback — not only the HTTP layer's lines — lose the credentials."""
+    from django.conf import settings
+
+    http = make_http()
+    http.remember_secret("tok-1234567890")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ScrubSecretsFilter())
+    assert "scrub_secrets" in settings.LOGGING["handlers"]["console"]["filters"]
+    other = logging.getLogger("prices.sources.ebay.test")
+    other.addHandler(handler)
+    try:
+        other.warning("eBay said %s", "no such token tok-1234567890")
+        try:
+            raise ValueError(f"token {TOKEN} expired")
+        except ValueError:
+            other.exception("the sync failed")
+    finally:
+        other.removeHandler(handler)
+    output = stream.getvalue()
+    assert "no such token ***" in output and "token *** expired" in output
+    assert "tok-1234567890" not in output and TOKEN not in output

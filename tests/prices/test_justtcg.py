@@ -1,5 +1,6 @@
 import datetime as dt
 import logging
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -343,3 +344,21 @@ def test_justtcg_prices_cards_with_a_tcgplayer_or_justtcg_id(justtcg):
 def test_justtcg_without_a_key_is_not_usable(justtcg):
     assert make_client(justtcg).is_usable
     assert not make_client(justtcg, api_key="").is_usable
+
+
+def test_a_redirect_to_another_host_never_carries_the_api_key(justtcg):
+    """JustTCG's x-api-key once followed a 307 to another host."""
+    card = make_card(name="Charizard", number="4", tcgplayer_id="42382")
+    with FakeJustTcg() as elsewhere:
+        elsewhere.add_card("42382", holo_rare_variants())
+        port = urlsplit(elsewhere.url).port
+        moved = Reply(status=307, headers={"Location": f"http://localhost:{port}{CARDS_PATH}"})
+        justtcg.script("POST", CARDS_PATH, moved)
+
+        # The other host asks for its key, which it does not get: the batch fails.
+        with pytest.raises(PermanentError, match="HTTP 401"):
+            make_client(justtcg).fetch([card])
+
+    (request,) = elsewhere.lookups
+    assert "x-api-key" not in request.headers
+    assert API_KEY not in f"{request.headers} {request.body!r} {request.query}"
