@@ -22,8 +22,7 @@ MAX_PAGES = 200
 
 
 def _http(name: str, base_url: str, credentials: dict, rate_limit: tuple[int, int]):
-    from prices.sources.base import SourceConfig
-    from prices.sources.http import SourceHttp
+    from tcgtracker.lib.http import SourceConfig, SourceHttp
 
     config = SourceConfig(
         name=name,
@@ -123,7 +122,7 @@ def sync_catalog(game: str | None = None, set_codes: list[str] | None = None, ht
     """Run the catalog sync for one game or both, recording a job run per game."""
     from prices import jobs
     from prices.models import JobRun
-    from prices.sources.base import SourceError
+    from tcgtracker.lib.http import SourceError
 
     runs = []
     for name in [game] if game else list(SYNCS):

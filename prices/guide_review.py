@@ -36,8 +36,8 @@ from prices.pricecharting_import import (
     fail_run,
     stored_unmatched_rows,
 )
-from prices.sources.base import SourceConfig
 from prices.writing import Observation, WriteResult, record_observations
+from tcgtracker.lib.http import SourceConfig
 
 SOURCE = Source.PRICECHARTING
 REMATCH_PROGRESS_EVERY = 200

@@ -42,8 +42,6 @@ from prices.matching import (
     clean_tcg_id,
 )
 from prices.models import JobRun, Source, UnmatchedRow
-from prices.sources.base import SourceConfig, SourceError
-from prices.sources.http import scrub
 from prices.sources.pricecharting import (
     PRICE_GUIDE_CATEGORIES,
     SOURCE,
@@ -55,6 +53,7 @@ from prices.sources.pricecharting import (
     price_fields,
 )
 from prices.writing import MAX_CENTS, Observation, WriteResult, record_observations
+from tcgtracker.lib.http import SourceConfig, SourceError, scrub
 
 logger = logging.getLogger(__name__)
 

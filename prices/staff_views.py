@@ -22,7 +22,7 @@ from prices import jobs as job_runs
 from prices.matching import console_game
 from prices.models import JobRun, PriceSourceState, Source, UnmatchedRow
 from prices.sources.base import CLIENTS, get_client
-from prices.sources.http import CircuitBreaker, RateBudget
+from tcgtracker.lib.http import CircuitBreaker, RateBudget
 
 
 def source_health() -> list[dict]:

@@ -20,16 +20,9 @@ from django.utils import timezone
 from cards.models import Card
 from prices import jobs
 from prices.models import JobRun, PriceSourceState, SyncState
-from prices.sources.base import (
-    CLIENTS,
-    PermanentError,
-    PriceClient,
-    QuotaExhausted,
-    SourceError,
-    get_client,
-)
-from prices.sources.http import scrub
+from prices.sources.base import CLIENTS, PriceClient, get_client
 from prices.writing import record_observations
+from tcgtracker.lib.http import PermanentError, QuotaExhausted, SourceError, scrub
 
 logger = logging.getLogger(__name__)
 

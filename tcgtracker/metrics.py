@@ -14,7 +14,6 @@ scrape of any one web process tells about the whole install:
   own. Without that variable (runserver, one process) the process counts alone.
 """
 
-import contextlib
 import os
 
 from django.conf import settings
@@ -22,6 +21,8 @@ from django.core.cache import cache
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from tcgtracker.lib.http import source_call_key
 
 REQUESTS = Counter(
     "tcg_http_requests",
@@ -52,19 +53,6 @@ POINT_WRITING_KINDS = ("price_sync", "price_import", "demo_backfill")
 def count_request(view: str, method: str, status: int, seconds: float) -> None:
     REQUESTS.labels(view, method, str(status)).inc()
     REQUEST_SECONDS.labels(view).observe(seconds)
-
-
-def _source_call_key(source: str, outcome: str) -> str:
-    return f"metrics:source-calls:{source}:{outcome}"
-
-
-def count_source_call(source: str, outcome: str) -> None:
-    """One call to a source, in the shared cache (no expiry): every process adds to it."""
-    key = _source_call_key(source, outcome)
-    cache.add(key, 0, timeout=None)
-    # Evicted between add and incr: this one call goes uncounted.
-    with contextlib.suppress(ValueError):
-        cache.incr(key)
 
 
 class InstallCollector:
@@ -122,7 +110,7 @@ class InstallCollector:
         )
         sources = [*settings.PRICE_SOURCES, *CATALOG_SOURCES]
         keys = {
-            _source_call_key(source, outcome): (source, outcome)
+            source_call_key(source, outcome): (source, outcome)
             for source in sources
             for outcome in SOURCE_CALL_OUTCOMES
         }

@@ -10,8 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from prices import sync
 from prices.models import JobRun
-from prices.sources.base import PermanentError, SourceConfig, TransientError
-from prices.sources.http import SourceHttp
+from tcgtracker.lib.http import PermanentError, SourceConfig, SourceHttp, TransientError
 from tcgtracker.lib.logs import ContextFilter, JsonFormatter
 from tests.factories import make_card
 from tests.fakes.server import Reply

@@ -5,8 +5,9 @@ CLIENTS below. A client says which cards it can price, fetches a batch of them a
 returns observations; the sync (prices.sync) picks due cards, respects the rate budget
 through the HTTP layer, writes through prices.writing and records the job run.
 
-HTTP plumbing shared by all clients (timeouts, retries, rate budget, circuit breaker,
-secret scrubbing) lives in prices.sources.http.
+HTTP plumbing shared by all clients and the catalog sync (timeouts, retries, rate
+budget, circuit breaker, secret scrubbing, the error classes and SourceConfig) lives below
+every app, in tcgtracker.lib.http.
 """
 
 import importlib
@@ -14,79 +15,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from django.conf import settings
+from tcgtracker.lib.http import SourceConfig
 
 if TYPE_CHECKING:
     from cards.models import Card
     from prices.writing import Observation
-
-
-class SourceError(Exception):
-    """A source could not answer. Messages never contain credentials."""
-
-    transient = False
-
-
-class TransientError(SourceError):
-    """Worth trying again later: timeouts, connection errors, 5xx, 429."""
-
-    transient = True
-
-
-class PermanentError(SourceError):
-    """Trying again will not help: 4xx other than 429, malformed or error bodies."""
-
-
-class QuotaExhausted(TransientError):
-    """The source's quota is spent (eBay's daily 429): no calls until retry_at."""
-
-    def __init__(self, message: str, retry_at=None):
-        super().__init__(message)
-        self.retry_at = retry_at
-
-
-class CircuitOpen(TransientError):
-    """Too many recent failures: the source is not called until its cool-down ends."""
-
-
-class BudgetExhausted(TransientError):
-    """The shared rate budget has no calls left in this window."""
-
-
-class NotConfigured(PermanentError):
-    """Credentials are missing: the source cannot be used."""
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    name: str
-    enabled: bool
-    base_url: str
-    credentials: dict[str, str]
-    rate_limit: tuple[int, int] | None  # (calls, per seconds), shared by every process
-    batch_size: int
-    options: dict
-
-    @classmethod
-    def from_settings(cls, name: str) -> "SourceConfig":
-        raw = dict(settings.PRICE_SOURCES[name])
-        return cls(
-            name=name,
-            enabled=raw.pop("enabled"),
-            base_url=raw.pop("base_url").rstrip("/"),
-            credentials=raw.pop("credentials"),
-            rate_limit=raw.pop("rate_limit"),
-            batch_size=raw.pop("batch_size"),
-            options=raw,
-        )
-
-    @property
-    def has_credentials(self) -> bool:
-        return all(self.credentials.values())
-
-    @property
-    def secrets(self) -> list[str]:
-        return [value for value in self.credentials.values() if value]
 
 
 @dataclass

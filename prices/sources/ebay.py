@@ -29,20 +29,19 @@ from django.utils import timezone
 
 from cards.models import Card, Game
 from prices import keys
-from prices.sources.base import (
+from prices.sources.base import FetchResult, PriceClient
+from prices.sources.tokens import CachedToken, TokenRefused
+from prices.writing import Observation
+from tcgtracker.lib.http import (
     BudgetExhausted,
     CircuitOpen,
-    FetchResult,
     PermanentError,
-    PriceClient,
     QuotaExhausted,
     SourceConfig,
     SourceError,
+    SourceHttp,
     TransientError,
 )
-from prices.sources.http import SourceHttp
-from prices.sources.tokens import CachedToken, TokenRefused
-from prices.writing import Observation
 
 logger = logging.getLogger(__name__)
 

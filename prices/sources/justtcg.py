@@ -25,16 +25,10 @@ from django.utils import timezone
 
 from cards.models import Card
 from prices import keys
-from prices.sources.base import (
-    FetchResult,
-    PermanentError,
-    PriceClient,
-    QuotaExhausted,
-    SourceConfig,
-)
-from prices.sources.http import SourceHttp
+from prices.sources.base import FetchResult, PriceClient
 from prices.sources.tcgplayer import choose_printing, dollars_to_cents
 from prices.writing import Observation
+from tcgtracker.lib.http import PermanentError, QuotaExhausted, SourceConfig, SourceHttp
 
 logger = logging.getLogger(__name__)
 

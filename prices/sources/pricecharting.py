@@ -23,16 +23,16 @@ from django.utils import timezone
 from cards.models import Card
 from prices import keys
 from prices.matching import MATCHED, CatalogIndex, Product, fold
-from prices.sources.base import (
-    FetchResult,
+from prices.sources.base import FetchResult, PriceClient
+from prices.writing import Observation
+from tcgtracker.lib.http import (
     NotConfigured,
     PermanentError,
-    PriceClient,
     SourceConfig,
+    SourceHttp,
     TransientError,
+    scrub,
 )
-from prices.sources.http import SourceHttp, scrub
-from prices.writing import Observation
 
 logger = logging.getLogger(__name__)
 

@@ -20,15 +20,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.utils import timezone
 
 from cards.models import Card
-from prices.sources.base import (
-    FetchResult,
-    PermanentError,
-    PriceClient,
-    SourceConfig,
-)
-from prices.sources.http import SourceHttp
+from prices.sources.base import FetchResult, PriceClient
 from prices.sources.tokens import CachedToken, TokenRefused
 from prices.writing import Observation
+from tcgtracker.lib.http import PermanentError, SourceConfig, SourceHttp
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import time
 
 from django.core.cache import cache
 
-from prices.sources.base import PermanentError
+from tcgtracker.lib.http import PermanentError
 
 TOKEN_REFRESH_MARGIN = 300
 

@@ -3,8 +3,7 @@ import pytest
 from cards.catalog_sync import pokemon_http, sync_catalog
 from cards.models import Card, CardSet, Game
 from prices.models import JobRun
-from prices.sources.base import SourceConfig
-from prices.sources.http import SourceHttp
+from tcgtracker.lib.http import SourceConfig, SourceHttp
 from tests.factories import make_user
 from tests.fakes.catalog import (
     optcg_card,

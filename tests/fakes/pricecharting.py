@@ -14,9 +14,8 @@ price guide with dollar strings, served from /price-guide/download-custom.
 import csv
 import io
 
-from prices.sources.base import SourceConfig
-from prices.sources.http import SourceHttp
 from prices.sources.pricecharting import PriceChartingClient
+from tcgtracker.lib.http import SourceConfig, SourceHttp
 from tests.fakes.server import FakeServer, Reply
 
 TOKEN = "c0ffee" + "5ecret" * 5 + "abcd"  # 40 characters, like a real token

@@ -8,7 +8,6 @@ import time_machine
 from cards.models import Card, Game
 from prices import sync
 from prices.models import PriceSourceState
-from prices.sources.base import QuotaExhausted, SourceConfig
 from prices.sources.ebay import (
     EbayClient,
     TokenRefused,
@@ -18,8 +17,8 @@ from prices.sources.ebay import (
     search_query,
     title_grade,
 )
-from prices.sources.http import SourceHttp
 from prices.writing import record_observations
+from tcgtracker.lib.http import QuotaExhausted, SourceConfig, SourceHttp
 from tests.factories import make_card, make_set
 from tests.fakes.ebay import (
     CLIENT_ID,

@@ -1,4 +1,4 @@
-"""prices.sources.http against a real HTTP server on 127.0.0.1 (tests/fakes/server.py).
+"""tcgtracker.lib.http against a real HTTP server on 127.0.0.1 (tests/fakes/server.py).
 
 Runs on locmem and, with REDIS_URL set, on Redis: the budget and the breaker live in the
 Django cache either way.
@@ -17,14 +17,17 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 
-from prices.sources.base import (
+from tcgtracker.lib.http import (
     BudgetExhausted,
+    CircuitBreaker,
     CircuitOpen,
     PermanentError,
+    RateBudget,
     SourceConfig,
+    SourceHttp,
     TransientError,
+    scrub,
 )
-from prices.sources.http import CircuitBreaker, RateBudget, SourceHttp, scrub
 from tcgtracker.lib.secrets import ScrubSecretsFilter
 from tests.fakes.server import FakeServer, Reply
 
@@ -318,7 +321,7 @@ def test_the_token_never_reaches_an_error_or_a_log_line(fake_server, make_http, 
         make_http(retries=1).get_json("/api/product", params={"t": TOKEN, "id": "1"})
     assert "t=***" in str(caught.value)
     assert_no_secret(caught.value, caplog.records)
-    assert any(record.name == "prices.sources.http" for record in caplog.records)
+    assert any(record.name == "tcgtracker.lib.http" for record in caplog.records)
 
 
 def test_the_token_is_scrubbed_from_urllib3_retry_warnings(make_http, caplog):

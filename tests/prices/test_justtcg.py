@@ -6,9 +6,14 @@ import pytest
 import time_machine
 
 from cards.models import Card, Game
-from prices.sources.base import PermanentError, QuotaExhausted, SourceConfig, TransientError
-from prices.sources.http import SourceHttp
 from prices.sources.justtcg import JustTcgClient
+from tcgtracker.lib.http import (
+    PermanentError,
+    QuotaExhausted,
+    SourceConfig,
+    SourceHttp,
+    TransientError,
+)
 from tests.factories import make_card, make_set
 from tests.fakes.justtcg import API_KEY, CARDS_PATH, UPDATED, FakeJustTcg, justtcg_variant
 from tests.fakes.server import Reply

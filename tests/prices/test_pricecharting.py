@@ -6,9 +6,9 @@ import time_machine
 
 from cards.models import Card, Game
 from prices.models import PricePoint
-from prices.sources.base import CircuitOpen, NotConfigured, TransientError
 from prices.sources.pricecharting import FIELD_KEYS, PriceChartingClient
 from prices.writing import record_observations
+from tcgtracker.lib.http import CircuitOpen, NotConfigured, TransientError
 from tests.factories import make_card, make_set
 from tests.fakes.pricecharting import (
     CHARIZARD_BASE,

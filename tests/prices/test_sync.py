@@ -7,14 +7,9 @@ from django.core.management import CommandError, call_command
 
 from prices import sync
 from prices.models import JobRun, PricePoint, PriceSourceState, SyncState
-from prices.sources.base import (
-    FetchResult,
-    PriceClient,
-    QuotaExhausted,
-    SourceConfig,
-    TransientError,
-)
+from prices.sources.base import FetchResult, PriceClient
 from prices.writing import Observation
+from tcgtracker.lib.http import QuotaExhausted, SourceConfig, TransientError
 from tests.factories import make_card
 
 pytestmark = pytest.mark.django_db

@@ -4,14 +4,13 @@ import logging
 import pytest
 import time_machine
 
-from prices.sources.base import PermanentError, SourceConfig
-from prices.sources.http import SourceHttp
 from prices.sources.tcgplayer import (
     TcgplayerClient,
     TokenRefused,
     choose_printing,
     dollars_to_cents,
 )
+from tcgtracker.lib.http import PermanentError, SourceConfig, SourceHttp
 from tests.factories import make_card
 from tests.fakes.server import Reply
 from tests.fakes.tcgplayer import (

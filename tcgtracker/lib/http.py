@@ -4,8 +4,9 @@
     data = http.get_json("/api/product", params={"t": token, "id": "630417"})
 
 Each call goes: circuit breaker → shared rate budget → one `requests.Session` whose
-adapter retries with urllib3's `Retry` → outcome mapped onto the error classes of
-prices.sources.base. Decisions worth knowing:
+adapter retries with urllib3's `Retry` → outcome mapped onto the error classes below.
+Price sources (prices.sources) and the catalog sync (cards.catalog_sync) both use it.
+Decisions worth knowing:
 
 - Retries (urllib3): connection errors, read timeouts, 500/502/503/504 and (unless
   `retry_on_429=False`) 429, for GET and POST alike. Backoff is exponential from the
@@ -42,28 +43,23 @@ prices.sources.base. Decisions worth knowing:
   still holding one stops the call with a PermanentError.
 """
 
+import contextlib
 import json as jsonlib
 import logging
 import random
 import threading
 import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from django.conf import settings
 from django.core.cache import cache
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from prices.sources.base import (
-    BudgetExhausted,
-    CircuitOpen,
-    PermanentError,
-    SourceConfig,
-    SourceError,
-    TransientError,
-)
 from tcgtracker.lib.secrets import (
     ScrubSecretsFilter,
     basic_auth_form,
@@ -71,9 +67,91 @@ from tcgtracker.lib.secrets import (
     remember,
     scrub,
 )
-from tcgtracker.metrics import count_source_call
 
-logger = logging.getLogger("prices.sources.http")
+
+class SourceError(Exception):
+    """A source could not answer. Messages never contain credentials."""
+
+    transient = False
+
+
+class TransientError(SourceError):
+    """Worth trying again later: timeouts, connection errors, 5xx, 429."""
+
+    transient = True
+
+
+class PermanentError(SourceError):
+    """Trying again will not help: 4xx other than 429, malformed or error bodies."""
+
+
+class QuotaExhausted(TransientError):
+    """The source's quota is spent (eBay's daily 429): no calls until retry_at."""
+
+    def __init__(self, message: str, retry_at=None):
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class CircuitOpen(TransientError):
+    """Too many recent failures: the source is not called until its cool-down ends."""
+
+
+class BudgetExhausted(TransientError):
+    """The shared rate budget has no calls left in this window."""
+
+
+class NotConfigured(PermanentError):
+    """Credentials are missing: the source cannot be used."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    enabled: bool
+    base_url: str
+    credentials: dict[str, str]
+    rate_limit: tuple[int, int] | None  # (calls, per seconds), shared by every process
+    batch_size: int
+    options: dict
+
+    @classmethod
+    def from_settings(cls, name: str) -> "SourceConfig":
+        raw = dict(settings.PRICE_SOURCES[name])
+        return cls(
+            name=name,
+            enabled=raw.pop("enabled"),
+            base_url=raw.pop("base_url").rstrip("/"),
+            credentials=raw.pop("credentials"),
+            rate_limit=raw.pop("rate_limit"),
+            batch_size=raw.pop("batch_size"),
+            options=raw,
+        )
+
+    @property
+    def has_credentials(self) -> bool:
+        return all(self.credentials.values())
+
+    @property
+    def secrets(self) -> list[str]:
+        return [value for value in self.credentials.values() if value]
+
+
+def count_source_call(source: str, outcome: str) -> None:
+    """One call to a source, in the shared cache (no expiry): every process adds to it, and
+    /metrics reads it (tcgtracker.metrics)."""
+    key = source_call_key(source, outcome)
+    cache.add(key, 0, timeout=None)
+    # Evicted between add and incr: this one call goes uncounted.
+    with contextlib.suppress(ValueError):
+        cache.incr(key)
+
+
+def source_call_key(source: str, outcome: str) -> str:
+    return f"metrics:source-calls:{source}:{outcome}"
+
+
+logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 ERROR_BODY_BYTES = 4096
