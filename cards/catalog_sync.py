@@ -14,6 +14,9 @@ from django.utils import timezone
 
 from cards.loading import FileReport, load_records
 from cards.models import CardSet, Game
+from jobs import runs
+from jobs.models import JobRun
+from tcgtracker.lib.http import SourceConfig, SourceError, SourceHttp
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +25,6 @@ MAX_PAGES = 200
 
 
 def _http(name: str, base_url: str, credentials: dict, rate_limit: tuple[int, int]):
-    from tcgtracker.lib.http import SourceConfig, SourceHttp
-
     config = SourceConfig(
         name=name,
         enabled=True,
@@ -120,14 +121,10 @@ SYNCS = {Game.POKEMON: sync_pokemon, Game.ONEPIECE: sync_onepiece}
 
 def sync_catalog(game: str | None = None, set_codes: list[str] | None = None, https=None):
     """Run the catalog sync for one game or both, recording a job run per game."""
-    from prices import jobs
-    from prices.models import JobRun
-    from tcgtracker.lib.http import SourceError
-
-    runs = []
+    done = []
     for name in [game] if game else list(SYNCS):
-        run = jobs.start(JobRun.Kind.CATALOG_SYNC, description=f"{name} catalog")
-        with jobs.running(run):
+        run = runs.start(JobRun.Kind.CATALOG_SYNC, description=f"{name} catalog")
+        with runs.running(run):
             try:
                 http = (https or {}).get(name)
                 reports = SYNCS[name](http, set_codes) if http else SYNCS[name](set_codes=set_codes)
@@ -140,8 +137,8 @@ def sync_catalog(game: str | None = None, set_codes: list[str] | None = None, ht
                 run.status = JobRun.Status.PARTIAL if run.rejected else JobRun.Status.SUCCEEDED
             run.finished_at = timezone.now()
             run.save()
-        runs.append(run)
-    return runs
+        done.append(run)
+    return done
 
 
 def _count(run, reports: list[FileReport]) -> None:

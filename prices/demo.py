@@ -5,8 +5,9 @@ import datetime as dt
 from django.utils import timezone
 
 from cards.models import Card
-from prices import jobs
-from prices.models import JobRun, PricePoint, SyncState
+from jobs import runs
+from jobs.models import JobRun
+from prices.models import PricePoint, SyncState
 from prices.sources import demo
 from prices.writing import WriteResult, record_observations
 
@@ -31,13 +32,13 @@ def backfill_demo_history(days: int = 365, card_ids=None, progress=None) -> JobR
         )
     )
     todo = [card for card in cards if card.pk not in done]
-    run = jobs.start(
+    run = runs.start(
         JobRun.Kind.DEMO_BACKFILL,
         demo.SOURCE,
         description=f"{days} days of simulated history for {len(todo)} cards",
         progress_total=len(todo),
     )
-    with jobs.running(run):
+    with runs.running(run):
         total = WriteResult()
         days_list = demo.history_days((today - first_day).days, today)
         for start in range(0, len(todo), CARDS_PER_BATCH):

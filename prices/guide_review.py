@@ -20,7 +20,8 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from cards.models import Card, CardSet
-from prices import jobs
+from jobs import runs
+from jobs.models import JobRun
 from prices.matching import (
     CatalogIndex,
     Product,
@@ -29,7 +30,7 @@ from prices.matching import (
     loose_name,
     loose_set_names,
 )
-from prices.models import JobRun, Source, UnmatchedRow
+from prices.models import Source, UnmatchedRow
 from prices.pricecharting_import import (
     GuideImport,
     GuideRow,
@@ -205,7 +206,7 @@ def rematch_console(console_name: str, *, job_run: JobRun | None = None) -> JobR
     def save_run(run: JobRun, fields: list[str] | None) -> None:
         run.save(update_fields=fields)
 
-    with jobs.running(run):
+    with runs.running(run):
         importer = None
         try:
             importer = GuideImport(

@@ -32,7 +32,8 @@ from django.db.models import Case, CharField, IntegerField, Value, When
 from django.utils import timezone
 
 from cards.models import Card
-from prices import jobs
+from jobs import runs
+from jobs.models import JobRun
 from prices.matching import (
     AMBIGUOUS,
     REASONS,
@@ -41,7 +42,7 @@ from prices.matching import (
     Product,
     clean_tcg_id,
 )
-from prices.models import JobRun, Source, UnmatchedRow
+from prices.models import Source, UnmatchedRow
 from prices.sources.pricecharting import (
     PRICE_GUIDE_CATEGORIES,
     SOURCE,
@@ -681,9 +682,9 @@ def import_price_guide(
     run.progress_total = total
     run.observed_on = observed_at.date()
     if save:
-        jobs.interrupt_stale(kind=run.kind, source=run.source)
+        runs.interrupt_stale(kind=run.kind, source=run.source)
         run.save()
-    with jobs.running(run) if save else contextlib.nullcontext():
+    with runs.running(run) if save else contextlib.nullcontext():
         _import(run, lines, name, observed_at, game, dry_run, progress, save_run, secrets)
     return run
 

@@ -15,9 +15,10 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from prices import jobs
+from jobs import runs
+from jobs.models import JobRun
 from prices.history import PRODUCT_WIDE_SAMPLES
-from prices.models import JobRun, PricePoint
+from prices.models import PricePoint
 from prices.writing import refresh_all_summaries
 
 GROUPS_PER_TRANSACTION = 500
@@ -26,8 +27,8 @@ GROUPS_PER_TRANSACTION = 500
 def fold_old_points(older_than_days: int | None = None) -> JobRun:
     days = settings.PRICE_RETENTION_DAYS if older_than_days is None else older_than_days
     cutoff = timezone.now() - dt.timedelta(days=days)
-    run = jobs.start(JobRun.Kind.RETENTION, description=f"points older than {days} days")
-    with jobs.running(run):
+    run = runs.start(JobRun.Kind.RETENTION, description=f"points older than {days} days")
+    with runs.running(run):
         groups = list(
             PricePoint.objects.filter(observed_at__lt=cutoff)
             .annotate(day=TruncDate("observed_at", tzinfo=dt.UTC))

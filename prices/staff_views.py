@@ -17,10 +17,10 @@ from django_q.tasks import async_task
 
 from cards.models import Card, CardSet
 from cards.search import quick_search
+from jobs.models import JobRun
 from prices import guide_review, uploads
-from prices import jobs as job_runs
 from prices.matching import console_game
-from prices.models import JobRun, PriceSourceState, Source, UnmatchedRow
+from prices.models import PriceSourceState, Source, UnmatchedRow
 from prices.sources.base import CLIENTS, get_client
 from tcgtracker.lib.http import CircuitBreaker, RateBudget
 
@@ -148,7 +148,7 @@ def price_guide_upload(request):
                 upload=uploads.save(form.cleaned_data["file"]),
                 observed_on=observed_on,
             )
-            job_runs.queue_upload(run)
+            uploads.queue_upload(run)
             messages.success(request, "Upload received; the import runs in the background.")
             return redirect("staff:job_detail", pk=run.pk)
     else:

@@ -1,7 +1,7 @@
 """Price sync: ask a source for the cards that are due, write what it says, record the run.
 
 Safe to run twice and concurrently: one run per source at a time (its running JobRun is
-the lock, prices.jobs), idempotent writes, and a card is marked checked only after its
+the lock, jobs.runs), idempotent writes, and a card is marked checked only after its
 prices are written — a run killed halfway leaves the rest due for the next one, and what
 it had written is not written again. A run takes no new batch once its time budget
 (PRICE_SYNC_TIME_BUDGET_SECONDS) is spent, so it ends by itself before the task worker's
@@ -18,8 +18,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from cards.models import Card
-from prices import jobs
-from prices.models import JobRun, PriceSourceState, SyncState
+from jobs import runs
+from jobs.models import JobRun
+from prices.models import PriceSourceState, SyncState
 from prices.sources.base import CLIENTS, PriceClient, get_client
 from prices.writing import record_observations
 from tcgtracker.lib.http import PermanentError, QuotaExhausted, SourceError, scrub
@@ -70,23 +71,23 @@ def sync_source(
     state, _ = PriceSourceState.objects.get_or_create(source=source)
     now = timezone.now()
     if not client.is_usable:
-        return jobs.record_refusal(
+        return runs.record_refusal(
             kind, source, f"{client.label} is disabled or has no credentials configured."
         )
     if state.blocked_until and state.blocked_until > now:
-        return jobs.record_refusal(
+        return runs.record_refusal(
             kind,
             source,
             f"{client.label} quota is spent until {state.blocked_until:%Y-%m-%d %H:%M} UTC.",
         )
     try:
-        run = jobs.start(kind, source)
-    except jobs.AlreadyRunning as busy:
+        run = runs.start(kind, source)
+    except runs.AlreadyRunning as busy:
         holder = busy.holder.pk if busy.holder else "?"
-        return jobs.record_refusal(
+        return runs.record_refusal(
             kind, source, f"Another {client.label} sync is running (job {holder})."
         )
-    with jobs.running(run):
+    with runs.running(run):
         try:
             _run(client, state, run, card_ids, progress)
         except Exception as exc:

@@ -2,7 +2,7 @@
 
 from django_q.tasks import async_task
 
-from prices import jobs
+from prices import uploads
 from prices.demo import backfill_demo_history
 from prices.retention import fold_old_points
 from prices.sync import sync_source, usable_sources
@@ -34,11 +34,10 @@ def import_price_guide_file(job_run_id: int) -> None:
 
     Claims the run first: a task delivered twice, or after the run was tried again
     elsewhere, finds it taken and does nothing. The stored file is deleted when the run
-    ends, and kept when it is interrupted, for its retry (prices.jobs)."""
+    ends, and kept when it is interrupted, for its retry (prices.uploads)."""
     from django.utils import timezone
 
-    from prices import uploads
-    from prices.models import JobRun
+    from jobs.models import JobRun
     from prices.pricecharting_import import import_price_guide
 
     now = timezone.now()
@@ -63,19 +62,19 @@ def import_price_guide_file(job_run_id: int) -> None:
     finally:
         # A run still "running" here died with its process: the sweep retries the file.
         if run.status not in JobRun.ACTIVE:
-            jobs.finish_upload(run)
+            uploads.finish_upload(run)
 
 
 def sweep_jobs() -> dict[str, int]:
     """Mark runs whose process died interrupted (retrying uploads), requeue lost uploads,
     delete old ones."""
-    return jobs.sweep()
+    return uploads.sweep()
 
 
 def rematch_waiting_rows(console_name: str, job_run_id: int | None = None) -> int | None:
     """Match a console's waiting price-guide rows again (after staff taught its set)."""
+    from jobs.models import JobRun
     from prices.guide_review import rematch_console
-    from prices.models import JobRun
 
     run = None
     if job_run_id is not None:

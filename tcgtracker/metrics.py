@@ -61,7 +61,8 @@ class InstallCollector:
     def collect(self):
         from django.db.models import Count, Sum
 
-        from prices.models import JobRun, PriceSourceState
+        from jobs.models import JobRun
+        from prices.models import PriceSourceState
 
         ended = CounterMetricFamily(
             "tcg_job_runs",

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django_q",
     "tcgtracker",
     "csp",
+    "jobs",
     "cards",
     "prices",
     "alerts",

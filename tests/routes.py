@@ -21,7 +21,8 @@ from alerts.links import pause_token, unsubscribe_token
 from alerts.models import Alert
 from api.models import ApiKey
 from collections_app.models import CollectionImport, ImportRow, Watch
-from prices.models import JobRun, Source, UnmatchedRow
+from jobs.models import JobRun
+from prices.models import Source, UnmatchedRow
 from tests.factories import (
     make_card,
     make_collection,

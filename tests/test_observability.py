@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from prometheus_client.parser import text_string_to_metric_families
 
+from jobs.models import JobRun
 from prices import sync
-from prices.models import JobRun
 from tcgtracker.lib.http import PermanentError, SourceConfig, SourceHttp, TransientError
 from tcgtracker.lib.logs import ContextFilter, JsonFormatter
 from tests.factories import make_card

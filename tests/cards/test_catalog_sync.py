@@ -2,7 +2,7 @@ import pytest
 
 from cards.catalog_sync import pokemon_http, sync_catalog
 from cards.models import Card, CardSet, Game
-from prices.models import JobRun
+from jobs.models import JobRun
 from tcgtracker.lib.http import SourceConfig, SourceHttp
 from tests.factories import make_user
 from tests.fakes.catalog import (

@@ -168,7 +168,8 @@ def test_admin_is_staff_only(client):
 
 
 def test_admin_action_syncs_the_selected_cards_now(staff_client, settings):
-    from prices.models import JobRun, PricePoint
+    from jobs.models import JobRun
+    from prices.models import PricePoint
 
     settings.PRICE_SOURCES = {
         **settings.PRICE_SOURCES,

@@ -3,8 +3,9 @@ import datetime as dt
 import pytest
 import time_machine
 
+from jobs.models import JobRun
 from prices.demo import backfill_demo_history
-from prices.models import JobRun, PricePoint, PriceSummary
+from prices.models import PricePoint, PriceSummary
 from prices.sources import demo
 from prices.sources.demo import DemoClient
 from prices.writing import record_observations

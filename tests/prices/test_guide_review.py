@@ -7,8 +7,9 @@ import re
 import pytest
 
 from cards.models import CardSet, Game
+from jobs.models import JobRun
 from prices import guide_review
-from prices.models import JobRun, PricePoint, UnmatchedRow
+from prices.models import PricePoint, UnmatchedRow
 from prices.pricecharting_import import import_price_guide
 from tests.factories import make_card, make_set, make_user
 from tests.fakes.pricecharting import TOKEN, guide_csv, guide_row

@@ -13,8 +13,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
-from prices import jobs, pricecharting_import, sync, tasks, uploads
-from prices.models import JobRun, PricePoint, PriceSummary
+from jobs import runs
+from jobs.models import JobRun
+from prices import pricecharting_import, sync, tasks, uploads
+from prices.models import PricePoint, PriceSummary
 from tests.factories import make_card, make_set
 from tests.fakes.pricecharting import guide_csv, guide_row
 from tests.prices.test_sync import NOW, ScriptedClient
@@ -83,7 +85,7 @@ def test_the_sweep_interrupts_dead_runs_of_every_kind_and_spares_live_ones():
     alive = dead_run(kind=JobRun.Kind.PRICE_IMPORT, heartbeat_at=LATER - dt.timedelta(seconds=30))
     finished = dead_run(status=JobRun.Status.SUCCEEDED, finished_at=NOW)
     with time_machine.travel(LATER, tick=False):
-        jobs.sweep()
+        uploads.sweep()
     statuses = dict(JobRun.objects.values_list("pk", "status"))
     assert [statuses[run.pk] for run in dead] == [JobRun.Status.INTERRUPTED] * 2
     assert statuses[alive.pk] == JobRun.Status.RUNNING
@@ -101,8 +103,8 @@ def test_saving_a_running_run_counts_as_a_heartbeat():
 
 def test_the_heartbeat_thread_keeps_a_long_step_alive(cards, settings, transactional_db):
     settings.JOB_HEARTBEAT_SECONDS = 0.05
-    run = jobs.start(JobRun.Kind.PRICE_SYNC, "pricecharting")
-    with jobs.running(run):
+    run = runs.start(JobRun.Kind.PRICE_SYNC, "pricecharting")
+    with runs.running(run):
         # One long step of the job that saves nothing itself: only the thread beats.
         wait_for(
             lambda: JobRun.objects.get(pk=run.pk).heartbeat_at > run.heartbeat_at,
@@ -138,7 +140,7 @@ class InterruptingClient(ScriptedClient):
 @time_machine.travel(NOW, tick=False)
 def test_sigterm_or_sigint_marks_the_run_interrupted_and_frees_its_source(cards, signum):
     before = signal.getsignal(signum)
-    with pytest.raises(jobs.Interrupted):
+    with pytest.raises(runs.Interrupted):
         sync.sync_source("pricecharting", client=InterruptingClient(signum=signum))
     run = JobRun.objects.get()
     assert run.status == JobRun.Status.INTERRUPTED
@@ -259,7 +261,7 @@ def test_an_upload_whose_worker_died_is_retried_from_its_file_and_writes_nothing
         time_machine.travel(LATER, tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert jobs.sweep()["interrupted"] == 1
+        assert uploads.sweep()["interrupted"] == 1
     run.refresh_from_db()
     retry = JobRun.objects.get(retry_of=run)
     assert run.status == JobRun.Status.INTERRUPTED and run.upload == ""
@@ -300,7 +302,7 @@ def test_an_upload_is_tried_at_most_three_times(guide, admin_client):
     JobRun.objects.filter(pk=run.pk).update(status=JobRun.Status.RUNNING, retry_of=second)
     JobRun.objects.filter(pk=run.pk).update(heartbeat_at=NOW)
     with time_machine.travel(LATER, tick=False):
-        jobs.sweep()
+        uploads.sweep()
     assert not JobRun.objects.filter(status=JobRun.Status.QUEUED).exists()
     assert not uploads.path(name).exists()
 
@@ -313,7 +315,7 @@ def test_an_upload_interrupted_by_sigterm_is_queued_again(
     run.status = JobRun.Status.RUNNING
     run.save()
     with django_capture_on_commit_callbacks() as queued:
-        jobs.mark_interrupted(run, "Interrupted by SIGTERM: the run was stopped.")
+        runs.mark_interrupted(run, "Interrupted by SIGTERM: the run was stopped.")
     retry = JobRun.objects.get(retry_of=run)
     assert retry.status == JobRun.Status.QUEUED and uploads.path(retry.upload).is_file()
     assert len(queued) == 1
@@ -326,13 +328,13 @@ def test_a_queued_upload_whose_task_was_lost_is_queued_again(
     with time_machine.travel(NOW, tick=False):
         run = queued_upload(admin_client, content)
     with time_machine.travel(NOW + dt.timedelta(minutes=5), tick=False):
-        assert jobs.sweep()["requeued"] == 0  # the broker may still deliver it
+        assert uploads.sweep()["requeued"] == 0  # the broker may still deliver it
     later = NOW + dt.timedelta(seconds=settings.Q_CLUSTER["retry"] + 1)
     with (
         time_machine.travel(later, tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert jobs.sweep()["requeued"] == 1
+        assert uploads.sweep()["requeued"] == 1
     run.refresh_from_db()
     assert run.status == JobRun.Status.SUCCEEDED
 
@@ -344,7 +346,7 @@ def test_the_sweep_deletes_uploads_older_than_a_day(guide, admin_client):
     day_old = (timezone.now() - dt.timedelta(hours=25)).timestamp()
     os.utime(stored, (day_old, day_old))
     fresh = uploads.path(uploads.save(SimpleUploadedFile("x.csv", b"id,console-name\n")))
-    assert jobs.sweep()["uploads_deleted"] == 1
+    assert uploads.sweep()["uploads_deleted"] == 1
     assert not stored.exists() and fresh.exists()
     run.refresh_from_db()
     assert run.status == JobRun.Status.FAILED

@@ -7,9 +7,10 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from cards.models import Card, Game
+from jobs.models import JobRun
 from prices import pricecharting_import
 from prices.guide_review import MatchConflict, match_unmatched_row
-from prices.models import JobRun, PricePoint, PriceSummary, UnmatchedRow
+from prices.models import PricePoint, PriceSummary, UnmatchedRow
 from prices.pricecharting_import import (
     import_category,
     import_price_guide,

@@ -13,7 +13,8 @@ import pytest
 from django.core.management import call_command
 
 from cards.models import Card, CardSet, Game
-from prices.models import JobRun, PricePoint, UnmatchedRow
+from jobs.models import JobRun
+from prices.models import PricePoint, UnmatchedRow
 from prices.pricecharting_import import import_price_guide
 from tests.factories import make_card
 from tests.fakes.pricecharting import TOKEN, guide_csv, guide_row

@@ -3,7 +3,8 @@ import datetime as dt
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from prices.models import JobRun, PricePoint, UnmatchedRow
+from jobs.models import JobRun
+from prices.models import PricePoint, UnmatchedRow
 from tests.factories import make_card, make_set, make_user
 
 pytestmark = pytest.mark.django_db

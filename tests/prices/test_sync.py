@@ -5,8 +5,9 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
+from jobs.models import JobRun
 from prices import sync
-from prices.models import JobRun, PricePoint, PriceSourceState, SyncState
+from prices.models import PricePoint, PriceSourceState, SyncState
 from prices.sources.base import FetchResult, PriceClient
 from prices.writing import Observation
 from tcgtracker.lib.http import QuotaExhausted, SourceConfig, TransientError

@@ -2,6 +2,7 @@ from django.core.management import BaseCommand, CommandError
 
 from cards.catalog_sync import sync_catalog
 from cards.models import Game
+from jobs import runs
 
 
 class Command(BaseCommand):
@@ -16,12 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("--set", action="append", dest="set_codes", metavar="CODE")
 
     def handle(self, *args, game=None, set_codes=None, **options):
-        from prices import jobs
-
         failed = False
-        with jobs.exits_when_interrupted():
-            runs = sync_catalog(game, set_codes)
-        for run in runs:
+        with runs.exits_when_interrupted():
+            done = sync_catalog(game, set_codes)
+        for run in done:
             self.stdout.write(f"{run.description} — {run.get_status_display()}")
             for error in run.errors:
                 self.stderr.write(f"  {error}")

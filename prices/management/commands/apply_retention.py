@@ -1,6 +1,6 @@
 from django.core.management import BaseCommand
 
-from prices import jobs
+from jobs import runs
 from prices.retention import fold_old_points
 
 
@@ -11,6 +11,6 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, help="Override PRICE_RETENTION_DAYS.")
 
     def handle(self, *args, days=None, **options):
-        with jobs.exits_when_interrupted():
+        with runs.exits_when_interrupted():
             run = fold_old_points(days)
         self.stdout.write(run.description)

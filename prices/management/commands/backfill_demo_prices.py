@@ -1,6 +1,6 @@
 from django.core.management import BaseCommand
 
-from prices import jobs
+from jobs import runs
 from prices.demo import backfill_demo_history
 
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
                     f"  simulated history: {run.progress_done}/{run.progress_total} cards"
                 )
 
-        with jobs.exits_when_interrupted():
+        with runs.exits_when_interrupted():
             run = backfill_demo_history(days, progress=progress)
         self.stdout.write(
             f"Simulated history: {run.progress_total} cards, {run.written} prices written, "

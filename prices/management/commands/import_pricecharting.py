@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from prices import jobs
-from prices.models import JobRun
+from jobs import runs
+from jobs.models import JobRun
 from prices.pricecharting_import import import_category, import_price_guide, report_lines
 from prices.sources.pricecharting import PRICE_GUIDE_CATEGORIES
 
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         if not source and not category:
             raise CommandError("Give a file or URL, or --category to download its guide.")
         common = {"observed_on": date, "dry_run": dry_run, "progress": self._progress}
-        with jobs.exits_when_interrupted():
+        with runs.exits_when_interrupted():
             if source and not source.startswith(URL_PREFIXES):
                 path = Path(source)
                 if not path.is_file():

@@ -1,6 +1,6 @@
 from django.core.management import BaseCommand
 
-from prices import jobs
+from prices import uploads
 
 
 class Command(BaseCommand):
@@ -10,7 +10,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        done = jobs.sweep()
+        done = uploads.sweep()
         self.stdout.write(
             f"{done['interrupted']} dead runs marked interrupted, {done['requeued']} uploads "
             f"queued again, {done['uploads_deleted']} old uploads deleted."

@@ -1,7 +1,7 @@
 from django.core.management import BaseCommand, CommandError
 
-from prices import jobs
-from prices.models import JobRun
+from jobs import runs
+from jobs.models import JobRun
 from prices.sources.base import CLIENTS, get_client
 from prices.sync import sync_source, usable_sources
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
                 raise CommandError("No price source is enabled and configured.")
         failed = False
         for name in sources:
-            with jobs.exits_when_interrupted():
+            with runs.exits_when_interrupted():
                 run = sync_source(name, card_ids, progress=self._progress)
             self.stdout.write(
                 f"{name}: {run.get_status_display()} — {run.progress_done} of "

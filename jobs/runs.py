@@ -13,10 +13,8 @@ interrupted. Nothing else holds a lock: a running price sync is its source's loc
 constraint on JobRun), so interrupting it releases the lock, and a live run keeps it for
 as long as it lives, however long that is.
 
-A staff upload survives its worker: an interrupted upload run is tried again, as a new
-run, from the stored file (the import writes nothing twice), at most MAX_UPLOAD_ATTEMPTS
-times; its file is deleted when the last run of it ends, and the sweep deletes any
-upload older than UPLOAD_MAX_AGE_HOURS.
+Whoever must act on an interrupted run (prices retries a staff upload from its stored
+file) listens to `run_interrupted`, sent once the run is recorded as interrupted.
 """
 
 import contextlib
@@ -27,16 +25,16 @@ import threading
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
-from prices import uploads
-from prices.models import JobRun
+from jobs.models import JobRun
 from tcgtracker.lib import logs
 
 logger = logging.getLogger(__name__)
 
-MAX_UPLOAD_ATTEMPTS = 3
-UPLOAD_TASK = "prices.tasks.import_price_guide_file"
+# Sent with `run` once a run is recorded as interrupted (by its own process or a sweep).
+run_interrupted = Signal()
 
 
 class Interrupted(BaseException):
@@ -120,7 +118,7 @@ def running(run: JobRun):
         except Exception as exc:
             if run.status in JobRun.ACTIVE:  # the job did not record its failure itself
                 run.status, run.finished_at = JobRun.Status.FAILED, timezone.now()
-                run.errors = _with_error(
+                run.errors = with_error(
                     run.errors, f"Unexpected error ({type(exc).__name__}); see the log."
                 )
                 run.save()
@@ -141,7 +139,7 @@ def mark_interrupted(run: JobRun, reason: str) -> None:
     """Record that this process's run was stopped, with the counts it had reached."""
     run.status = JobRun.Status.INTERRUPTED
     run.finished_at = timezone.now()
-    run.errors = _with_error(run.errors, f"{reason} What it wrote is kept.")
+    run.errors = with_error(run.errors, f"{reason} What it wrote is kept.")
     try:
         run.save()
     except DatabaseError:
@@ -149,8 +147,7 @@ def mark_interrupted(run: JobRun, reason: str) -> None:
         connection.close()
         run.save()
     logger.warning("Job run %s (%s) interrupted: %s", run.pk, run, reason)
-    if run.upload:
-        retry_upload(run)
+    run_interrupted.send(sender=JobRun, run=run)
 
 
 @contextlib.contextmanager
@@ -244,7 +241,7 @@ def interrupt_stale(*, kind: str | None = None, source: str | None = None, now=N
             f"(killed, or its machine or worker died). What it wrote is kept; the rest is "
             f"left for the next run."
         )
-        errors = _with_error(run.errors, message)
+        errors = with_error(run.errors, message)
         # Conditional on the heartbeat read: a run that beat meanwhile is alive after all.
         claimed = JobRun.objects.filter(
             pk=run.pk, status=JobRun.Status.RUNNING, heartbeat_at=run.heartbeat_at
@@ -259,116 +256,9 @@ def interrupt_stale(*, kind: str | None = None, source: str | None = None, now=N
             )
             interrupted.append(run)
     for run in interrupted:
-        if run.upload:
-            retry_upload(run)
+        run_interrupted.send(sender=JobRun, run=run)
     return interrupted
 
 
-def _with_error(errors: list, message: str) -> list:
+def with_error(errors: list, message: str) -> list:
     return [*errors[: JobRun.MAX_ERRORS - 1], message[:500]]
-
-
-# --- Staff uploads -----------------------------------------------------------------------------
-
-
-def queue_upload(run: JobRun) -> None:
-    """Hand an upload run to the task queue once the transaction that made it commits."""
-    from django_q.tasks import async_task
-
-    transaction.on_commit(
-        lambda: async_task(UPLOAD_TASK, run.pk, task_name=f"price guide import {run.pk}")
-    )
-
-
-def retry_upload(run: JobRun) -> JobRun | None:
-    """An interrupted upload run, tried again as a new run from its stored file."""
-    path = uploads.path(run.upload)
-    if run.attempt >= MAX_UPLOAD_ATTEMPTS or not path.is_file():
-        why = "its file is gone" if not path.is_file() else f"after {run.attempt} attempts"
-        logger.warning(
-            "Upload of job run %s is not tried again: %s", run.pk, why, extra={"job_run_id": run.pk}
-        )
-        finish_upload(run)
-        return None
-    with transaction.atomic():
-        retry = JobRun.objects.create(
-            kind=run.kind,
-            source=run.source,
-            status=JobRun.Status.QUEUED,
-            description=run.description,
-            upload=run.upload,
-            observed_on=run.observed_on,
-            retry_of=run,
-        )
-        # The file now belongs to the retry: it is deleted when the retry ends.
-        JobRun.objects.filter(pk=run.pk).update(upload="")
-        run.upload = ""
-        queue_upload(retry)
-    logger.warning(
-        "Upload of job run %s queued again as job run %s",
-        run.pk,
-        retry.pk,
-        extra={"job_run_id": run.pk},
-    )
-    return retry
-
-
-def finish_upload(run: JobRun) -> None:
-    """The run of an upload ended for good: its file is deleted."""
-    if run.upload:
-        uploads.delete(run.upload)
-        JobRun.objects.filter(pk=run.pk).update(upload="")
-        run.upload = ""
-
-
-# --- The sweep -----------------------------------------------------------------------------------
-
-
-def sweep(now=None) -> dict[str, int]:
-    """The periodic safety net: runs that died are marked interrupted (uploads among them
-    tried again), uploads whose queued task was lost are queued again, and uploads older
-    than UPLOAD_MAX_AGE_HOURS are deleted."""
-    now = now or timezone.now()
-    interrupted = interrupt_stale(now=now)
-    requeued = _requeue_lost_uploads(now)
-    deleted = _delete_old_uploads(now)
-    return {"interrupted": len(interrupted), "requeued": requeued, "uploads_deleted": deleted}
-
-
-def _requeue_lost_uploads(now) -> int:
-    """A queued upload whose task never started — Redis lost its queue, a deploy dropped
-    it — is queued again after the broker's own retry time has passed. A task that still
-    arrives later finds its run taken and does nothing."""
-    waited_since = now - dt.timedelta(seconds=settings.Q_CLUSTER["retry"])
-    requeued = 0
-    lost = JobRun.objects.filter(status=JobRun.Status.QUEUED, heartbeat_at__lt=waited_since)
-    for run in lost.exclude(upload=""):
-        # The heartbeat of a queued run is when it was last queued: claim the requeue.
-        if JobRun.objects.filter(
-            pk=run.pk, status=JobRun.Status.QUEUED, heartbeat_at=run.heartbeat_at
-        ).update(heartbeat_at=now):
-            queue_upload(run)
-            requeued += 1
-    return requeued
-
-
-def _delete_old_uploads(now) -> int:
-    cutoff = now - dt.timedelta(hours=settings.UPLOAD_MAX_AGE_HOURS)
-    running = set(
-        JobRun.objects.filter(status=JobRun.Status.RUNNING)
-        .exclude(upload="")
-        .values_list("upload", flat=True)
-    )
-    deleted = 0
-    for name in uploads.older_than(cutoff):
-        if name in running:
-            continue  # being imported right now: deleted when its run ends
-        uploads.delete(name)
-        deleted += 1
-        for run in JobRun.objects.filter(upload=name, status=JobRun.Status.QUEUED):
-            errors = _with_error(run.errors, "Not started within a day; the upload was deleted.")
-            JobRun.objects.filter(pk=run.pk, status=JobRun.Status.QUEUED).update(
-                status=JobRun.Status.FAILED, finished_at=now, errors=errors, upload=""
-            )
-        JobRun.objects.filter(upload=name).update(upload="")
-    return deleted
