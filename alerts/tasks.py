@@ -13,9 +13,10 @@ import datetime as dt
 import logging
 import smtplib
 import socket
+from collections.abc import Callable
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Abs
 from django.urls import reverse
 from django.utils import timezone
@@ -254,20 +255,18 @@ def unsubscribe_headers(user) -> dict[str, str]:
 # Daily digest
 
 
+# Callables taking a user and returning a queryset of `card_id` values whose moves that
+# user's digest reports besides their alerts' cards (watched, owned). Apps append theirs in
+# AppConfig.ready(): alerts knows nothing of collections.
+DIGEST_CARD_PROVIDERS: list[Callable[[object], QuerySet]] = []
+
+
 def digest_card_ids(user):
     """The cards whose moves a user's digest reports, as a subquery for `card_id__in`:
-    the cards they have alerts on, watch, or own in any collection."""
-    from collections_app.models import CollectionItem, Watch
-
-    return (
-        Alert.objects.filter(user=user)
-        .order_by()
-        .values("card_id")
-        .union(
-            Watch.objects.filter(user=user).order_by().values("card_id"),
-            CollectionItem.objects.filter(collection__user=user).order_by().values("card_id"),
-        )
-    )
+    the cards they have alerts on, and those the providers add (watched, owned)."""
+    own = Alert.objects.filter(user=user).order_by().values("card_id")
+    others = [provider(user).order_by() for provider in DIGEST_CARD_PROVIDERS]
+    return own.union(*others) if others else own
 
 
 def send_daily_digests(today: dt.date | None = None) -> dict[str, int]:

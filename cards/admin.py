@@ -79,8 +79,8 @@ class CardAdmin(admin.ModelAdmin):
     autocomplete_fields = ["card_set"]
     readonly_fields = ["created", "updated", "view_on_site_link", "curated_fields"]
     list_per_page = 50
+    # The prices app adds "sync prices now" (prices.admin): the catalog knows no prices.
     actions = [
-        "sync_prices_now",
         "mark_single",
         "mark_sealed",
         "clear_ebay_query",
@@ -109,26 +109,6 @@ class CardAdmin(admin.ModelAdmin):
         if obj.pk is None:
             return "—"
         return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), obj.get_absolute_url())
-
-    @admin.action(description="Sync prices of the selected cards now")
-    def sync_prices_now(self, request, queryset):
-        from django_q.tasks import async_task
-
-        from prices.sync import usable_sources
-
-        card_ids = list(queryset.values_list("pk", flat=True))
-        sources = usable_sources()
-        for source in sources:
-            async_task("prices.tasks.sync_prices", source, card_ids, task_name=f"sync {source}")
-        if sources:
-            self.message_user(
-                request,
-                f"Price sync of {len(card_ids)} cards queued for {', '.join(sources)}; "
-                "see the staff job runs page.",
-                messages.SUCCESS,
-            )
-        else:
-            self.message_user(request, "No price source is enabled and configured.", messages.ERROR)
 
     @admin.action(description="Mark selected as single cards")
     def mark_single(self, request, queryset):

@@ -22,6 +22,7 @@ from prices import guide_review, uploads
 from prices.matching import console_game
 from prices.models import PriceSourceState, Source, UnmatchedRow
 from prices.sources.base import CLIENTS, get_client
+from tcgtracker.lib.health import LABELS, run_checks
 from tcgtracker.lib.http import CircuitBreaker, RateBudget
 
 
@@ -53,7 +54,6 @@ def source_health() -> list[dict]:
 @staff_member_required
 @require_safe
 def sources(request):
-    from tcgtracker.health import LABELS, run_checks
 
     recent = JobRun.objects.all()[:10]
     system = [(LABELS[name], check) for name, check in run_checks().items()]

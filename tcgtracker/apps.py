@@ -14,6 +14,7 @@ class TcgTrackerConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(create_cache_table, sender=self)
+        connect_apps()
         if settings.LOG_FORMAT == "json":
             # Python's warnings go through logging too, so that every line is JSON.
             logging.captureWarnings(True)
@@ -23,3 +24,16 @@ def create_cache_table(using, verbosity=1, **kwargs):
     """The zero-configuration cache lives in a database table: `migrate` makes sure it
     exists, so no setup step can be forgotten (a no-op with Redis as the cache)."""
     call_command("createcachetable", database=using, verbosity=max(0, verbosity - 1))
+
+
+def connect_apps() -> None:
+    """What peer apps contribute to each other, wired here, above them: neither alerts
+    nor collections_app imports the other."""
+    from alerts.tasks import DIGEST_CARD_PROVIDERS
+    from collections_app.models import CollectionItem, Watch
+
+    # A collector's daily digest reports the moves of what they watch and own too.
+    DIGEST_CARD_PROVIDERS.append(lambda user: Watch.objects.filter(user=user).values("card_id"))
+    DIGEST_CARD_PROVIDERS.append(
+        lambda user: CollectionItem.objects.filter(collection__user=user).values("card_id")
+    )

@@ -4,8 +4,7 @@ from django.urls import include, path
 from tcgtracker import views
 
 urlpatterns = [
-    path("", include("cards.urls")),
-    path("", include("prices.urls")),
+    path("", include("pages.urls")),
     path("staff/", include("prices.staff_urls")),
     path("alerts/", include("alerts.urls")),
     path("collections/", include("collections_app.urls")),

@@ -5,8 +5,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from tcgtracker import health as checks
 from tcgtracker import metrics as figures
+from tcgtracker.lib import health as checks
 
 
 @never_cache

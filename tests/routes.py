@@ -32,7 +32,7 @@ from tests.factories import (
     record_prices,
 )
 
-OUR_APPS = ("cards", "prices", "alerts", "collections_app", "api", "tcgtracker")
+OUR_APPS = ("jobs", "cards", "prices", "alerts", "collections_app", "api", "pages", "tcgtracker")
 
 
 # --- The routes ------------------------------------------------------------------------------

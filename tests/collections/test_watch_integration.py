@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from alerts.models import EmailPreferences
 from alerts.tasks import digest_card_ids, send_daily_digests
 from cards.models import Card, Game
-from cards.views import HOME_WATCHLIST_SIZE
 from collections_app.models import Watch
+from pages.views import HOME_WATCHLIST_SIZE
 from prices import sync
 from prices.models import SyncState
 from prices.writing import Observation, record_observations

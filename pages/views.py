@@ -1,22 +1,25 @@
+"""The pages that show several apps' data: home, search, sets, the card page with its
+price table and chart, the movers. The layer above the apps: cards knows nothing of prices,
+prices nothing of collections; these pages put them together."""
+
 import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, F
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from cards.models import Card, CardSet, Game
 from cards.search import SORTS, filter_choices, parse_query, search_page, suggest_spelling
+from collections_app.models import Watch
+from collections_app.valuation import raw_prices
+from pages.card_cache import cache_card_page, cached_card_page, is_anonymous_card_page
 from prices import history, movers
-from prices.views import (
-    cache_card_page,
-    cached_card_page,
-    card_price_context,
-    is_anonymous_card_page,
-)
+from prices.models import Source
 
 HOME_MOVERS_PERIOD = "7d"
 HOME_WATCHLIST_SIZE = 12
@@ -44,16 +47,13 @@ def home(request):
     }
     if request.user.is_authenticated:
         context["watchlist"] = watchlist_preview(request.user)
-    return render(request, "cards/home.html", context)
+    return render(request, "pages/home.html", context)
 
 
 def watchlist_preview(user) -> dict:
     """The home page's "My watchlist": the user's latest watched cards, each with its
     representative raw price (as the watchlist page values it) and that price's 7-day
     change. Two queries, however many cards are watched."""
-    from collections_app.models import Watch
-    from collections_app.valuation import raw_prices
-
     watches = list(
         Watch.objects.filter(user=user).select_related("card__card_set")[: HOME_WATCHLIST_SIZE + 1]
     )
@@ -121,8 +121,8 @@ def search(request):
         "filter_query": _query_without_page(request),
     }
     if request.htmx and not request.htmx.boosted:
-        return render(request, "cards/search.html#results", context)
-    return render(request, "cards/search.html", context)
+        return render(request, "pages/search.html#results", context)
+    return render(request, "pages/search.html", context)
 
 
 def _query_without_page(request) -> str:
@@ -142,7 +142,7 @@ def set_list(request):
         .order_by("-release_date", "code")
     )
     return render(
-        request, "cards/set_list.html", {"game": game, "games": Game.choices, "sets": sets}
+        request, "pages/set_list.html", {"game": game, "games": Game.choices, "sets": sets}
     )
 
 
@@ -153,12 +153,12 @@ def set_detail(request, game, code):
         return redirect(card_set, permanent=True)
     cards = card_set.cards.select_related("card_set").order_by("sort_number", "number", "variant")
     page = Paginator(cards, settings.SET_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "cards/set_detail.html", {"card_set": card_set, "page": page})
+    return render(request, "pages/set_detail.html", {"card_set": card_set, "page": page})
 
 
 @require_safe
 def card_detail(request, pk, slug=None):
-    # Anonymous visitors all see the same page: it is cached whole (prices.views).
+    # Anonymous visitors all see the same page: it is cached whole (pages.card_cache).
     cacheable = is_anonymous_card_page(request)
     if cacheable and (page := cached_card_page(request, pk)):
         count_view(request, Card(pk=pk))
@@ -179,8 +179,8 @@ def card_detail(request, pk, slug=None):
     context = {"card": card, "other_prints": other_prints, **card_price_context(card, period)}
     count_view(request, card)
     if cacheable:
-        return cache_card_page(request, card, context, "cards/card_detail.html")
-    return render(request, "cards/card_detail.html", context)
+        return cache_card_page(request, card, context, "pages/card_detail.html")
+    return render(request, "pages/card_detail.html", context)
 
 
 VIEW_DEDUPE_SECONDS = 60 * 60
@@ -192,3 +192,95 @@ def count_view(request, card) -> None:
     digest = hashlib.sha256(f"{visitor}:{card.pk}".encode()).hexdigest()[:24]
     if cache.add(f"card-view:{digest}", 1, VIEW_DEDUPE_SECONDS):
         Card.objects.filter(pk=card.pk).update(popularity=F("popularity") + 1)
+
+
+# --- The card page's price table and chart, and the movers -------------------------
+
+
+def card_price_context(card, period: str) -> dict:
+    """What the card page's price table and chart need: one query each (the chart's
+    none when the card has no prices)."""
+    table = price_table_context(card)
+    if not table["prices"]:
+        return {**table, "chart": None, "period": period, "periods": []}
+    return {**table, **chart_context(card, period)}
+
+
+def price_table_context(card) -> dict:
+    prices = history.current_prices(card)
+    return {
+        "prices": prices,
+        "price_sources": history.by_source(prices),
+        "has_real": any(not summary.is_simulated for summary in prices),
+        "has_simulated": any(summary.is_simulated for summary in prices),
+        "has_asks": any(summary.source == Source.EBAY for summary in prices),
+    }
+
+
+def chart_context(card, period: str) -> dict:
+    return {
+        "chart": history.history_series(card, period),
+        "period": period,
+        "periods": list(history.PERIODS.values()),
+    }
+
+
+def _is_partial(request) -> bool:
+    return bool(request.htmx) and not request.htmx.boosted
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+def card_prices(request, pk):
+    """The card page's price table, for its htmx polling; the card page otherwise."""
+    card = get_object_or_404(Card, pk=pk)
+    if not _is_partial(request):
+        return redirect(f"{card.get_absolute_url()}#prices")
+    context = {"card": card, **price_table_context(card)}
+    return render(request, "pages/card_detail.html#price_table", context)
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+def card_history(request, pk):
+    """The chart's data and period buttons for one period; the card page without htmx.
+
+    An unknown period is a 400 naming the valid ones: this endpoint is only reached from
+    the period buttons, so anything else is a bad link worth seeing. (The card page
+    itself falls back to the default period instead.)
+    """
+    period = request.GET.get("period", history.DEFAULT_PERIOD)
+    if period not in history.PERIODS:
+        return HttpResponseBadRequest(
+            f"Unknown period {period!r}: use one of {', '.join(history.PERIODS)}.",
+            content_type="text/plain; charset=utf-8",
+        )
+    card = get_object_or_404(Card, pk=pk)
+    if not _is_partial(request):
+        return redirect(f"{card.get_absolute_url()}?period={period}#chart")
+    context = {"card": card, **chart_context(card, period)}
+    return render(request, "pages/card_detail.html#price_chart", context)
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+def movers_page(request):
+    game = request.GET.get("game", "")
+    if game not in Game.values:
+        game = Game.POKEMON
+    period = request.GET.get("period", "")
+    if period not in movers.PERIODS:
+        period = movers.DEFAULT_PERIOD
+    context = {
+        "game": game,
+        "game_label": Game(game).label,
+        "games": Game.choices,
+        "period": period,
+        "period_label": movers.PERIOD_LABELS[period],
+        "periods": list(movers.PERIOD_LABELS.items()),
+        "min_price_cents": movers.MIN_PRICE_CENTS,
+        "movers": movers.movers(game, period),
+    }
+    if _is_partial(request):
+        return render(request, "pages/movers.html#movers", context)
+    return render(request, "pages/movers.html", context)

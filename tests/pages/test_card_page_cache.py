@@ -1,4 +1,4 @@
-"""The card page as anonymous visitors see it is cached whole (prices.views.cached_page)."""
+"""The card page as anonymous visitors see it is cached whole (pages.card_cache)."""
 
 import datetime as dt
 import re
@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cards.models import Card
-from prices.views import CSRF_PLACEHOLDER
+from pages.card_cache import CSRF_PLACEHOLDER
 from prices.writing import Observation, record_observations
 from tests.factories import make_card, make_user
 

@@ -1,0 +1,105 @@
+"""The card page as anonymous visitors see it, cached whole.
+
+For a minute at most (its "2 h ago" figures age) and only while the card and its prices
+are as it shows them: when the card, its set and its summaries were last written and how
+many summaries there are. Each response carries the visitor's own CSRF token.
+"""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from cards.models import Card, CardSet
+from prices import history
+from prices.models import PriceSummary
+
+CARD_PAGE_CACHE_SECONDS = 60
+# Stands for the visitor's own CSRF token in a cached page; replaced on every response.
+CSRF_PLACEHOLDER = "csrf-token-placeholder-5b0e9c1d"
+CARD_PAGE_QUERIES = {""} | {f"period={period}" for period in history.PERIODS}
+
+
+def is_anonymous_card_page(request) -> bool:
+    """Whether this card page request may be served from (and stored in) the cache: an
+    anonymous visitor (a logged-in user's page is theirs) with no messages waiting, and no
+    query string but a chart period (the page links back to its full path)."""
+    return (
+        not request.user.is_authenticated
+        and request.META.get("QUERY_STRING", "") in CARD_PAGE_QUERIES
+        and not len(messages.get_messages(request))
+    )
+
+
+def cached_card_page(request, pk: int) -> HttpResponse | None:
+    """The cached page of card `pk` when it is cached at this address and still shows the
+    card and prices as they are: one plain query (compiling one would cost more than
+    running it) for when the card, its set and its summaries were last written."""
+    entry = cache.get(_card_page_key(request, pk))
+    if entry is None:
+        return None
+    version, path, content = entry
+    if path != request.path:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_CARD_VERSION_SQL, [pk])
+        row = cursor.fetchone()
+    if row is None or _card_version(*row) != version:
+        return None
+    return _with_csrf_token(request, content)
+
+
+def cache_card_page(request, card, context: dict, template: str) -> HttpResponse:
+    """Render the card page with a placeholder where the CSRF token goes, cache it with
+    the version of the card and prices it shows, and answer it.
+
+    Every response carries the visitor's own token (get_token also sets its cookie, as
+    rendering the token would)."""
+    response = render(request, template, {**context, "csrf_token": CSRF_PLACEHOLDER})
+    content = response.content.decode(response.charset)
+    prices = context["prices"]
+    version = _card_version(
+        card.updated,
+        card.card_set.updated,
+        len(prices),
+        max((summary.updated_at for summary in prices), default=None),
+    )
+    entry = (version, request.path, content)
+    cache.set(_card_page_key(request, card.pk), entry, CARD_PAGE_CACHE_SECONDS)
+    return _with_csrf_token(request, content)
+
+
+_CARD_VERSION_SQL = f"""
+SELECT c.updated, s.updated,
+       (SELECT count(*) FROM {PriceSummary._meta.db_table} p WHERE p.card_id = c.id),
+       (SELECT max(p.updated_at) FROM {PriceSummary._meta.db_table} p WHERE p.card_id = c.id)
+FROM {Card._meta.db_table} c JOIN {CardSet._meta.db_table} s ON s.id = c.card_set_id
+WHERE c.id = %s
+"""
+
+
+def _card_page_key(request, pk: int) -> str:
+    return f"cards:page:v1:{pk}:{request.META.get('QUERY_STRING', '')}"
+
+
+def _card_version(card_updated, set_updated, summaries: int, summaries_updated) -> tuple:
+    return (_moment(card_updated), _moment(set_updated), summaries, _moment(summaries_updated))
+
+
+def _moment(value) -> float | None:
+    """A timestamp from a model's datetime or a plain query's (a string on SQLite)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, dt.UTC)
+    return value.timestamp() if value is not None else None
+
+
+def _with_csrf_token(request, content: str) -> HttpResponse:
+    return HttpResponse(content.replace(CSRF_PLACEHOLDER, get_token(request)))
