@@ -14,17 +14,8 @@ class CollectionItemInline(admin.TabularInline):
     model = CollectionItem
     extra = 0
     raw_id_fields = ["card"]
-    fields = [
-        "card",
-        "quantity",
-        "condition",
-        "grader",
-        "grade",
-        "grade_label",
-        "purchase_price",
-        "purchase_date",
-        "acquired_from",
-    ]
+    # Notes are long: they are edited on the item's own page.
+    fields = ["card", *(name for name in CollectionItem.LOT_FIELDS if name != "notes")]
     show_change_link = False
 
 

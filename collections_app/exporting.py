@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from django.utils.text import slugify
 
-from collections_app.models import Collection
+from collections_app.models import Collection, CollectionItem
 
 OWN_COLUMNS = [
     "card_id",
@@ -26,15 +26,7 @@ OWN_COLUMNS = [
     "number",
     "variant",
     "name",
-    "quantity",
-    "condition",
-    "grader",
-    "grade",
-    "grade_label",
-    "purchase_price",
-    "purchase_date",
-    "acquired_from",
-    "notes",
+    *CollectionItem.LOT_FIELDS,
 ]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ESCAPE = "'"

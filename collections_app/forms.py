@@ -149,17 +149,7 @@ class ItemForm(forms.ModelForm):
 
     class Meta:
         model = CollectionItem
-        fields = [
-            "quantity",
-            "condition",
-            "grader",
-            "grade",
-            "grade_label",
-            "purchase_price",
-            "purchase_date",
-            "acquired_from",
-            "notes",
-        ]
+        fields = list(CollectionItem.LOT_FIELDS)
         labels = {
             "quantity": "Quantity",
             "grade_label": "Label",
@@ -284,15 +274,7 @@ class AddToCollectionForm(ItemForm):
     collection = forms.TypedChoiceField(label="Collection", coerce=int, required=True)
 
     class Meta(ItemForm.Meta):
-        fields = [
-            "quantity",
-            "condition",
-            "grader",
-            "grade",
-            "grade_label",
-            "purchase_price",
-            "purchase_date",
-        ]
+        fields = [*CollectionItem.VALUE_FIELDS, "purchase_date"]
 
     def __init__(self, *args, user, collections: list[Collection], **kwargs):
         super().__init__(*args, **kwargs)

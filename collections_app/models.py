@@ -94,6 +94,21 @@ class CollectionItem(models.Model):
     The same card may appear in several rows (different grades, separate purchases).
     """
 
+    # A lot's own fields, in the order forms, exports and the admin show them.
+    LOT_FIELDS = (
+        "quantity",
+        "condition",
+        "grader",
+        "grade",
+        "grade_label",
+        "purchase_price",
+        "purchase_date",
+        "acquired_from",
+        "notes",
+    )
+    # Those that decide what a lot is worth and what it cost: all valuation reads.
+    VALUE_FIELDS = LOT_FIELDS[:6]
+
     class Condition(models.TextChoices):
         NM = "NM", "Near Mint"
         LP = "LP", "Lightly Played"

@@ -44,15 +44,7 @@ UNSHOWN_CATALOG_FIELDS = (
 # Price's fields, in its order.
 SUMMARY_FIELDS = ("card_id", "source", "price_key", "currency", "market", "observed_at")
 # What valuing an item reads of it.
-VALUED_ITEM_FIELDS = (
-    "card_id",
-    "quantity",
-    "condition",
-    "grader",
-    "grade",
-    "grade_label",
-    "purchase_price",
-)
+VALUED_ITEM_FIELDS = ("card_id", *CollectionItem.VALUE_FIELDS)
 
 
 class PriceLike(Protocol):

@@ -47,6 +47,24 @@ CHANGE_WINDOWS = {
 }
 MAX_ERRORS = 20
 SOURCES = frozenset(Source.values)
+# What a summary holds besides its key: written by both paths below.
+SUMMARY_FIELDS = (
+    "currency",
+    "market",
+    "low",
+    "high",
+    "sample_size",
+    "observed_at",
+    "market_1d",
+    "market_7d",
+    "market_30d",
+    "change_1d",
+    "change_7d",
+    "change_30d",
+    "all_time_high",
+    "all_time_low",
+    "updated_at",
+)
 
 ComboKey = tuple[int, str, str]  # (card_id, source, price_key)
 
@@ -441,23 +459,7 @@ def _refresh_chunk(combos: list[ComboKey], incoming: dict, full: bool) -> None:
         updated,
         update_conflicts=True,
         unique_fields=["card", "source", "price_key"],
-        update_fields=[
-            "currency",
-            "market",
-            "low",
-            "high",
-            "sample_size",
-            "observed_at",
-            "market_1d",
-            "market_7d",
-            "market_30d",
-            "change_1d",
-            "change_7d",
-            "change_30d",
-            "all_time_high",
-            "all_time_low",
-            "updated_at",
-        ],
+        update_fields=list(SUMMARY_FIELDS),
         batch_size=500,
     )
 
@@ -542,24 +544,6 @@ def _change_sql(before: str, now: str) -> str:
     )
 
 
-_SUMMARY_FIELDS = (
-    "currency",
-    "market",
-    "low",
-    "high",
-    "sample_size",
-    "observed_at",
-    "market_1d",
-    "market_7d",
-    "market_30d",
-    "change_1d",
-    "change_7d",
-    "change_30d",
-    "all_time_high",
-    "all_time_low",
-    "updated_at",
-)
-
 _CURRENT_COLUMNS = ", ".join(
     f"CASE WHEN t.latest_incoming THEN i.{name} ELSE stored.{name} END AS {name}"
     for name in ("currency", "market", "low", "high", "sample_size", "observed_at")
@@ -594,7 +578,7 @@ WITH t AS (
           AND p.card_id = c.card_id AND p.source = c.source AND p.price_key = c.price_key
     ) agg ON true
 )
-INSERT INTO {_SUMMARY_TABLE} AS s (card_id, source, price_key, {", ".join(_SUMMARY_FIELDS)})
+INSERT INTO {_SUMMARY_TABLE} AS s (card_id, source, price_key, {", ".join(SUMMARY_FIELDS)})
 SELECT t.card_id, t.source, t.price_key, cur.currency, cur.market, cur.low, cur.high,
        cur.sample_size, cur.observed_at, r1d.market, r7d.market, r30d.market,
        {_change_sql("r1d.market", "cur.market")},
@@ -616,7 +600,7 @@ CROSS JOIN LATERAL (SELECT {_CURRENT_COLUMNS}) cur
 WHERE cur.observed_at IS NOT NULL
 ORDER BY t.card_id, t.source, t.price_key
 ON CONFLICT (card_id, source, price_key) DO UPDATE SET
-    {", ".join(f"{name} = excluded.{name}" for name in _SUMMARY_FIELDS)}
+    {", ".join(f"{name} = excluded.{name}" for name in SUMMARY_FIELDS)}
 """
 
 

@@ -8,23 +8,9 @@
 (function () {
   "use strict";
 
-  var reducedMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-
-  function readSeries(canvas) {
-    var script = document.getElementById(canvas.dataset.portfolioChart);
-    if (!script) {
-      return null;
-    }
-    return { script: script, series: JSON.parse(script.textContent) };
-  }
-
-  function formatter(currency, options) {
-    try {
-      return new Intl.NumberFormat("en-US", Object.assign({ style: "currency", currency: currency || "USD" }, options));
-    } catch (error) {
-      return new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    }
-  }
+  var charts = window.TcgCharts;
+  var reducedMotion = charts.reducedMotion;
+  var formatter = charts.moneyFormatter;
 
   function toDatasets(series) {
     var points = series.points || [];
@@ -104,7 +90,7 @@
   }
 
   function render(canvas) {
-    var found = readSeries(canvas);
+    var found = charts.readSeries(canvas, "portfolioChart");
     if (!found || typeof Chart === "undefined") {
       return;
     }
@@ -122,12 +108,5 @@
     canvas.dataset.period = found.series.period || "";
   }
 
-  function renderAll() {
-    document.querySelectorAll("canvas[data-portfolio-chart]").forEach(render);
-  }
-
-  document.addEventListener("DOMContentLoaded", renderAll);
-  document.addEventListener("htmx:afterSwap", renderAll);
-  // A page restored from htmx's history cache has a fresh canvas without its chart.
-  document.addEventListener("htmx:historyRestore", renderAll);
+  charts.drawEach("canvas[data-portfolio-chart]", render);
 })();

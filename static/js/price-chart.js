@@ -13,23 +13,9 @@
 (function () {
   "use strict";
 
-  var reducedMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-
-  function readSeries(canvas) {
-    var script = document.getElementById(canvas.dataset.priceChart);
-    if (!script) {
-      return null;
-    }
-    return { script: script, series: JSON.parse(script.textContent) };
-  }
-
-  function moneyFormatter(currency) {
-    try {
-      return new Intl.NumberFormat("en-US", { style: "currency", currency: currency || "USD" });
-    } catch (error) {
-      return new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    }
-  }
+  var charts = window.TcgCharts;
+  var reducedMotion = charts.reducedMotion;
+  var moneyFormatter = charts.moneyFormatter;
 
   function pointRadius(points) {
     if (points === 1) {
@@ -157,7 +143,7 @@
   }
 
   function render(canvas) {
-    var found = readSeries(canvas);
+    var found = charts.readSeries(canvas, "priceChart");
     if (!found || typeof Chart === "undefined") {
       return;
     }
@@ -178,12 +164,5 @@
     renderToggles(canvas, chart);
   }
 
-  function renderAll() {
-    document.querySelectorAll("canvas[data-price-chart]").forEach(render);
-  }
-
-  document.addEventListener("DOMContentLoaded", renderAll);
-  document.addEventListener("htmx:afterSwap", renderAll);
-  // A page restored from htmx's history cache has a fresh canvas without its chart.
-  document.addEventListener("htmx:historyRestore", renderAll);
+  charts.drawEach("canvas[data-price-chart]", render);
 })();
