@@ -210,10 +210,7 @@ class EbayClient(PriceClient):
     # Token
 
     def _token(self, *, fresh: bool = False) -> str:
-        token = (None if fresh else self._tokens.get()) or self._mint_token()
-        # An error body may echo the token bare, without "Bearer": mask it like the keys.
-        self.http.remember_secret(token)
-        return token
+        return self._tokens.current(self._mint_token, self.http, fresh=fresh)
 
     def _mint_token(self) -> str:
         credentials = self.config.credentials

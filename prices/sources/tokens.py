@@ -21,6 +21,13 @@ class CachedToken:
         self.key = f"price-source-token:{source}:{digest}"
         self.default_lifetime = default_lifetime
 
+    def current(self, mint, http, *, fresh: bool = False) -> str:
+        """The cached token, or a new one from mint() (always a new one when fresh). An
+        error body may echo the token bare, without "Bearer": http masks it like the keys."""
+        token = (None if fresh else self.get()) or mint()
+        http.remember_secret(token)
+        return token
+
     def get(self) -> str | None:
         cached = cache.get(self.key)
         # The refresh time travels with the token: a cache's own expiry runs on its
