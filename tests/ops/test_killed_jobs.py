@@ -102,11 +102,10 @@ def test_a_sync_stopped_with_sigterm_says_so_and_frees_its_source_at_once(
     for pid in make_cards(env, code):
         slow_pricecharting.add_product(id=pid, **{"product-name": "x", "loose-price": 1234})
     process, run_id = start_sync_and_wait_for_its_first_batch(env, db, tmp_path)
-    assert stop(process, signal.SIGTERM) == 128 + signal.SIGTERM
-    assert (
-        "Interrupted by SIGTERM: the run is marked interrupted."
-        in (tmp_path / "sync.log").read_text()
-    )
+    returncode = stop(process, signal.SIGTERM)
+    output = (tmp_path / "sync.log").read_text()
+    assert returncode == 128 + signal.SIGTERM, output
+    assert "Interrupted by SIGTERM: the run is marked interrupted." in output
     status, done, errors = db.query(
         "SELECT status, progress_done, errors FROM prices_jobrun WHERE id = %s", (run_id,)
     )[0]
