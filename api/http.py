@@ -167,23 +167,27 @@ def _as_get(request, view, kwargs) -> HttpResponse:
         request.method = "HEAD"
 
 
-def public_endpoint(view):
-    """A GET endpoint that needs no key (the OpenAPI document, unknown routes)."""
+def public_endpoint(methods=ALLOWED_METHODS):
+    """An endpoint that needs no key (the OpenAPI document, unknown routes), answering
+    `methods` (None: any)."""
 
-    @checks_control_characters
-    @csrf_exempt
-    @functools.wraps(view)
-    def endpoint(request, *args, **kwargs):
-        if request.method not in ALLOWED_METHODS:
-            return method_not_allowed(request)
-        try:
-            return view(request, *args, **kwargs)
-        except ApiError as error:
-            return error.response()
-        except Exception as exc:
-            return unexpected_error(request, exc)
+    def decorator(view):
+        @checks_control_characters
+        @csrf_exempt
+        @functools.wraps(view)
+        def endpoint(request, *args, **kwargs):
+            if methods is not None and request.method not in methods:
+                return method_not_allowed(request, methods)
+            try:
+                return view(request, *args, **kwargs)
+            except ApiError as error:
+                return error.response()
+            except Exception as exc:
+                return unexpected_error(request, exc)
 
-    return endpoint
+        return endpoint
+
+    return decorator
 
 
 UNEXPECTED_ERRORS = {

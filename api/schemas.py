@@ -26,7 +26,8 @@ from prices import history, keys, movers
 from prices.models import Source
 
 
-def _enum(values, description: str = "", **extra) -> dict:
+def _enum(values, description: str | None = None, **extra):
+    """Choices offered, for the document; the form that reads the field checks them."""
     return Field(json_schema_extra={"enum": list(values)}, description=description, **extra)
 
 
@@ -307,9 +308,8 @@ class Collection(Answer):
     id: int
     name: str
     basis_source: SourceName | None = Field(description="null: the best available source.")
-    basis_key: str | None = Field(
-        json_schema_extra={"enum": [key for key in BASIS_KEYS if key]},
-        description="null: each item's own condition or grade.",
+    basis_key: Annotated[str, _enum([key for key in BASIS_KEYS if key])] | None = Field(
+        description="null: each item's own condition or grade."
     )
     shared: bool = Field(description="Whether a public read-only link is on.")
     items: Count = Field(description="Lots (rows) in the collection.")

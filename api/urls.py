@@ -10,5 +10,7 @@ app_name = "api"
 urlpatterns = [
     path("openapi.json", views.openapi_document, name="openapi"),
     *routes(),
-    re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
+    # Any character, a line break too (a "." would not match it, and Django's HTML page
+    # would answer).
+    re_path(r"^(?P<path>[\s\S]*)\Z", views.not_found, name="not_found"),
 ]

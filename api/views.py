@@ -246,15 +246,16 @@ def price_movers(request, wanted: Query[MoversFilter]):
     }
 
 
-@public_endpoint
+@public_endpoint()
 def openapi_document(request):
     response = json_response(openapi.document())
     response["Access-Control-Allow-Origin"] = "*"
     return response
 
 
-@public_endpoint
+@public_endpoint(methods=None)
 def not_found(request, path=""):
+    """No such path: a 404 whatever the method (a DELETE to a mistyped id too)."""
     hint = ""
     if path.endswith("/"):
         hint = f" Did you mean /api/v1/{path.rstrip('/')}?"
