@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "alerts",
     "collections_app",
     "api",
+    "account_data",
 ]
 
 MIDDLEWARE = [

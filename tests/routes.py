@@ -31,7 +31,7 @@ from tests.factories import (
     record_prices,
 )
 
-OUR_APPS = ("cards", "prices", "alerts", "collections_app", "api", "tcgtracker")
+OUR_APPS = ("cards", "prices", "alerts", "collections_app", "api", "account_data", "tcgtracker")
 
 
 # --- The routes ------------------------------------------------------------------------------
