@@ -106,8 +106,10 @@ def _invalid(request, error: NinjaValidationError):
         if where != "body":
             name = str(location[-1]) if location else where
             return bad_parameter(name, problem["msg"]).response()
+        if len(location) < 2:  # no body at all
+            return _http_error(request, HttpError(400, "no body"))
         # ("body", <the operation's argument>, field, ...)
-        field = ".".join(str(part) for part in location[1:]) or "body"
+        field = ".".join(str(part) for part in location[1:])
         fields.setdefault(field, []).append(_field_message(field, problem))
     return invalid_fields(fields).response()
 
@@ -118,8 +120,6 @@ def _field_message(field: str, problem: dict) -> str:
         return f"{field}: this field is required."
     if kind == "extra_forbidden":
         return f"{field}: there is no such field here."
-    if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return "The body must be a JSON object."
     return f"{field}: {problem['msg']}."
 
 
