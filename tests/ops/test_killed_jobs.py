@@ -72,8 +72,11 @@ def test_a_sync_killed_with_sigkill_is_found_dead_and_the_next_run_completes(
     )[0]
     assert (status, done < CARDS) == ("running", True)  # nothing could say otherwise
 
-    # While its heartbeat is fresh, the dead run still holds the source.
-    refused = manage("sync_prices", "--source", "pricecharting", env=env, check=False)
+    # While its heartbeat is fresh, the dead run still holds the source. ("Fresh" is asked
+    # with a longer staleness than the run's: the command's own start-up on a loaded
+    # machine can take longer than the short one.)
+    patient = {**env, "JOB_STALE_AFTER_SECONDS": "60"}
+    refused = manage("sync_prices", "--source", "pricecharting", env=patient, check=False)
     assert refused.returncode == 1 and f"(job {run_id})" in refused.stderr
 
     heartbeat = db.query("SELECT heartbeat_at FROM prices_jobrun WHERE id = %s", (run_id,))[0][0]
