@@ -12,9 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404, HttpResponse
@@ -24,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reswap, retarget
 
+from alerts import changes
 from alerts.access import (
     alerts_for_user,
     get_alert_for_pause_token,
@@ -31,7 +30,7 @@ from alerts.access import (
     get_user_for_unsubscribe_token,
 )
 from alerts.evaluation import Reading, reading_for
-from alerts.forms import AlertForm, EmailPreferencesForm, active_limit_error, max_active_alerts
+from alerts.forms import AlertForm, EmailPreferencesForm, max_active_alerts
 from alerts.models import Alert, AlertEvent, EmailPreferences
 from cards.models import Card
 from prices.models import PriceSummary
@@ -139,11 +138,6 @@ def _is_partial(request) -> bool:
     return bool(request.htmx) and not request.htmx.boosted
 
 
-def _lock_user(user) -> None:
-    """Serialise one user's creates and resumes so two at once cannot pass the limit."""
-    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
-
-
 def _active_count(request) -> int:
     return alerts_for_user(request).filter(active=True).count()
 
@@ -221,9 +215,7 @@ def create(request):
         return _form_response(request, form, card, None, origin)
 
     form = AlertForm(request.POST, card=card, user=request.user)
-    with transaction.atomic():
-        _lock_user(request.user)
-        alert = form.save() if form.is_valid() else None
+    alert = changes.create(form)
     if alert is None:
         return _form_response(request, form, card, None, origin, status=422)
     if _is_partial(request):
@@ -256,9 +248,7 @@ def edit(request, pk):
 @require_POST
 def pause(request, pk):
     alert = get_alert_for_user(request, pk)
-    if alert.active:
-        alert.active = False
-        alert.save(update_fields=["active", "updated_at"])
+    changes.pause(alert)
     if _is_partial(request):
         return _row_response(request, alert)
     messages.success(request, f"Paused: {alert.card.name} {alert.describe()}.")
@@ -269,14 +259,7 @@ def pause(request, pk):
 @require_POST
 def resume(request, pk):
     alert = get_alert_for_user(request, pk)
-    error = ""
-    with transaction.atomic():
-        _lock_user(request.user)
-        if not alert.active:
-            error = active_limit_error(request.user, excluding=alert) or ""
-            if not error:
-                alert.active = True
-                alert.save(update_fields=["active", "updated_at"])
+    error = changes.resume(alert)
     if _is_partial(request):
         return _row_response(request, alert, error=error, status=422 if error else 200)
     if error:

@@ -8,10 +8,10 @@ from api.models import ApiKey
 class ApiKeyAdmin(admin.ModelAdmin):
     """Staff see who holds which key and can revoke one; nobody can read a secret."""
 
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_display = ["name", "user", "prefix", "scope", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "scope"]
     search_fields = ["name", "prefix", "user__email"]
-    readonly_fields = ["user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "prefix", "scope", "created_at", "last_used_at", "revoked_at"]
     fields = ["name", *readonly_fields]
     actions = ["revoke"]
 

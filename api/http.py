@@ -1,5 +1,6 @@
 """What every /api/v1/ response has in common: JSON bodies, one error format, the key
-check, the rate limit and its headers, and ETags for the cacheable endpoints.
+check, the rate limit and its headers, idempotent POSTs, and ETags for the cacheable
+endpoints.
 
 Errors look the same everywhere:
 
@@ -16,7 +17,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt
 
-from api import keys, ratelimit
+from api import idempotency, keys, ratelimit
 from tcgtracker.lib.text import checks_control_characters
 
 JSON_CONTENT_TYPE = "application/json"
@@ -24,6 +25,7 @@ JSON_CONTENT_TYPE = "application/json"
 CACHE_MAX_AGE = 60
 ALLOWED_METHODS = ("GET", "HEAD")
 API_KEY_HEADER = "X-API-Key"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class ApiError(Exception):
@@ -54,14 +56,14 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     return json_response({"error": error}, status=status)
 
 
-def method_not_allowed(request) -> HttpResponse:
+def method_not_allowed(request, allowed=ALLOWED_METHODS) -> HttpResponse:
     response = error_response(
         405,
         "METHOD_NOT_ALLOWED",
-        f"{request.method} is not allowed here: the API is read-only, use GET.",
-        {"allowed": list(ALLOWED_METHODS)},
+        f"{request.method} is not allowed here: use {', '.join(allowed)}.",
+        {"allowed": list(allowed)},
     )
-    response["Allow"] = ", ".join(ALLOWED_METHODS)
+    response["Allow"] = ", ".join(allowed)
     return response
 
 
@@ -87,26 +89,39 @@ def authentication_error(token: str):
     return key, None
 
 
-def api_endpoint(view):
-    """A GET endpoint that needs a key: checks the method and the key, counts the request
-    against the key's hourly limit, and turns an ApiError into its response. Every
-    response after the key check carries the X-RateLimit-* headers, errors included."""
+def keyed_endpoint(view, methods):
+    """A route of the API's declaration (api.ninja_api) that needs a key: checks the
+    method and the key, counts the request against the key's hourly limit, then lets
+    django-ninja read the parameters and answer. Every response after the key check
+    carries the X-RateLimit-* headers, errors included. The request acts as the key's
+    owner (request.user), whatever session cookie came with it.
+
+    HEAD is GET without the body: django-ninja picks an operation by request.method, so
+    the GET operation answers it and the server leaves the body out. A POST with an
+    Idempotency-Key header goes through api.idempotency."""
+    allowed = tuple(
+        method
+        for method in METHOD_ORDER
+        if method in methods or (method == "HEAD" and "GET" in methods)
+    )
 
     @checks_control_characters
     @csrf_exempt
-    @functools.wraps(view)
     def endpoint(request, *args, **kwargs):
         try:
-            return _keyed_response(request, view, args, kwargs)
+            return _keyed_response(request, view, allowed, kwargs)
         except Exception as exc:
             return unexpected_error(request, exc)
 
     return endpoint
 
 
-def _keyed_response(request, view, args, kwargs) -> HttpResponse:
-    if request.method not in ALLOWED_METHODS:
-        return method_not_allowed(request)
+METHOD_ORDER = ("GET", "HEAD", "POST", "PATCH", "DELETE")
+
+
+def _keyed_response(request, view, allowed, kwargs) -> HttpResponse:
+    if request.method not in allowed:
+        return method_not_allowed(request, allowed)
     key, failure = authentication_error(request.headers.get(API_KEY_HEADER, "").strip())
     if failure is not None:
         return failure
@@ -122,8 +137,15 @@ def _keyed_response(request, view, args, kwargs) -> HttpResponse:
         response["Retry-After"] = str(rate.retry_after)
     else:
         key.record_use()
+        request.api_key = key
+        request.user = key.user
         try:
-            response = view(request, *args, **kwargs)
+            if request.method == "HEAD":
+                response = _as_get(request, view, kwargs)
+            elif request.method == "POST" and IDEMPOTENCY_HEADER in request.headers:
+                response = idempotency.answer(request, key, lambda: view(request, **kwargs))
+            else:
+                response = view(request, **kwargs)
         except ApiError as error:
             response = error.response()
         except Exception as exc:
@@ -137,23 +159,35 @@ def _keyed_response(request, view, args, kwargs) -> HttpResponse:
     return response
 
 
-def public_endpoint(view):
-    """A GET endpoint that needs no key (the OpenAPI document, unknown routes)."""
+def _as_get(request, view, kwargs) -> HttpResponse:
+    request.method = "GET"
+    try:
+        return view(request, **kwargs)
+    finally:
+        request.method = "HEAD"
 
-    @checks_control_characters
-    @csrf_exempt
-    @functools.wraps(view)
-    def endpoint(request, *args, **kwargs):
-        if request.method not in ALLOWED_METHODS:
-            return method_not_allowed(request)
-        try:
-            return view(request, *args, **kwargs)
-        except ApiError as error:
-            return error.response()
-        except Exception as exc:
-            return unexpected_error(request, exc)
 
-    return endpoint
+def public_endpoint(methods=ALLOWED_METHODS):
+    """An endpoint that needs no key (the OpenAPI document, unknown routes), answering
+    `methods` (None: any)."""
+
+    def decorator(view):
+        @checks_control_characters
+        @csrf_exempt
+        @functools.wraps(view)
+        def endpoint(request, *args, **kwargs):
+            if methods is not None and request.method not in methods:
+                return method_not_allowed(request, methods)
+            try:
+                return view(request, *args, **kwargs)
+            except ApiError as error:
+                return error.response()
+            except Exception as exc:
+                return unexpected_error(request, exc)
+
+        return endpoint
+
+    return decorator
 
 
 UNEXPECTED_ERRORS = {
@@ -174,6 +208,28 @@ def unexpected_error(request, exc: Exception) -> HttpResponse:
         ("INTERNAL_ERROR", "Something went wrong on our side. It has been logged."),
     )
     return error_response(handled.status_code, code, message)
+
+
+def etagged(*, ignoring: tuple[str, ...] = ()):
+    """For django-ninja's decorate_view: the operation's answer made cacheable (below);
+    the ETag follows the body, or the body less the fields in `ignoring` (those that
+    say when the answer was made)."""
+
+    def decorator(run):
+        @functools.wraps(run)
+        def wrapper(request, *args, **kwargs):
+            response = run(request, *args, **kwargs)
+            if response.status_code != 200:
+                return response
+            etag_of = None
+            if ignoring:
+                data = json.loads(response.content)
+                etag_of = {key: value for key, value in data.items() if key not in ignoring}
+            return cacheable(request, response, etag_of=etag_of)
+
+        return wrapper
+
+    return decorator
 
 
 def cacheable(request, response: HttpResponse, etag_of=None) -> HttpResponse:

@@ -21,8 +21,13 @@ def hash_token(token: str) -> str:
 
 
 class ApiKey(models.Model):
-    """A user's key for the read-only JSON API. Only its hash is stored: the secret is shown
-    once, when the key is created."""
+    """A user's key for the JSON API. Only its hash is stored: the secret is shown once,
+    when the key is created. Its scope, chosen then, says whether it may also change the
+    user's alerts, collections and watchlist."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        WRITE = "write", "Read and write"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
@@ -30,6 +35,12 @@ class ApiKey(models.Model):
     name = models.CharField(max_length=100, help_text="What the key is for, e.g. my spreadsheet.")
     prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
+    scope = models.CharField(
+        max_length=8,
+        choices=Scope.choices,
+        default=Scope.READ,
+        help_text="Read and write: the key may also change alerts, collections and the watchlist.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -42,13 +53,21 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
-    def issue(cls, user, name: str) -> tuple["ApiKey", str]:
+    def issue(cls, user, name: str, scope: str = Scope.READ) -> tuple["ApiKey", str]:
         """A new key for the user and its secret, which is not kept anywhere."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         key = cls.objects.create(
-            user=user, name=name, prefix=token[:PREFIX_LENGTH], hash=hash_token(token)
+            user=user,
+            name=name,
+            scope=scope,
+            prefix=token[:PREFIX_LENGTH],
+            hash=hash_token(token),
         )
         return key, token
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.WRITE
 
     @property
     def is_active(self) -> bool:
@@ -70,3 +89,28 @@ class ApiKey(models.Model):
         )
         ApiKey.objects.filter(stale, pk=self.pk).update(last_used_at=now)
         self.last_used_at = now
+
+
+class IdempotentRequest(models.Model):
+    """A POST sent with an Idempotency-Key header, and the answer it got: a repeat with the
+    same key and body gets that answer again instead of doing the work twice (a retry
+    after a lost connection creates one alert, not two). See api.idempotency."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of the method, the path and the body."
+    )
+    # Null while the first request is still being answered.
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_unique")
+        ]
+        indexes = [models.Index(fields=["api_key", "created_at"])]
+
+    def __str__(self):
+        return f"{self.key} ({self.status or 'in progress'})"

@@ -1,260 +1,119 @@
-"""The OpenAPI 3 document served at /api/v1/openapi.json.
+"""The OpenAPI document served at /api/v1/openapi.json.
 
-Built from the same lists the endpoints check against (games, sources, sorts, periods),
-so the two cannot drift apart; the suite runs schemathesis against it to prove that every
-response matches. Objects are closed (additionalProperties: false): a field added to a
-response without being documented here fails that test.
+django-ninja writes it from the declaration — each operation's path, parameters, request
+body and answer (api.views, api.account_views, api.schemas) —, so the document and what
+the endpoints check cannot drift apart. What every operation shares is added here, once:
+the error answers and their format, the rate-limit headers, the Idempotency-Key header of
+the POSTs, the document's own path. The suite runs schemathesis against the result.
 """
+
+import copy
+import functools
 
 from django.conf import settings
 
-from api import params, ratelimit
-from cards.models import Card, Game
-from cards.search import SORTS
-from prices import history, movers
-from prices.models import Source
-from tcgtracker.lib.text import CONTROL_CHARACTER_RANGE
+from api import ratelimit
 
-NO_CONTROL_CHARACTERS = f"^[^{CONTROL_CHARACTER_RANGE}]*$"
+ERROR_STATUSES = {"400": "BadRequest", "401": "Unauthorized", "404": "NotFound"}
+WRITE_ERROR_STATUSES = {"403": "Forbidden", "422": "Invalid"}
+RATE_HEADER_NAMES = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+RATE_HEADERS = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_HEADER_NAMES}
 
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _nullable(schema: dict) -> dict:
-    return {**schema, "nullable": True}
-
-
-def _object(properties: dict, description: str = "") -> dict:
-    schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": list(properties),
-        "properties": properties,
-    }
-    if description:
-        schema["description"] = description
-    return schema
-
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "An ETag from an earlier response.",
+    "schema": {"type": "string"},
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (a UUID): sent again with the same request, the "
+    "first answer comes back instead of the work being done twice. 24 hours.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+}
+# An operation whose answer may be cached and revalidated (api.http.etagged).
+CACHEABLE = {
+    "parameters": [IF_NONE_MATCH],
+    "responses": {
+        200: {
+            "headers": {
+                "ETag": {"$ref": "#/components/headers/ETag"},
+                "Cache-Control": {"$ref": "#/components/headers/Cache-Control"},
+            }
+        },
+        304: {"$ref": "#/components/responses/NotModified"},
+    },
+}
 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
-BOOLEAN = {"type": "boolean"}
-MONEY = {
-    "type": "string",
-    "pattern": r"^[0-9]+\.[0-9]{2}$",
-    "description": "An amount in the row's currency as a decimal string, e.g. 12.34.",
-    "example": "12.34",
-}
-TIMESTAMP = {
-    "type": "string",
-    "format": "date-time",
-    "pattern": r"Z$",
-    "description": "ISO 8601 in UTC, to the second, e.g. 2025-03-01T14:05:00Z.",
-}
-PERCENT = _nullable({"type": "number", "description": "Percent; null without enough history."})
+
+DESCRIPTION = """\
+JSON for cards, current prices, price history, sets and movers, and — for keys that may
+write — your own alerts, collections and watchlist.
+
+**Authentication**: send your key in the `X-API-Key` header. Create keys on your
+account's *API keys* page; a key is shown once, when it is created. A key reads, or
+reads and writes (chosen when it is created); a read-only key gets 403
+API_KEY_READ_ONLY from the operations that change something.
+
+**Rate limit**: {limit} requests per key per hour, in fixed one-hour windows. Every
+response after the key check carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
+`X-RateLimit-Reset` (the window's end, in epoch seconds). Past the limit: 429 with
+`Retry-After` in seconds.
+
+**Writes** take a JSON object (`Content-Type: application/json`) and check it with the
+same rules and messages as the site's forms: 422 VALIDATION_ERROR with each field's
+messages in `details.fields`. A POST may carry an `Idempotency-Key` header: sent again
+with the same body it answers the first answer again (`Idempotent-Replayed: true`); with
+another body it is a 422 IDEMPOTENCY_KEY_REUSED.
+
+**Formats**: money is a decimal string in the row's currency (`"12.34"` with
+`"currency": "USD"`); times are ISO 8601 in UTC ending in `Z`. Prices from the `demo`
+source are a simulated market and say `"simulated": true`.
+
+**Errors**: always `{{"error": {{"code": ..., "message": ..., "details": {{...}}}}}}`:
+400 INVALID_PARAMETER (details.parameter names it) or INVALID_JSON, 401 API_KEY_MISSING /
+API_KEY_INVALID / API_KEY_REVOKED, 403 API_KEY_READ_ONLY, 404 CARD_NOT_FOUND /
+ALERT_NOT_FOUND / COLLECTION_NOT_FOUND / ITEM_NOT_FOUND / NOT_WATCHED / NOT_FOUND, 405
+METHOD_NOT_ALLOWED, 409 IDEMPOTENCY_KEY_IN_USE, 422 VALIDATION_ERROR /
+IDEMPOTENCY_KEY_REUSED, 429 RATE_LIMITED.
+"""
 
 
-def _schemas() -> dict:
-    card_set_ref = _object({"code": STRING, "name": STRING})
-    card_set = _object(
-        {
-            "code": STRING,
-            "game": {"type": "string", "enum": Game.values},
-            "name": STRING,
-            "series": STRING,
-            "release_date": _nullable({"type": "string", "format": "date"}),
-            "printed_total": _nullable(INTEGER),
-            "total": _nullable(INTEGER),
-            "language": STRING,
-        }
-    )
-    card_properties = {
-        "id": INTEGER,
-        "name": STRING,
-        "game": {"type": "string", "enum": Game.values},
-        "set": _ref("CardSetRef"),
-        "number": STRING,
-        "display_number": {"type": "string", "description": "As printed: 4/102, OP01-001."},
-        "variant": STRING,
-        "rarity": STRING,
-        "kind": {"type": "string", "enum": Card.Kind.values},
-        "image_url": _nullable(STRING),
-        "url": {"type": "string", "description": "The card's page on this site."},
-    }
-    price = _object(
-        {
-            "source": {"type": "string", "enum": Source.values},
-            "source_name": STRING,
-            "key": {
-                "type": "string",
-                "description": "Condition or grade: ungraded, NM, LP, MP, HP, DMG, PSA 10 ...",
-            },
-            "key_label": STRING,
-            "currency": {"type": "string", "description": "ISO 4217, e.g. USD."},
-            "market": MONEY,
-            "low": _nullable(MONEY),
-            "high": _nullable(MONEY),
-            "sample_size": _nullable(
-                {
-                    "type": "integer",
-                    "minimum": 0,
-                    "description": "Sales or listings behind this figure (this condition or "
-                    "grade); null where the source counts its sales per card (PriceCharting).",
-                }
-            ),
-            "product_sales_volume": _nullable(
-                {
-                    "type": "integer",
-                    "minimum": 0,
-                    "description": "PriceCharting's sales volume: the sales of the whole card, "
-                    "all grades together, the same on each of its prices. Null for other "
-                    "sources.",
-                }
-            ),
-            "observed_at": TIMESTAMP,
-            "age_seconds": {"type": "integer", "minimum": 0},
-            "stale": {"type": "boolean", "description": "Observed more than 7 days ago."},
-            "change_percent": _object({"1d": PERCENT, "7d": PERCENT, "30d": PERCENT}),
-            "all_time_high": _nullable(MONEY),
-            "all_time_low": _nullable(MONEY),
-            "qualifier": _nullable(
-                {"type": "string", "description": '"asks" for eBay, "simulated" for demo.'}
-            ),
-            "simulated": {
-                "type": "boolean",
-                "description": "True for the demo source: a simulated market, not real prices.",
-            },
-        },
-        "The current price from one source for one condition or grade.",
-    )
-    page = {
-        "total": {"type": "integer", "minimum": 0},
-        "limit": {"type": "integer", "minimum": 1},
-        "offset": {"type": "integer", "minimum": 0},
-        "has_more": BOOLEAN,
-    }
+def _error_schema() -> dict:
     return {
-        "Error": _object(
-            {
-                "error": _object(
-                    {
-                        "code": {
-                            "type": "string",
-                            "description": "Stable and machine-readable, e.g. CARD_NOT_FOUND.",
-                        },
-                        "message": {"type": "string", "description": "For people."},
-                        "details": {
-                            "type": "object",
-                            "description": 'More about the error, e.g. {"parameter": "limit"}.',
-                        },
-                    }
-                )
-            }
-        ),
-        "CardSetRef": card_set_ref,
-        "CardSet": card_set,
-        "Price": price,
-        "Card": _object(card_properties),
-        "CardListItem": _object(
-            {**card_properties, "prices": {"type": "array", "items": _ref("Price")}}
-        ),
-        "CardList": _object({**page, "results": {"type": "array", "items": _ref("CardListItem")}}),
-        "CardDetail": _object(
-            {
-                **card_properties,
-                "set": _ref("CardSet"),
-                "variant_label": STRING,
-                "category": STRING,
-                "color": STRING,
-                "printed_in": STRING,
-                "external_ids": _object(
-                    {
-                        "pricecharting": _nullable(STRING),
-                        "tcgplayer": _nullable(STRING),
-                        "justtcg": _nullable(STRING),
-                    }
-                ),
-                "simulated": {
-                    "type": "boolean",
-                    "description": "Whether any of the prices is simulated.",
-                },
-                "prices": {"type": "array", "items": _ref("Price")},
-            }
-        ),
-        "PriceHistory": _object(
-            {
-                "card_id": INTEGER,
-                "period": {"type": "string", "enum": list(history.PERIODS)},
-                "bucket": _nullable(
-                    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {
                         "type": "string",
-                        "description": "null: every observation; day or week: one average "
-                        "per day or week (3m, 1y, all).",
-                    }
-                ),
-                "from": _nullable(TIMESTAMP),
-                "to": TIMESTAMP,
-                "series": {
-                    "type": "array",
-                    "items": _object(
-                        {
-                            "source": {"type": "string", "enum": Source.values},
-                            "source_name": STRING,
-                            "key": STRING,
-                            "key_label": STRING,
-                            "currency": STRING,
-                            "simulated": BOOLEAN,
-                            "points": {
-                                "type": "array",
-                                "items": _object({"t": TIMESTAMP, "market": MONEY}),
-                            },
-                        }
-                    ),
+                        "description": "Stable and machine-readable, e.g. CARD_NOT_FOUND.",
+                    },
+                    "message": {"type": "string", "description": "For people."},
+                    "details": {
+                        "type": "object",
+                        "description": 'More about the error, e.g. {"parameter": "limit"} '
+                        'or {"fields": {"threshold": ["Price line: ..."]}}.',
+                    },
                 },
             }
-        ),
-        "SetListItem": _object(
-            {
-                **card_set["properties"],
-                "card_count": {"type": "integer", "minimum": 0},
-                "url": STRING,
-            }
-        ),
-        "SetList": _object({**page, "results": {"type": "array", "items": _ref("SetListItem")}}),
-        "Movers": _object(
-            {
-                "game": {"type": "string", "enum": Game.values},
-                "period": {"type": "string", "enum": list(movers.PERIODS)},
-                "direction": {"type": "string", "enum": ["gainers", "losers"]},
-                "simulated": BOOLEAN,
-                "results": {
-                    "type": "array",
-                    "items": _object(
-                        {
-                            "card": _ref("Card"),
-                            # Null when the change is gone since the ranking was cached.
-                            "change_percent": PERCENT,
-                            "price": _ref("Price"),
-                        }
-                    ),
-                },
-            }
-        ),
+        },
     }
-
-
-RATE_HEADERS = {
-    "X-RateLimit-Limit": {"$ref": "#/components/headers/X-RateLimit-Limit"},
-    "X-RateLimit-Remaining": {"$ref": "#/components/headers/X-RateLimit-Remaining"},
-    "X-RateLimit-Reset": {"$ref": "#/components/headers/X-RateLimit-Reset"},
-}
 
 
 def _headers() -> dict:
-    def header(description: str, schema: dict, required: bool = True) -> dict:
-        return {"description": description, "required": required, "schema": schema}
+    def header(description: str, schema: dict) -> dict:
+        return {"description": description, "required": True, "schema": schema}
 
     return {
         "X-RateLimit-Limit": header("Requests allowed per key per hour.", INTEGER),
@@ -269,21 +128,23 @@ def _headers() -> dict:
     }
 
 
-def _json(schema_name: str) -> dict:
-    return {"application/json": {"schema": _ref(schema_name)}}
-
-
 def _error_response(description: str, headers: dict | None = None) -> dict:
-    response = {"description": description, "content": _json("Error")}
+    response = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
     if headers:
         response["headers"] = headers
     return response
 
 
 def _responses() -> dict:
+    # Only a request that got past the key check was counted.
+    maybe_counted = {name: {**_headers()[name], "required": False} for name in RATE_HEADERS}
     return {
         "BadRequest": _error_response(
-            "A parameter is not valid; details.parameter names it (code INVALID_PARAMETER).",
+            "A parameter is not valid; details.parameter names it (INVALID_PARAMETER), or "
+            "the body is not a JSON object (INVALID_JSON).",
             RATE_HEADERS,
         ),
         "Unauthorized": _error_response(
@@ -291,10 +152,20 @@ def _responses() -> dict:
             "API_KEY_REVOKED).",
             {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}},
         ),
+        "Forbidden": _error_response("The key may only read (API_KEY_READ_ONLY).", RATE_HEADERS),
         "NotFound": _error_response(
-            "No such card (CARD_NOT_FOUND) or no such route (NOT_FOUND).",
-            # Only a request that got past the key check was counted.
-            {name: {**_headers()[name], "required": False} for name in RATE_HEADERS},
+            "No such card, alert, collection, item or watch, or no such route.",
+            maybe_counted,
+        ),
+        "Conflict": _error_response(
+            "A request with this Idempotency-Key is still being answered (IDEMPOTENCY_KEY_IN_USE).",
+            RATE_HEADERS,
+        ),
+        "Invalid": _error_response(
+            "The body breaks a rule; details.fields has each field's messages, as the "
+            "site's form shows them (VALIDATION_ERROR). Or the Idempotency-Key was used "
+            "for another request (IDEMPOTENCY_KEY_REUSED).",
+            RATE_HEADERS,
         ),
         "TooManyRequests": _error_response(
             "This key has used this hour's requests (RATE_LIMITED).",
@@ -311,229 +182,57 @@ def _responses() -> dict:
     }
 
 
-def _parameter(name: str, schema: dict, description: str, where: str = "query") -> dict:
-    return {
-        "name": name,
-        "in": where,
-        "required": where == "path",
-        "description": description,
-        "schema": schema,
-    }
-
-
-def _text(max_length: int = params.MAX_TEXT_LENGTH) -> dict:
-    return {"type": "string", "maxLength": max_length, "pattern": NO_CONTROL_CHARACTERS}
-
-
-def _limit(default: int, maximum: int) -> dict:
-    return _parameter(
-        "limit",
-        {"type": "integer", "minimum": 1, "maximum": maximum, "default": default},
-        f"How many results (at most {maximum}).",
-    )
-
-
-OFFSET = _parameter(
-    "offset",
-    {"type": "integer", "minimum": 0, "maximum": params.MAX_OFFSET, "default": 0},
-    "How many results to skip.",
-)
-CARD_ID = _parameter("card_id", {"type": "integer", "minimum": 1}, "The card's id.", where="path")
-GAME = _parameter("game", {"type": "string", "enum": Game.values}, "Only this game.")
-IF_NONE_MATCH = _parameter(
-    "If-None-Match", STRING, "An ETag from an earlier response.", where="header"
-)
-IF_NONE_MATCH["required"] = False
-
-
-def _operation(
-    operation_id: str,
-    summary: str,
-    parameters: list,
-    schema_name: str,
-    *,
-    description: str = "",
-    cacheable: bool = False,
-) -> dict:
-    ok_headers = dict(RATE_HEADERS)
-    responses = {}
-    if cacheable:
-        ok_headers["ETag"] = {"$ref": "#/components/headers/ETag"}
-        ok_headers["Cache-Control"] = {"$ref": "#/components/headers/Cache-Control"}
-        parameters = [*parameters, IF_NONE_MATCH]
-    responses["200"] = {"description": "OK", "headers": ok_headers, "content": _json(schema_name)}
-    if cacheable:
-        responses["304"] = {"$ref": "#/components/responses/NotModified"}
-    for status, name in [
-        ("400", "BadRequest"),
-        ("401", "Unauthorized"),
-        ("404", "NotFound"),
-        ("429", "TooManyRequests"),
-    ]:
+def _complete(method: str, operation: dict) -> None:
+    """What every operation of its kind answers besides its own success."""
+    responses = {str(status): response for status, response in operation["responses"].items()}
+    for status, response in responses.items():
+        if status.startswith("2"):
+            response["headers"] = {**RATE_HEADERS, **response.get("headers", {})}
+    errors = dict(ERROR_STATUSES)
+    if method != "get":
+        errors.update(WRITE_ERROR_STATUSES)
+    if method == "post":
+        errors["409"] = "Conflict"
+        operation["parameters"] = [*operation.get("parameters", []), IDEMPOTENCY_KEY]
+    errors["429"] = "TooManyRequests"
+    for status, name in errors.items():
         responses[status] = {"$ref": f"#/components/responses/{name}"}
-    operation = {
-        "operationId": operation_id,
-        "summary": summary,
-        "parameters": parameters,
-        "responses": responses,
+    operation["responses"] = responses
+
+
+@functools.cache
+def _declared() -> dict:
+    """The document less what depends on settings: built once per process."""
+    from api.ninja_api import api
+
+    document = dict(api.get_openapi_schema(path_prefix=""))
+    for item in document["paths"].values():
+        for method, operation in item.items():
+            _complete(method, operation)
+    document["paths"]["/openapi.json"] = {
+        "get": {
+            "operationId": "getOpenApiDocument",
+            "summary": "This document",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "OpenAPI document.",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
     }
-    if description:
-        operation["description"] = description
-    return {"get": operation}
-
-
-DESCRIPTION = """\
-Read-only JSON for cards, current prices, price history, sets and movers.
-
-**Authentication**: send your key in the `X-API-Key` header. Create keys on your
-account's *API keys* page; a key is shown once, when it is created.
-
-**Rate limit**: {limit} requests per key per hour, in fixed one-hour windows. Every
-response after the key check carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
-`X-RateLimit-Reset` (the window's end, in epoch seconds). Past the limit: 429 with
-`Retry-After` in seconds.
-
-**Formats**: money is a decimal string in the row's currency (`"12.34"` with
-`"currency": "USD"`); times are ISO 8601 in UTC ending in `Z`. Prices from the `demo`
-source are a simulated market and say `"simulated": true`.
-
-**Errors**: always `{{"error": {{"code": ..., "message": ..., "details": {{...}}}}}}`:
-400 INVALID_PARAMETER (details.parameter names it), 401 API_KEY_MISSING /
-API_KEY_INVALID / API_KEY_REVOKED, 404 CARD_NOT_FOUND / NOT_FOUND, 405
-METHOD_NOT_ALLOWED (the API answers only GET and HEAD), 429 RATE_LIMITED.
-"""
+    document["servers"] = [{"url": "/api/v1"}]
+    document["security"] = [{"ApiKey": []}]
+    components = document.setdefault("components", {})
+    components.setdefault("schemas", {})["Error"] = _error_schema()
+    components["headers"] = _headers()
+    components["responses"] = _responses()
+    return document
 
 
 def document() -> dict:
-    return {
-        "openapi": "3.0.3",
-        "info": {
-            "title": f"{settings.SITE_NAME} API",
-            "version": "1.0.0",
-            "description": DESCRIPTION.format(limit=ratelimit.limit_per_hour()),
-        },
-        "servers": [{"url": "/api/v1"}],
-        "security": [{"ApiKey": []}],
-        "paths": {
-            "/cards": _operation(
-                "searchCards",
-                "Search cards",
-                [
-                    _parameter(
-                        "q",
-                        _text(),
-                        "Words and filters, as on the search page: charizard set:sv3pt5 "
-                        'rarity:"special illustration rare" number:199 game:pokemon kind:single',
-                    ),
-                    GAME,
-                    _parameter("set", _text(), "Only this set (its code, e.g. sv3pt5)."),
-                    _parameter("rarity", _text(), "Only this rarity (any case)."),
-                    _parameter(
-                        "sort",
-                        {"type": "string", "enum": list(SORTS)},
-                        "Default: relevance when q has words, else set and number.",
-                    ),
-                    _limit(20, 100),
-                    OFFSET,
-                ],
-                "CardList",
-                description="Each result carries the card's current prices.",
-            ),
-            "/cards/{card_id}": _operation(
-                "getCard",
-                "A card's facts and current prices",
-                [CARD_ID],
-                "CardDetail",
-                description="One price per source and condition or grade, with when it was "
-                "observed, whether it is stale, its sample size (or PriceCharting's sales "
-                "volume for the whole card), range, 1/7/30-day change and all-time high and "
-                "low.",
-            ),
-            "/cards/{card_id}/prices/history": _operation(
-                "getCardPriceHistory",
-                "A card's price history",
-                [
-                    CARD_ID,
-                    _parameter(
-                        "period",
-                        {
-                            "type": "string",
-                            "enum": list(history.PERIODS),
-                            "default": history.DEFAULT_PERIOD,
-                        },
-                        "7d and 30d: every observation; 3m and 1y: daily averages; "
-                        "all: weekly averages.",
-                    ),
-                    _parameter(
-                        "source", {"type": "string", "enum": Source.values}, "Only this source."
-                    ),
-                    _parameter(
-                        "key",
-                        _text(32),
-                        "Only this condition or grade, e.g. ungraded, NM or PSA 10.",
-                    ),
-                ],
-                "PriceHistory",
-                cacheable=True,
-            ),
-            "/sets": _operation(
-                "listSets",
-                "Sets",
-                [GAME, _limit(20, 100), OFFSET],
-                "SetList",
-                description="Newest first within each game.",
-                cacheable=True,
-            ),
-            "/prices/movers": _operation(
-                "getMovers",
-                "Biggest price moves",
-                [
-                    _parameter(
-                        "game",
-                        {"type": "string", "enum": Game.values, "default": Game.POKEMON},
-                        "The game.",
-                    ),
-                    _parameter(
-                        "period",
-                        {
-                            "type": "string",
-                            "enum": list(movers.PERIODS),
-                            "default": movers.DEFAULT_PERIOD,
-                        },
-                        "Change over 24 hours, 7 days or 30 days.",
-                    ),
-                    _parameter(
-                        "direction",
-                        {"type": "string", "enum": ["gainers", "losers"], "default": "gainers"},
-                        "Largest rises or largest falls first.",
-                    ),
-                    _limit(10, 50),
-                ],
-                "Movers",
-                description="One price per card: a real source before the simulation, a raw "
-                "copy before grades; only prices observed in the last 3 days and of at least "
-                "1.00. Rankings are recomputed every few minutes.",
-            ),
-            "/openapi.json": {
-                "get": {
-                    "operationId": "getOpenApiDocument",
-                    "summary": "This document",
-                    "security": [],
-                    "responses": {
-                        "200": {
-                            "description": "OpenAPI 3 document.",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        }
-                    },
-                }
-            },
-        },
-        "components": {
-            "securitySchemes": {
-                "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-            },
-            "schemas": _schemas(),
-            "headers": _headers(),
-            "responses": _responses(),
-        },
-    }
+    document = copy.deepcopy(_declared())
+    document["info"]["title"] = f"{settings.SITE_NAME} API"
+    document["info"]["description"] = DESCRIPTION.format(limit=ratelimit.limit_per_hour())
+    return document

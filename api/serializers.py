@@ -6,7 +6,10 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
+from alerts.models import Alert
 from cards.models import Card, CardSet
+from collections_app.models import Collection, Watch
+from collections_app.valuation import CollectionValuation, ItemValuation
 from prices import history, keys
 from prices.models import PriceSummary, Source
 from prices.templatetags.prices import STALE_AFTER
@@ -109,3 +112,84 @@ def price(summary: PriceSummary, now: dt.datetime | None = None) -> dict:
         "qualifier": history.source_qualifier(summary.source) or None,
         "simulated": summary.source == Source.DEMO,
     }
+
+
+# --- The key holder's own ---------------------------------------------------------------------
+
+
+def decimal_text(value) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def alert(alert: Alert) -> dict:
+    """One alert; its card and set must be loaded with it."""
+    return {
+        "id": alert.pk,
+        "card": card_summary(alert.card),
+        "price_key": alert.price_key,
+        "key_label": keys.label(alert.price_key),
+        "source": alert.source or None,
+        "kind": alert.kind,
+        "threshold": money(alert.threshold),
+        "percent": decimal_text(alert.percent),
+        "window": alert.window,
+        "cooldown_hours": int(alert.cooldown.total_seconds() // 3600),
+        "active": alert.active,
+        "armed": alert.armed,
+        "description": alert.describe(),
+        "last_triggered_at": moment(alert.last_triggered_at),
+        "last_triggered_price": money(alert.last_triggered_price),
+        "created_at": moment(alert.created_at),
+        "updated_at": moment(alert.updated_at),
+        "url": site_url(alert.get_absolute_url()),
+    }
+
+
+def collection(collection: Collection, valuation: CollectionValuation) -> dict:
+    return {
+        "id": collection.pk,
+        "name": collection.name,
+        "basis_source": collection.basis_source or None,
+        "basis_key": collection.basis_key or None,
+        "shared": collection.is_shared,
+        "items": len(valuation.items),
+        "copies": valuation.copies,
+        "currency": valuation.currency,
+        "value": money(valuation.value),
+        "cost": money(valuation.cost),
+        "gain": money(valuation.gain),
+        "unpriced_items": len(valuation.unpriced),
+        "simulated": valuation.simulated,
+        "created_at": moment(collection.created_at),
+        "updated_at": moment(collection.updated_at),
+        "url": site_url(collection.get_absolute_url()),
+    }
+
+
+def item(row: ItemValuation) -> dict:
+    """One lot as valued; its card and set must be loaded with it."""
+    lot = row.item
+    return {
+        "id": lot.pk,
+        "collection_id": lot.collection_id,
+        "card": card_summary(lot.card),
+        "quantity": lot.quantity,
+        "condition": lot.condition or None,
+        "grader": lot.grader or None,
+        "grade": None if lot.grade is None else format(lot.grade.normalize(), "f"),
+        "grade_label": lot.grade_label or None,
+        "price_key": lot.price_key,
+        "key_label": keys.label(lot.price_key),
+        "purchase_price": money(lot.purchase_price),
+        "purchase_date": lot.purchase_date.isoformat() if lot.purchase_date else None,
+        "acquired_from": lot.acquired_from,
+        "notes": lot.notes,
+        "value": money(row.value),
+        "gain": money(row.gain),
+        "created_at": moment(lot.created_at),
+        "updated_at": moment(lot.updated_at),
+    }
+
+
+def watch(watch: Watch) -> dict:
+    return {"card": card_summary(watch.card), "created_at": moment(watch.created_at)}

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
-from api import views
+from api import account_views, views  # noqa: F401  (their operations join the declaration)
+from api.ninja_api import routes
 
 app_name = "api"
 
@@ -8,14 +9,8 @@ app_name = "api"
 # a JSON 404, never the site's HTML page.
 urlpatterns = [
     path("openapi.json", views.openapi_document, name="openapi"),
-    path("cards", views.cards, name="cards"),
-    re_path(r"^cards/(?P<card_id>[0-9]{1,30})$", views.card_detail, name="card"),
-    re_path(
-        r"^cards/(?P<card_id>[0-9]{1,30})/prices/history$",
-        views.card_history,
-        name="card_history",
-    ),
-    path("sets", views.sets, name="sets"),
-    path("prices/movers", views.price_movers, name="movers"),
-    re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
+    *routes(),
+    # Any character, a line break too (a "." would not match it, and Django's HTML page
+    # would answer).
+    re_path(r"^(?P<path>[\s\S]*)\Z", views.not_found, name="not_found"),
 ]

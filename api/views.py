@@ -1,24 +1,22 @@
-"""The read-only JSON API under /api/v1/. Thin views: parameters are read strictly
-(api.params), rows come from api.queries and the apps' own modules, and api.http does
-the key, the rate limit and the error format. The OpenAPI document (api.openapi)
-describes every response here."""
+"""The catalog half of the JSON API under /api/v1/: cards, prices, history, sets, movers.
+Thin operations: parameters are declared (api.params) and read by django-ninja, rows come
+from api.queries and the apps' own modules, answers are declared in api.schemas, and
+api.http does the key, the rate limit and the error format."""
+
+from typing import Annotated
 
 from django.utils import timezone
+from ninja import Field, Query, Schema
+from ninja.decorators import decorate_view
 
 from api import openapi, params, queries, serializers
-from api.http import (
-    ApiError,
-    api_endpoint,
-    bad_parameter,
-    cacheable,
-    json_response,
-    public_endpoint,
-)
+from api.http import ApiError, bad_parameter, etagged, json_response, public_endpoint
+from api.ninja_api import api
+from api.schemas import CardDetail, CardList, Movers, PriceHistory, SetList
 from cards.models import Game
 from cards.search import SORTS, parse_query
 from prices import history, keys, movers
 from prices.models import Source
-from tcgtracker.lib.text import parse_id
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -27,7 +25,7 @@ MAX_MOVERS_LIMIT = 50
 DIRECTIONS = ("gainers", "losers")
 
 
-def _page(total: int, limit: int, offset: int, results: list) -> dict:
+def page(total: int, limit: int, offset: int, results: list) -> dict:
     return {
         "total": total,
         "limit": limit,
@@ -37,81 +35,124 @@ def _page(total: int, limit: int, offset: int, results: list) -> dict:
     }
 
 
-def _card_id(raw: str) -> int:
-    card_id = parse_id(raw)
-    if card_id is None:
-        raise _card_not_found(raw)
-    return card_id
-
-
-def _card_not_found(card_id) -> ApiError:
+def card_not_found(card_id) -> ApiError:
     return ApiError(404, "CARD_NOT_FOUND", f"No card has id {card_id}.", {"id": str(card_id)})
 
 
-@api_endpoint
-def cards(request):
-    raw_query = params.text(request, "q")
-    parsed = parse_query(raw_query)
+CardId = Annotated[params.object_id(card_not_found), Field(description="The card's id.")]
+GameFilter = Annotated[params.choice(Game.values), Field(description="Only this game.")]
+
+
+class CardSearch(Schema):
+    q: params.text() = Field(
+        "",
+        description="Words and filters, as on the search page: charizard set:sv3pt5 "
+        'rarity:"special illustration rare" number:199 game:pokemon kind:single',
+    )
+    game: GameFilter = ""
+    set: params.text() = Field("", description="Only this set (its code, e.g. sv3pt5).")
+    rarity: params.text() = Field("", description="Only this rarity (any case).")
+    sort: params.choice(list(SORTS)) = Field(
+        "", description="Default: relevance when q has words, else set and number."
+    )
+    limit: params.limit(DEFAULT_LIMIT, MAX_LIMIT) = DEFAULT_LIMIT
+    offset: params.Offset = 0
+
+
+@api.get(
+    "/cards",
+    response=CardList,
+    operation_id="searchCards",
+    summary="Search cards",
+    description="Each result carries the card's current prices.",
+    url_name="cards",
+    by_alias=True,
+)
+def cards(request, search: Query[CardSearch]):
+    parsed = parse_query(search.q)
     if parsed.errors:
         raise bad_parameter("q", " ".join(parsed.errors))
-    game = params.choice(request, "game", Game.values)
-    set_code = params.text(request, "set")
-    rarity = params.text(request, "rarity")
-    sort = params.choice(request, "sort", list(SORTS))
-    sort = sort or ("relevance" if parsed.text_terms else "number")
-    limit, offset = params.page(request, default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT)
-
-    page = queries.search_cards(
+    sort = search.sort or ("relevance" if parsed.text_terms else "number")
+    found = queries.search_cards(
         parsed,
-        game=game,
-        set_code=set_code,
-        rarity=rarity,
+        game=search.game,
+        set_code=search.set,
+        rarity=search.rarity,
         sort=sort,
-        limit=limit,
-        offset=offset,
+        limit=search.limit,
+        offset=search.offset,
     )
     now = timezone.now()
-    prices = queries.prices_by_card(card.pk for card in page.rows) if page.rows else {}
+    prices = queries.prices_by_card(card.pk for card in found.rows) if found.rows else {}
     results = [
         {
             **serializers.card_summary(card),
             "prices": [serializers.price(summary, now) for summary in prices.get(card.pk, [])],
         }
-        for card in page.rows
+        for card in found.rows
     ]
-    return json_response(_page(page.total, limit, offset, results))
+    return page(found.total, search.limit, search.offset, results)
 
 
-@api_endpoint
-def card_detail(request, card_id):
-    card_id = _card_id(card_id)
+@api.get(
+    "/cards/{digits:card_id}",
+    response=CardDetail,
+    operation_id="getCard",
+    summary="A card's facts and current prices",
+    description="One price per source and condition or grade, with when it was observed, "
+    "whether it is stale, its sample size (or PriceCharting's sales volume for the whole "
+    "card), range, 1/7/30-day change and all-time high and low.",
+    url_name="card",
+    by_alias=True,
+)
+def card_detail(request, card_id: CardId):
     card = queries.card_with_set(card_id)
     if card is None:
-        raise _card_not_found(card_id)
+        raise card_not_found(card_id)
     prices = history.current_prices(card)
-    return json_response(serializers.card_detail(card, prices, timezone.now()))
+    return serializers.card_detail(card, prices, timezone.now())
 
 
-@api_endpoint
-def card_history(request, card_id):
-    card_id = _card_id(card_id)
-    period = params.choice(request, "period", list(history.PERIODS), history.DEFAULT_PERIOD)
-    source = params.choice(request, "source", Source.values)
-    price_key = params.text(request, "key", max_length=32)
-    if price_key and not keys.is_valid(price_key):
+class HistoryFilter(Schema):
+    period: params.choice(list(history.PERIODS), history.DEFAULT_PERIOD) = Field(
+        history.DEFAULT_PERIOD,
+        description="7d and 30d: every observation; 3m and 1y: daily averages; "
+        "all: weekly averages.",
+    )
+    source: params.choice(Source.values) = Field("", description="Only this source.")
+    key: params.text(32) = Field(
+        "", description="Only this condition or grade, e.g. ungraded, NM or PSA 10."
+    )
+
+
+@api.get(
+    "/cards/{digits:card_id}/prices/history",
+    response=PriceHistory,
+    by_alias=True,
+    operation_id="getCardPriceHistory",
+    summary="A card's price history",
+    url_name="card_history",
+    openapi_extra=openapi.CACHEABLE,
+)
+# from and to move with the clock; the ETag follows the data.
+@decorate_view(etagged(ignoring=("from", "to")))
+def card_history(request, card_id: CardId, wanted: Query[HistoryFilter]):
+    if wanted.key and not keys.is_valid(wanted.key):
         raise bad_parameter(
             "key",
-            f"Unknown price key {price_key!r}: use ungraded, a condition (NM, LP, MP, HP, DMG) "
-            "or a grade such as PSA 10.",
+            f"Unknown price key {wanted.key!r}: use ungraded, a condition (NM, LP, MP, HP, "
+            "DMG) or a grade such as PSA 10.",
         )
     if not queries.card_exists(card_id):
-        raise _card_not_found(card_id)
+        raise card_not_found(card_id)
     now = timezone.now()
-    spec = history.PERIODS[period]
-    series = queries.history_series(card_id, period, source=source, price_key=price_key, now=now)
-    data = {
+    spec = history.PERIODS[wanted.period]
+    series = queries.history_series(
+        card_id, wanted.period, source=wanted.source, price_key=wanted.key, now=now
+    )
+    return {
         "card_id": card_id,
-        "period": period,
+        "period": wanted.period,
         "bucket": spec.bucket,
         "from": serializers.moment(now - spec.span) if spec.span else None,
         "to": serializers.moment(now),
@@ -131,65 +172,90 @@ def card_history(request, card_id):
             for line in series
         ],
     }
-    # from and to move with the clock; the ETag follows the data.
-    unchanged_unless = {key: value for key, value in data.items() if key not in ("from", "to")}
-    return cacheable(request, json_response(data), etag_of=unchanged_unless)
 
 
-@api_endpoint
-def sets(request):
-    game = params.choice(request, "game", Game.values)
-    limit, offset = params.page(request, default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT)
-    page = queries.sets(game, limit, offset)
+class SetFilter(Schema):
+    game: GameFilter = ""
+    limit: params.limit(DEFAULT_LIMIT, MAX_LIMIT) = DEFAULT_LIMIT
+    offset: params.Offset = 0
+
+
+@api.get(
+    "/sets",
+    response=SetList,
+    operation_id="listSets",
+    summary="Sets",
+    description="Newest first within each game.",
+    url_name="sets",
+    by_alias=True,
+    openapi_extra=openapi.CACHEABLE,
+)
+@decorate_view(etagged())
+def sets(request, wanted: Query[SetFilter]):
+    found = queries.sets(wanted.game, wanted.limit, wanted.offset)
     results = [
         {
             **serializers.set_facts(card_set),
             "card_count": card_set.card_count,
             "url": serializers.site_url(card_set.get_absolute_url()),
         }
-        for card_set in page.rows
+        for card_set in found.rows
     ]
-    return cacheable(request, json_response(_page(page.total, limit, offset, results)))
+    return page(found.total, wanted.limit, wanted.offset, results)
 
 
-@api_endpoint
-def price_movers(request):
-    game = params.choice(request, "game", Game.values, Game.POKEMON)
-    period = params.choice(request, "period", list(movers.PERIODS), movers.DEFAULT_PERIOD)
-    direction = params.choice(request, "direction", DIRECTIONS, "gainers")
-    limit = params.integer(
-        request, "limit", default=DEFAULT_MOVERS_LIMIT, minimum=1, maximum=MAX_MOVERS_LIMIT
+class MoversFilter(Schema):
+    game: params.choice(Game.values, Game.POKEMON) = Field(Game.POKEMON, description="The game.")
+    period: params.choice(list(movers.PERIODS), movers.DEFAULT_PERIOD) = Field(
+        movers.DEFAULT_PERIOD, description="Change over 24 hours, 7 days or 30 days."
     )
-    ranking = movers.movers(game, period, limit, most_watched=False)
-    rows = ranking.gainers if direction == "gainers" else ranking.losers
+    direction: params.choice(DIRECTIONS, "gainers") = Field(
+        "gainers", description="Largest rises or largest falls first."
+    )
+    limit: params.limit(DEFAULT_MOVERS_LIMIT, MAX_MOVERS_LIMIT) = DEFAULT_MOVERS_LIMIT
+
+
+@api.get(
+    "/prices/movers",
+    response=Movers,
+    operation_id="getMovers",
+    summary="Biggest price moves",
+    description="One price per card: a real source before the simulation, a raw copy "
+    "before grades; only prices observed in the last 3 days and of at least 1.00. "
+    "Rankings are recomputed every few minutes.",
+    url_name="movers",
+    by_alias=True,
+)
+def price_movers(request, wanted: Query[MoversFilter]):
+    ranking = movers.movers(wanted.game, wanted.period, wanted.limit, most_watched=False)
+    rows = ranking.gainers if wanted.direction == "gainers" else ranking.losers
     now = timezone.now()
-    results = [
-        {
-            "card": serializers.card_summary(summary.card),
-            "change_percent": serializers.percent(summary.period_change),
-            "price": serializers.price(summary, now),
-        }
-        for summary in rows
-    ]
-    data = {
-        "game": game,
-        "period": period,
-        "direction": direction,
+    return {
+        "game": wanted.game,
+        "period": wanted.period,
+        "direction": wanted.direction,
         "simulated": any(summary.is_simulated for summary in rows),
-        "results": results,
+        "results": [
+            {
+                "card": serializers.card_summary(summary.card),
+                "change_percent": serializers.percent(summary.period_change),
+                "price": serializers.price(summary, now),
+            }
+            for summary in rows
+        ],
     }
-    return json_response(data)
 
 
-@public_endpoint
+@public_endpoint()
 def openapi_document(request):
     response = json_response(openapi.document())
     response["Access-Control-Allow-Origin"] = "*"
     return response
 
 
-@public_endpoint
+@public_endpoint(methods=None)
 def not_found(request, path=""):
+    """No such path: a 404 whatever the method (a DELETE to a mistyped id too)."""
     hint = ""
     if path.endswith("/"):
         hint = f" Did you mean /api/v1/{path.rstrip('/')}?"

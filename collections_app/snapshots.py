@@ -216,6 +216,22 @@ def queue_backfill(collection: Collection, since: dt.date) -> None:
     )
 
 
+def backfill_after_change(collection: Collection, *days) -> None:
+    """After an item change: rebuild the history from the earliest past day the change
+    reaches back to (its old or new purchase day); today's snapshot is the daily job's."""
+    today = timezone.localdate()
+    past = [day for day in days if day is not None and day < today]
+    if past:
+        queue_backfill(collection, min(past))
+
+
+def backfill_all(collection: Collection) -> None:
+    """After a change of the price basis: the history was valued on the old basis, so value
+    all of it again on the new one."""
+    first_day = collection.snapshots.order_by("day").values_list("day", flat=True).first()
+    backfill_after_change(collection, first_day)
+
+
 def chart_data(collection: Collection, period: str, current: CollectionValuation | None = None):
     """The value-over-time chart of a collection over a period, JSON-ready:
 

@@ -214,15 +214,6 @@ def _share_context(request, collection: Collection, form=None) -> dict:
     }
 
 
-def _queue_backfill(collection: Collection, *days) -> None:
-    """Recompute the value-over-time history from the earliest past day an item change
-    reaches back to (today's snapshot is taken by the daily job anyway)."""
-    today = timezone.localdate()
-    past = [day for day in days if day is not None and day < today]
-    if past:
-        snapshots.queue_backfill(collection, min(past))
-
-
 def _item_label(item: CollectionItem) -> str:
     """ "2 × NM", "1 × PSA 10": how an added lot is announced."""
     grading = keys.label(item.price_key) if item.is_graded else item.condition
@@ -330,9 +321,7 @@ def edit(request, pk):
         return render(request, "collections/form.html", context, status=status)
     collection = saved
     if (collection.basis_source, collection.basis_key) != basis:
-        # The history was valued on the old basis: value it again on the new one.
-        first_day = collection.snapshots.order_by("day").values_list("day", flat=True).first()
-        _queue_backfill(collection, first_day)
+        snapshots.backfill_all(collection)
     messages.success(request, f"Settings of “{collection.name}” saved.")
     return redirect(collection)
 
@@ -443,7 +432,7 @@ def add_item(request, pk):
     item = form.save(commit=False)
     item.collection = collection
     item.save()
-    _queue_backfill(collection, item.purchase_date)
+    snapshots.backfill_after_change(collection, item.purchase_date)
     if _is_partial(request):
         valuation = value_collection(collection)
         context = {
@@ -516,7 +505,7 @@ def edit_item(request, pk):
     changed = form.has_changed()
     item = form.save()
     if changed:
-        _queue_backfill(collection, old_date, item.purchase_date)
+        snapshots.backfill_after_change(collection, old_date, item.purchase_date)
     if _is_partial(request):
         return _row_response(request, item)
     messages.success(request, f"Saved {item.card.name} ({item.grading_label}).")
@@ -531,7 +520,7 @@ def delete_item(request, pk):
     description = f"{item.card.name} ({_item_label(item)})"
     purchase_date = item.purchase_date
     item.delete()
-    _queue_backfill(collection, purchase_date)
+    snapshots.backfill_after_change(collection, purchase_date)
     if _is_partial(request):
         # Swapped over the items table: the table without the row, and the totals.
         valuation = value_collection(collection)
@@ -598,7 +587,7 @@ def add_card(request):
     with transaction.atomic():
         item = form.save()
     collection = item.collection
-    _queue_backfill(collection, item.purchase_date)
+    snapshots.backfill_after_change(collection, item.purchase_date)
     if _is_partial(request):
         context.update({"item": item, "collection": collection, "added": _item_label(item)})
         return render(request, "collections/add_card.html#added", context)

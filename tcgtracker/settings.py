@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_q",
+    "corsheaders",
     "tcgtracker",
     "csp",
     "jobs",
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "collections_app",
     "api",
     "pages",
+    "account_data",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -378,3 +381,19 @@ COLLECTION_IMPORT_KEEP_DAYS = env_int("COLLECTION_IMPORT_KEEP_DAYS", 7)
 
 # JSON API: requests per key per hour (a fixed window, counted in the shared cache).
 API_RATE_LIMIT_PER_HOUR = env_int("API_RATE_LIMIT_PER_HOUR", 1000)
+# Cross-origin calls (a browser extension, a spreadsheet on another site) to /api/ only,
+# from these origins (e.g. https://sheets.example.com); none by default. Keys travel in a
+# header, never a cookie, so no credentials are allowed across origins.
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOWED_ORIGINS = env_list("API_CORS_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST"]
+CORS_ALLOW_HEADERS = ["accept", "content-type", "idempotency-key", "if-none-match", "x-api-key"]
+CORS_EXPOSE_HEADERS = [
+    "ETag",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     path("api/v1/", include("api.urls")),
     path("accounts/api-keys/", include("api.key_urls")),
+    path("accounts/data/", include("account_data.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

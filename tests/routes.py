@@ -32,7 +32,17 @@ from tests.factories import (
     record_prices,
 )
 
-OUR_APPS = ("jobs", "cards", "prices", "alerts", "collections_app", "api", "pages", "tcgtracker")
+OUR_APPS = (
+    "jobs",
+    "cards",
+    "prices",
+    "alerts",
+    "collections_app",
+    "api",
+    "account_data",
+    "pages",
+    "tcgtracker",
+)
 
 
 # --- The routes ------------------------------------------------------------------------------
@@ -167,8 +177,9 @@ def make_world(*, owner_is_staff: bool = False) -> World:
         reason=UnmatchedRow.Reason.UNMATCHED,
         observed_at=timezone.now(),
     )
-    owner_key, owner_secret = ApiKey.issue(owner, "crawler")
-    _, staff_secret = ApiKey.issue(staff, "crawler")
+    # Keys that may write, so the crawl reaches the API's writes too.
+    owner_key, owner_secret = ApiKey.issue(owner, "crawler", ApiKey.Scope.WRITE)
+    _, staff_secret = ApiKey.issue(staff, "crawler", ApiKey.Scope.WRITE)
     unverified = EmailAddress.objects.create(user=owner, email="second@example.com")
 
     real = {
@@ -191,6 +202,11 @@ def make_world(*, owner_is_staff: bool = False) -> World:
         "api:card": {"card_id": str(card.pk)},
         "api:card_history": {"card_id": str(card.pk)},
         "api:not_found": {"path": "nothing-here"},
+        "api:alert": {"alert_id": str(alert.pk)},
+        "api:collection": {"collection_id": str(collection.pk)},
+        "api:items": {"collection_id": str(collection.pk)},
+        "api:item": {"collection_id": str(collection.pk), "item_id": str(item.pk)},
+        "api:watch": {"card_id": str(card.pk)},
         "api_keys:revoke": {"pk": str(owner_key.pk)},
         "account_confirm_email": {"key": EmailConfirmationHMAC(unverified).key},
         "account_reset_password_from_key": {

@@ -15,6 +15,7 @@ LAYERS = [
     {"prices"},
     {"alerts", "collections_app"},
     {"api", "pages"},
+    {"account_data"},  # everything a user has, from every app
 ]
 LAYER_OF = {app: level for level, apps in enumerate(LAYERS) for app in apps}
 PROJECT = "tcgtracker"  # settings, urls, wiring: above every app; its lib: below every app

@@ -43,6 +43,14 @@ def test_the_document_is_served_without_a_key():
         "/sets",
         "/prices/movers",
         "/openapi.json",
+        "/alerts",
+        "/alerts/{alert_id}",
+        "/collections",
+        "/collections/{collection_id}",
+        "/collections/{collection_id}/items",
+        "/collections/{collection_id}/items/{item_id}",
+        "/watchlist",
+        "/watchlist/{card_id}",
     }
 
 

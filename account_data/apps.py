@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AccountDataConfig(AppConfig):
+    name = "account_data"
+    verbose_name = "Your data"
