@@ -23,8 +23,8 @@ setup: $(STAMP)
 run: setup
 	@echo "Serving on http://$(HOST):$(PORT)/ with a task worker — Ctrl-C stops both."
 	@trap 'kill 0' INT TERM EXIT; \
-	  DEBUG=true $(PY) manage.py qcluster & \
-	  DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
+	  DEBUG=true SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py qcluster & \
+	  DEBUG=true SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: $(STAMP)
 	DEBUG=true $(PY) manage.py qcluster

@@ -3,7 +3,6 @@ times are ISO 8601 in UTC with a "Z", dates are YYYY-MM-DD."""
 
 import datetime as dt
 
-from django.conf import settings
 from django.utils import timezone
 
 from alerts.models import Alert
@@ -14,6 +13,7 @@ from prices import history, keys
 from prices.models import PriceSummary, Source
 from prices.templatetags.prices import STALE_AFTER
 from tcgtracker.lib.money import cents_to_decimal
+from tcgtracker.lib.urls import absolute_url
 
 
 def money(cents: int | None) -> str | None:
@@ -33,7 +33,7 @@ def percent(value: float | None) -> float | None:
 
 
 def site_url(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
+    return absolute_url(path)
 
 
 def set_facts(card_set: CardSet) -> dict:

@@ -18,6 +18,7 @@ from django.shortcuts import render
 from tcgtracker import metrics
 from tcgtracker.lib import logs
 from tcgtracker.lib.text import has_control_characters
+from tcgtracker.lib.urls import answering
 
 logger = logging.getLogger("tcgtracker.requests")
 
@@ -30,7 +31,7 @@ def request_context(get_response):
         request_id = incoming if REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         started = time.perf_counter()
-        with logs.context(request_id=request_id):
+        with logs.context(request_id=request_id), answering(request):
             response = get_response(request)
             seconds = time.perf_counter() - started
             view = view_label(request)

@@ -281,3 +281,12 @@ def test_the_search_query_count_does_not_grow_with_the_page(api, base_set, count
 
     # The key, the count, the page and the page's prices.
     assert one == hundred == 4
+
+
+def test_urls_in_answers_point_at_the_host_and_port_the_caller_used(api, charizard, settings):
+    settings.SITE_URL = "http://127.0.0.1:8000"
+
+    response = api.get("/api/v1/cards", {"q": "charizard"}, HTTP_HOST="localhost:8101")
+
+    [result] = response.json()["results"]
+    assert result["url"] == "http://localhost:8101" + charizard.get_absolute_url()
