@@ -7,9 +7,12 @@ import datetime as dt
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from alerts.models import Alert, AlertEvent
 from collections_app.models import Collection
+from prices.models import Source
 from tests.browser.test_alerts_browser import log_in
 from tests.factories import make_card, make_item, make_set, record_prices
 from tests.routes import ROUTES, make_world
@@ -64,6 +67,8 @@ def overflowing(page, paths: list[str]) -> list[str]:
     for path in paths:
         page.goto(path)
         page.wait_for_load_state("load")
+        # What folds away (an alert's trigger history) counts when it is open.
+        page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:
             problems.append(f"{path}: {width}px wide {page.evaluate(CULPRITS)}")
@@ -87,6 +92,17 @@ def fill_the_world(world):
             notes="Bought with the rest of the binder from a friend who moved abroad",
         )
         make_item(collection, card, grader="PSA", grade="10", purchase_price=150000)
+    alert = Alert.objects.get(user=world.owner)
+    AlertEvent.objects.create(
+        alert=alert,
+        source=Source.PRICECHARTING,
+        price=29999,
+        previous_price=35000,
+        change=-14.3,
+        threshold=30000,
+        observed_at=timezone.now(),
+        email_status=AlertEvent.EmailStatus.SENT,
+    )
 
 
 def test_every_page_fits_a_phone_screen_for_every_kind_of_visitor(browser, live_server):
@@ -135,3 +151,40 @@ def test_a_collection_on_a_phone_shows_each_items_value_gain_and_actions(page, l
             expect(part).to_be_visible()
             box = part.bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], part
+
+
+# Each wide table's boxes: how far the box scrolls, and where its key column is once it has.
+SCROLL_TABLES = """
+() => Array.from(document.querySelectorAll(".table-wrap"))
+  .filter((box) => box.scrollWidth > box.clientWidth + 1)
+  .map((box) => {
+    box.scrollLeft = box.scrollWidth;
+    const key = box.querySelector("tbody tr > :first-child");
+    return {
+      box: box.getBoundingClientRect().left + box.clientLeft,
+      key: key.getBoundingClientRect().left,
+      scrolled: box.scrollLeft,
+    };
+  })
+"""
+
+
+def test_wide_tables_on_a_phone_scroll_in_their_box_with_the_key_column_held(page, live_server):
+    world = make_world()
+    for number in range(3):
+        make_set(
+            code=f"swsh12pt5gg{number}",
+            name="Crown Zenith Galarian Gallery",
+            series="Sword & Shield",
+            release_date=dt.date(2023, 1, 20),
+        )
+    log_in(page, live_server, world.staff)
+    page.set_viewport_size(PHONE)
+
+    for path in ["/staff/", "/staff/jobs/", "/sets/"]:
+        page.goto(path)
+        tables = page.evaluate(SCROLL_TABLES)
+        assert tables, f"{path}: no table wider than a phone to try"
+        for table in tables:
+            assert table["scrolled"] > 0, path
+            assert abs(table["key"] - table["box"]) <= 1, (path, table)
