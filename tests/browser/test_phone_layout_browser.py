@@ -28,6 +28,13 @@ ACCOUNT_PAGES = [
     "/accounts/password/reset/",
 ]
 SIGNED_IN_PAGES = ["/accounts/email/", "/accounts/password/change/"]
+ADMIN_PAGES = [
+    "/admin/",
+    "/admin/cards/card/",
+    "/admin/cards/card/add/",
+    "/admin/cards/cardset/",
+    "/admin/collections_app/collection/",
+]
 
 # What sticks out, for the failure message: the elements reaching the page's far edge.
 CULPRITS = """
@@ -111,7 +118,7 @@ def test_every_page_fits_a_phone_screen_for_every_kind_of_visitor(browser, live_
     pages = {
         None: html_pages(None, world) + ACCOUNT_PAGES,
         world.owner: html_pages(world.owner, world) + SIGNED_IN_PAGES,
-        world.staff: html_pages(world.staff, world) + SIGNED_IN_PAGES + ["/admin/"],
+        world.staff: html_pages(world.staff, world) + SIGNED_IN_PAGES + ADMIN_PAGES,
     }
     # Each visitor sees their own pages: the collector's collection and alerts, staff's
     # tools, everyone the shared collection.
