@@ -159,6 +159,16 @@ def test_a_collection_on_a_phone_shows_each_items_value_gain_and_actions(page, l
             box = part.bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], part
 
+    # What htmx opens in place fits too: a row's edit form, the add-a-card panel.
+    first = rows.first
+    first.get_by_role("link", name="Edit").click()
+    expect(page.locator(".item-row.is-editing form")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("link", name="Add a card").click()
+    expect(page.locator("#item-add-slot input").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.console_errors == []
+
 
 # Each wide table's boxes: how far the box scrolls, and where its key column is once it has.
 SCROLL_TABLES = """
