@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -18,7 +19,7 @@ from cards.search import SORTS, filter_choices, parse_query, search_page, sugges
 from collections_app.models import Watch
 from collections_app.valuation import raw_prices
 from pages.card_cache import cache_card_page, cached_card_page, is_anonymous_card_page
-from prices import history, movers
+from prices import history, movers, stats
 from prices.models import Source
 
 HOME_MOVERS_PERIOD = "7d"
@@ -218,10 +219,17 @@ def price_table_context(card) -> dict:
 
 
 def chart_context(card, period: str) -> dict:
+    """The chart and, beside it, the period's statistics: one query each."""
+    now = timezone.now()
+    lines = stats.card_stats(card.pk, period, now)
     return {
-        "chart": history.history_series(card, period),
+        "chart": history.history_series(card, period, now),
         "period": period,
+        "period_spec": history.PERIODS[period],
         "periods": list(history.PERIODS.values()),
+        "stats": lines,
+        "stats_simulated": any(line.simulated for line in lines),
+        "stats_rules": stats.RULES,
     }
 
 
@@ -259,7 +267,8 @@ def card_history(request, pk):
     if not _is_partial(request):
         return redirect(f"{card.get_absolute_url()}?period={period}#chart")
     context = {"card": card, **chart_context(card, period)}
-    return render(request, "pages/card_detail.html#price_chart", context)
+    # The period buttons select the chart's block and, out of band, the statistics.
+    return render(request, "pages/card_history.html", context)
 
 
 @require_safe

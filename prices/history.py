@@ -45,16 +45,17 @@ class Period:
     label: str
     span: dt.timedelta | None  # None: the whole history
     bucket: str | None  # None: every point; else a Trunc kind ("day", "week")
+    words: str  # "the last 30 days", for sentences
 
 
 PERIODS = {
     period.value: period
     for period in [
-        Period("7d", "7D", dt.timedelta(days=7), None),
-        Period("30d", "30D", dt.timedelta(days=30), None),
-        Period("3m", "3M", dt.timedelta(days=91), "day"),
-        Period("1y", "1Y", dt.timedelta(days=365), "day"),
-        Period("all", "All", None, "week"),
+        Period("7d", "7D", dt.timedelta(days=7), None, "the last 7 days"),
+        Period("30d", "30D", dt.timedelta(days=30), None, "the last 30 days"),
+        Period("3m", "3M", dt.timedelta(days=91), "day", "the last 3 months"),
+        Period("1y", "1Y", dt.timedelta(days=365), "day", "the last year"),
+        Period("all", "All", None, "week", "all time"),
     ]
 }
 DEFAULT_PERIOD = "30d"

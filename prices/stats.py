@@ -45,6 +45,14 @@ MIN_TREND_DAYS = 7
 MIN_TREND_SPAN_DAYS = 14
 FLAT_PERCENT_PER_MONTH = 1.0
 
+# For the help text beside the figures.
+RULES = {
+    "min_returns": MIN_RETURNS,
+    "min_trend_days": MIN_TREND_DAYS,
+    "min_trend_span_days": MIN_TREND_SPAN_DAYS,
+    "flat_percent": f"{FLAT_PERCENT_PER_MONTH:g}",
+}
+
 RISING, FLAT, FALLING, TOO_LITTLE_DATA = "rising", "flat", "falling", "too little data"
 DIRECTIONS = (RISING, FLAT, FALLING, TOO_LITTLE_DATA)
 
