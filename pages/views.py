@@ -166,7 +166,7 @@ def card_detail(request, pk, slug=None):
         return page
     card = get_object_or_404(Card.objects.select_related("card_set"), pk=pk)
     if request.path != card.get_absolute_url():
-        return redirect(card, permanent=True)
+        return redirect(with_query(request, card.get_absolute_url()), permanent=True)
     other_prints = (
         Card.objects.filter(card_set=card.card_set, number=card.number)
         .exclude(pk=card.pk)
@@ -182,6 +182,13 @@ def card_detail(request, pk, slug=None):
     if cacheable:
         return cache_card_page(request, card, context, "pages/card_detail.html")
     return render(request, "pages/card_detail.html", context)
+
+
+def with_query(request, path: str) -> str:
+    """`path` with the request's query string, so that a redirect to an object's full
+    address keeps what was asked of it (?period=1y)."""
+    query = request.GET.urlencode()
+    return f"{path}?{query}" if query else path
 
 
 VIEW_DEDUPE_SECONDS = 60 * 60
