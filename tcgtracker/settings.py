@@ -370,6 +370,17 @@ CATALOG_SYNC_ENABLED = env_bool("CATALOG_SYNC_ENABLED", False)
 ALERTS_MAX_ACTIVE_PER_USER = env_int("ALERTS_MAX_ACTIVE_PER_USER", 50)
 ALERT_EMAIL_MAX_ATTEMPTS = env_int("ALERT_EMAIL_MAX_ATTEMPTS", 5)
 
+# Webhook channels (Discord, Slack-compatible, Telegram, signed JSON), see
+# docs/notifications.md. Destinations must be public internet addresses over https unless
+# WEBHOOK_ALLOW_PRIVATE is on (a chat server on your own network; allows plain http too).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_MAX_PER_USER = env_int("WEBHOOK_MAX_PER_USER", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 5)
+# Deliveries refused for good in a row (unknown webhook, revoked bot) before a channel is
+# turned off and its owner emailed.
+WEBHOOK_DISABLE_AFTER = env_int("WEBHOOK_DISABLE_AFTER", 3)
+TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/")
+
 # Collection CSV imports, per user: the largest file, uploads in the last hour, and what
 # open imports (uploaded, not yet imported or discarded) may hold at once. Every import
 # is deleted this many days after its upload.

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts import links
-from alerts.models import Alert, AlertEvent, EmailPreferences
+from alerts.models import Alert, AlertEvent, Channel, Delivery, EmailPreferences
 from prices.writing import Observation, record_observations
 from tests.factories import make_card, make_user
 
@@ -401,7 +401,7 @@ def test_creating_from_the_card_page_with_htmx_answers_a_confirmation(card, owne
 
 def test_creating_from_my_alerts_with_htmx_answers_the_list(card, owner, alert):
     response = client_for(owner).post(
-        reverse("alerts:create"), valid_post(card, **{"from": "list"}), **HTMX
+        reverse("alerts:create"), valid_post(card, threshold="12.00", **{"from": "list"}), **HTMX
     )
     assert response.status_code == 200
     assert response["HX-Retarget"] == "#alert-list"
@@ -483,7 +483,7 @@ def test_paused_alerts_do_not_count_towards_the_limit(settings, card, owner, oth
     make_alert(owner, card, active=False)
     make_alert(other, card)
     make_alert(other, card)
-    response = client_for(owner).post(reverse("alerts:create"), valid_post(card))
+    response = client_for(owner).post(reverse("alerts:create"), valid_post(card, threshold="12.00"))
     assert response.status_code == 302
 
 
@@ -572,7 +572,7 @@ def test_the_list_shows_price_distance_status_and_history(card, owner):
     ]
     assert "$13.20" in content
     assert "Trigger history" in content
-    assert "$16.00" in content and ">Sent<" in content
+    assert "$16.00" in content and "Email: Sent<" in content
     assert "2 of 50" in content
 
 
@@ -601,17 +601,24 @@ def test_the_list_query_count_does_not_grow_with_alerts(owner):
             price(card, 1000 + i)
             price(card, 2000 + i, key="PSA 10", source="ebay")
             a = make_alert(owner, card, price_key="PSA 10" if i % 2 else "ungraded")
+            channel = Channel.objects.create(
+                user=owner, kind=Channel.Kind.DISCORD, name=f"Server {i}", url="https://x.test/1"
+            )
+            a.channels.add(channel)
             for _ in range(3):
-                AlertEvent.objects.create(
+                event = AlertEvent.objects.create(
                     alert=a, source="ebay", price=2000, observed_at=timezone.now()
                 )
+                Delivery.objects.create(event=event, channel=channel)
 
     add(2)
     with_two = _list_queries(client)
     add(18)
     with_twenty = _list_queries(client)
     assert with_two == with_twenty
-    assert with_two <= 6
+    # The session and its user, the alerts, their channels, the prices, the latest
+    # triggers and where each was delivered.
+    assert with_two <= 8
 
 
 def test_unsubscribing_stops_the_daily_digest_too(client):
