@@ -23,12 +23,11 @@ from functools import cached_property
 from typing import Protocol
 
 from collections_app.models import Collection, CollectionItem
-from prices import keys
+from prices import headline, keys
+from prices.headline import SOURCE_RANK
 from prices.models import PriceSummary, Source
-from prices.movers import SOURCE_PREFERENCE
 
-CURRENCY = "USD"
-SOURCE_RANK = {source: rank for rank, source in enumerate([*SOURCE_PREFERENCE, Source.DEMO])}
+CURRENCY = headline.CURRENCY
 # Fields no collection page shows, left unread: at hundreds of items, parsing them (JSON,
 # timestamps) is a good part of the page's time.
 UNSHOWN_CATALOG_FIELDS = (
@@ -258,17 +257,9 @@ def summaries_by_card(card_ids: Iterable[int]) -> dict[int, list[Price]]:
 
 
 def raw_prices(card_ids: Iterable[int]) -> dict[int, PriceSummary]:
-    """Each card's representative raw price, as the watchlists show it: "ungraded" or the
-    closest condition, from the best available source, with its changes. One query."""
-    by_card: dict[int, list[PriceSummary]] = defaultdict(list)
-    summaries = PriceSummary.objects.filter(card_id__in=set(card_ids), currency=CURRENCY)
-    for summary in summaries.only(*SUMMARY_FIELDS, "change_7d"):
-        by_card[summary.card_id].append(summary)
-    return {
-        card_id: price
-        for card_id, candidates in by_card.items()
-        if (price := choose_price(candidates, keys.UNGRADED))
-    }
+    """Each card's representative raw price, as the watchlists show it: its headline price
+    (prices.headline), with its changes. One query."""
+    return headline.headline_prices(card_ids)
 
 
 def value_items(
