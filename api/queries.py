@@ -41,9 +41,7 @@ def search_cards(
             rarity=rarity,
             fuzzy=fuzzy,
         )
-        cards = order_cards(
-            cards, sort, has_text=bool(parsed.text_terms), prices=headline.annotate
-        )
+        cards = order_cards(cards, sort, has_text=bool(parsed.text_terms), prices=headline.annotate)
         total = cards.count()
         rows = list(cards[offset : offset + limit]) if offset < total else []
         return Page(total, rows)

@@ -209,19 +209,15 @@ def set_detail(request, game, code):
     view = request.GET.get("view", "")
     if view not in SET_VIEWS:
         view = "grid"
-    set_cards = card_set.cards.all()
     cards = order_cards(
-        set_cards.select_related("card_set"), sort, has_text=False, prices=headline.annotate
+        card_set.cards.select_related("card_set"), sort, has_text=False, prices=headline.annotate
     )
     page = Paginator(cards, settings.SET_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = with_headlines(page.object_list)
     graded = {}
     if view == "table":
         graded = headline.key_prices((card.pk for card, _ in rows), SET_TABLE_GRADE)
-    most_valuable = headline.most_valuable(set_cards.select_related("card_set"), MOST_VALUABLE_SIZE)
-    for _, price in most_valuable:
-        price.period_change = price.change_7d
-    value = headline.set_values([card_set.pk]).get(card_set.pk)
+    value, most_valuable = set_summary(card_set)
     shown = [price for _, price in rows if price] + list(graded.values())
     context = {
         "card_set": card_set,
@@ -239,6 +235,21 @@ def set_detail(request, game, code):
         "page_query": _set_page_query(sort, view),
     }
     return render(request, "pages/set_detail.html", context)
+
+
+def set_summary(card_set) -> tuple:
+    """A set's value and its most valuable cards with their prices, cached for
+    SET_VALUES_CACHE_SECONDS: both read every card's headline price."""
+    key = f"pages:set-summary:v1:{card_set.pk}"
+    summary = cache.get(key)
+    if summary is None:
+        cards = card_set.cards.select_related("card_set")
+        most_valuable = headline.most_valuable(cards, MOST_VALUABLE_SIZE)
+        for _, price in most_valuable:
+            price.period_change = price.change_7d
+        summary = (headline.set_values([card_set.pk]).get(card_set.pk), most_valuable)
+        cache.set(key, summary, SET_VALUES_CACHE_SECONDS)
+    return summary
 
 
 def _set_page_query(sort: str, view: str) -> str:
