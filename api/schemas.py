@@ -137,6 +137,10 @@ class Card(Answer):
 
 
 class CardListItem(Card):
+    headline: Price | None = Field(
+        description="The price lists show and sort by: ungraded (else the best raw "
+        "condition) from the most trusted source that has it; null without a raw price."
+    )
     prices: list[Price]
 
 

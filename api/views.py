@@ -15,7 +15,7 @@ from api.ninja_api import api
 from api.schemas import CardDetail, CardList, CardStats, Movers, PriceHistory, SetList
 from cards.models import Game
 from cards.search import SORTS, parse_query
-from prices import history, keys, movers, stats
+from prices import headline, history, keys, movers, stats
 from prices.models import Source
 
 DEFAULT_LIMIT = 20
@@ -61,7 +61,10 @@ class CardSearch(Schema):
     set: params.text() = Field("", description="Only this set (its code, e.g. sv3pt5).")
     rarity: params.text() = Field("", description="Only this rarity (any case).")
     sort: params.choice(list(SORTS)) = Field(
-        "", description="Default: relevance when q has words, else set and number."
+        "",
+        description="Default: relevance when q has words, else set and number. "
+        "price-high / price-low order by the headline price, rising / falling by its "
+        "7-day change; cards without one come last.",
     )
     limit: params.limit(DEFAULT_LIMIT, MAX_LIMIT) = DEFAULT_LIMIT
     offset: params.Offset = 0
@@ -72,7 +75,8 @@ class CardSearch(Schema):
     response=CardList,
     operation_id="searchCards",
     summary="Search cards",
-    description="Each result carries the card's current prices.",
+    description="Each result carries the card's current prices and, as `headline`, the "
+    "one the site's lists show and sort by.",
     url_name="cards",
     by_alias=True,
 )
@@ -92,13 +96,17 @@ def cards(request, search: Query[CardSearch]):
     )
     now = timezone.now()
     prices = queries.prices_by_card(card.pk for card in found.rows) if found.rows else {}
-    results = [
-        {
-            **serializers.card_summary(card),
-            "prices": [serializers.price(summary, now) for summary in prices.get(card.pk, [])],
-        }
-        for card in found.rows
-    ]
+    results = []
+    for card in found.rows:
+        summaries = prices.get(card.pk, [])
+        chosen = headline.choose(summaries)
+        results.append(
+            {
+                **serializers.card_summary(card),
+                "headline": serializers.price(chosen, now) if chosen else None,
+                "prices": [serializers.price(summary, now) for summary in summaries],
+            }
+        )
     return page(found.total, search.limit, search.offset, results)
 
 
