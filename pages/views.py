@@ -90,7 +90,7 @@ def watchlist_preview(user) -> dict:
 
 
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def search(request):
     raw_query = request.GET.get("q", "").strip()
     game = request.GET.get("game", "")
@@ -139,8 +139,8 @@ def search(request):
         "fuzzy": fuzzy,
         "filter_query": _query_without_page(request),
     }
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "pages/search.html#results", context)
+    if _is_partial(request):
+        return render(request, "pages/search.html#results_response", context)
     return render(request, "pages/search.html", context)
 
 
@@ -347,7 +347,11 @@ def chart_context(card, period: str) -> dict:
 
 
 def _is_partial(request) -> bool:
-    return bool(request.htmx) and not request.htmx.boosted
+    """An htmx request for a piece of the page. Not a boosted link, nor htmx restoring a
+    page missing from its history cache after Back: both get the whole page."""
+    return (
+        bool(request.htmx) and not request.htmx.boosted and not request.htmx.history_restore_request
+    )
 
 
 @require_safe
@@ -385,7 +389,7 @@ def card_history(request, pk):
 
 
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def movers_page(request):
     game = request.GET.get("game", "")
     if game not in Game.values:
@@ -404,5 +408,5 @@ def movers_page(request):
         "movers": movers.movers(game, period),
     }
     if _is_partial(request):
-        return render(request, "pages/movers.html#movers", context)
+        return render(request, "pages/movers.html#movers_response", context)
     return render(request, "pages/movers.html", context)
