@@ -2,7 +2,7 @@
 
 from django_q.tasks import async_task
 
-from prices import uploads
+from prices import movers, uploads
 from prices.demo import backfill_demo_history
 from prices.retention import fold_old_points
 from prices.sync import sync_source, usable_sources
@@ -19,6 +19,10 @@ def sync_prices(source: str | None = None, card_ids: list[int] | None = None) ->
     for name in usable_sources():
         async_task("prices.tasks.sync_prices", name, card_ids, task_name=f"sync {name}")
     return []
+
+
+def refresh_movers() -> None:
+    movers.run_queued_refresh()
 
 
 def apply_retention(older_than_days: int | None = None) -> int:

@@ -37,6 +37,19 @@ SCHEDULES = [
         ),
     },
     {
+        # Every price write queues one as well; this one drops prices that turned stale
+        # and counts watches.
+        "name": "movers-refresh",
+        "func": "prices.tasks.refresh_movers",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+        "command": "refresh_movers",
+        "does": (
+            "ranks each game's movers and most watched cards again (every price write queues"
+            " this too; pages only read the stored ranking)"
+        ),
+    },
+    {
         "name": "pricecharting-price-guide",
         "func": "prices.tasks.import_price_guides",
         "schedule_type": Schedule.CRON,
