@@ -29,6 +29,13 @@ def apply_retention(older_than_days: int | None = None) -> int:
     return fold_old_points(older_than_days).pk
 
 
+def ensure_price_partitions() -> list[str]:
+    """The price history's partitions for the coming months (PostgreSQL; nothing elsewhere)."""
+    from prices.partitions import ensure_partitions
+
+    return ensure_partitions()
+
+
 def backfill_demo(days: int = 365) -> int:
     return backfill_demo_history(days).pk
 

@@ -105,12 +105,27 @@ SCHEDULES = [
         ),
     },
     {
+        # Before retention, which folds whole months, and months ahead of the writes.
+        "name": "price-partitions",
+        "func": "prices.tasks.ensure_price_partitions",
+        "schedule_type": Schedule.CRON,
+        "cron": "0 3 * * *",
+        "command": "ensure_price_partitions [--months-ahead N] [--dry-run]",
+        "does": (
+            "on PostgreSQL, creates the price history's monthly partitions three months ahead"
+            " and moves points that landed in the default partition into a month of their own"
+        ),
+    },
+    {
         "name": "price-retention",
         "func": "prices.tasks.apply_retention",
         "schedule_type": Schedule.CRON,
         "cron": "30 3 * * *",
         "command": "apply_retention [--days N]",
-        "does": "folds old price points into one per day",
+        "does": (
+            "folds old price points into one per day; on PostgreSQL a month wholly past"
+            " `PRICE_RETENTION_DAYS` is rewritten folded and swapped in for its partition"
+        ),
     },
     {
         # Late in the day (UTC), after the day's syncs and price-guide import.
