@@ -1,5 +1,6 @@
 from django.dispatch import receiver
 
+from alerts.deliveries import queue_deliveries
 from alerts.evaluation import evaluate_cards, events_recorded
 from alerts.tasks import queue_alert_email
 from prices.writing import prices_changed
@@ -13,6 +14,8 @@ def evaluate_changed_cards(sender, card_ids, **kwargs):
 
 @receiver(events_recorded)
 def deliver_events(sender, event_ids, **kwargs):
-    """Each triggered alert's email goes out through the task queue."""
+    """Each triggered alert's email, and a message to each of its webhook channels, goes
+    out through the task queue."""
     for event_id in event_ids:
         queue_alert_email(event_id)
+    queue_deliveries(event_ids)

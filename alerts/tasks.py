@@ -90,7 +90,8 @@ def send_alert_email(event_id: int) -> str | None:
         email_status=Status.RETRYING, next_attempt_at__lte=now
     )
     user = event.alert.user
-    if not (user.is_active and user.email and EmailPreferences.for_user(user).alert_emails):
+    wanted = event.alert.notify_email and EmailPreferences.for_user(user).alert_emails
+    if not (user.is_active and user.email and wanted):
         skipped = AlertEvent.objects.filter(sendable, pk=event_id).update(
             email_status=Status.SKIPPED, next_attempt_at=None
         )
