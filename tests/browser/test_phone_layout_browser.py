@@ -7,10 +7,12 @@ import datetime as dt
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from alerts.models import Alert, AlertEvent
+from cards.models import Card
 from collections_app.models import Collection
 from prices.models import Source
 from tests.browser.test_alerts_browser import log_in
@@ -115,10 +117,13 @@ def fill_the_world(world):
 def test_every_page_fits_a_phone_screen_for_every_kind_of_visitor(browser, live_server):
     world = make_world()
     fill_the_world(world)
+    # Other views of the same routes: the set page as a price table, search with results.
+    set_url = reverse("cards:set_detail", kwargs=world.real["cards:set_detail"])
+    views = [f"{set_url}?view=table", "/cards/?q=charizard", "/sets/?game=onepiece"]
     pages = {
-        None: html_pages(None, world) + ACCOUNT_PAGES,
-        world.owner: html_pages(world.owner, world) + SIGNED_IN_PAGES,
-        world.staff: html_pages(world.staff, world) + SIGNED_IN_PAGES + ADMIN_PAGES,
+        None: html_pages(None, world) + ACCOUNT_PAGES + views,
+        world.owner: html_pages(world.owner, world) + SIGNED_IN_PAGES + views,
+        world.staff: html_pages(world.staff, world) + SIGNED_IN_PAGES + ADMIN_PAGES + views,
     }
     # Each visitor sees their own pages: the collector's collection and alerts, staff's
     # tools, everyone the shared collection.
@@ -176,10 +181,13 @@ SCROLL_TABLES = """
   .filter((box) => box.scrollWidth > box.clientWidth + 1)
   .map((box) => {
     box.scrollLeft = box.scrollWidth;
-    const key = box.querySelector("tbody tr > :first-child");
+    const row = box.querySelector("tbody tr");
+    const key = row.querySelector(":scope > th[scope=row]") || row.firstElementChild;
+    const heading = box.querySelectorAll("thead th")[Array.from(row.children).indexOf(key)];
     return {
       box: box.getBoundingClientRect().left + box.clientLeft,
       key: key.getBoundingClientRect().left,
+      heading: heading ? heading.getBoundingClientRect().left : null,
       scrolled: box.scrollLeft,
     };
   })
@@ -195,13 +203,17 @@ def test_wide_tables_on_a_phone_scroll_in_their_box_with_the_key_column_held(pag
             series="Sword & Shield",
             release_date=dt.date(2023, 1, 20),
         )
+    fill_the_world(world)
+    set_url = Card.objects.get(number="199").card_set.get_absolute_url()
     log_in(page, live_server, world.staff)
     page.set_viewport_size(PHONE)
 
-    for path in ["/staff/", "/staff/jobs/", "/sets/"]:
+    for path in ["/staff/", "/staff/jobs/", "/sets/", f"{set_url}?view=table"]:
         page.goto(path)
         tables = page.evaluate(SCROLL_TABLES)
         assert tables, f"{path}: no table wider than a phone to try"
         for table in tables:
             assert table["scrolled"] > 0, path
             assert abs(table["key"] - table["box"]) <= 1, (path, table)
+            if table["heading"] is not None:
+                assert abs(table["heading"] - table["box"]) <= 1, (path, table)
