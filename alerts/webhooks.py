@@ -126,6 +126,20 @@ def check_destination(url: str) -> str | None:
 
 class _GuardedConnectionMixin:
     def _new_conn(self):
+        # Before connecting (not even a SYN to an internal address), and after, on the
+        # address actually connected to, in case DNS answered differently in between.
+        host = getattr(self, "_dns_host", self.host)
+        try:
+            found = {
+                info[4][0] for info in socket.getaddrinfo(host, self.port, type=socket.SOCK_STREAM)
+            }
+        except OSError:
+            found = set()  # the connection's own lookup fails and says why
+        refused = sorted(address for address in found if not address_is_allowed(address))
+        if refused:
+            raise DestinationRefused(
+                f"refused to connect to {refused[0]}: not a public internet address"
+            )
         sock = super()._new_conn()
         peer = sock.getpeername()[0]
         if not address_is_allowed(peer):

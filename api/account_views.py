@@ -12,6 +12,7 @@ from typing import Annotated
 
 from django.db import transaction
 from django.http import Http404
+from django.urls import reverse
 from ninja import Field, Query, Schema, Status
 
 from alerts import changes
@@ -122,8 +123,21 @@ def alert_create(request, alert: schemas.AlertIn):
     form = AlertForm(form_data(alert.model_dump(exclude={"card_id"})), card=card, user=request.user)
     created = changes.create(form)
     if created is None:
-        raise invalid(form)
+        raise _refused(form)
     return Status(201, serializers.alert(created))
+
+
+def _refused(form: AlertForm) -> ApiError:
+    """The form's errors; for a copy of an active alert, which one it copies."""
+    error = invalid(form)
+    if form.duplicate is not None:
+        error.details["existing_alert"] = {
+            "id": form.duplicate.pk,
+            "url": serializers.site_url(
+                reverse("api:alert", kwargs={"alert_id": form.duplicate.pk})
+            ),
+        }
+    return error
 
 
 @api.get(
@@ -160,7 +174,7 @@ def alert_update(request, alert_id: AlertId, wanted: schemas.AlertChanges):
                 user=request.user,
             )
             if not form.is_valid():
-                raise invalid(form)
+                raise _refused(form)
             alert = form.save()
         if active is False:
             changes.pause(alert)

@@ -11,7 +11,9 @@ from django import forms
 from api.http import ApiError
 
 
-def as_posted(value) -> str:
+def as_posted(value) -> str | list[str]:
+    if isinstance(value, list | tuple):
+        return [as_posted(one) for one in value]  # a multiple choice: one value per box
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -19,12 +21,12 @@ def as_posted(value) -> str:
     return str(value)
 
 
-def current_values(form: forms.BaseForm) -> dict[str, str]:
+def current_values(form: forms.BaseForm) -> dict[str, str | list[str]]:
     """What an unbound form shows for its instance, as a browser would post it back."""
     return {bound.html_name: as_posted(bound.value()) for bound in form}
 
 
-def form_data(values: dict, current: dict[str, str] | None = None) -> dict[str, str]:
+def form_data(values: dict, current: dict | None = None) -> dict[str, str | list[str]]:
     data = dict(current or {})
     data.update({name: as_posted(value) for name, value in values.items()})
     return data

@@ -163,7 +163,8 @@ def _responses() -> dict:
         ),
         "Invalid": _error_response(
             "The body breaks a rule; details.fields has each field's messages, as the "
-            "site's form shows them (VALIDATION_ERROR). Or the Idempotency-Key was used "
+            "site's form shows them (VALIDATION_ERROR); a copy of an active alert names "
+            "that one in details.existing_alert. Or the Idempotency-Key was used "
             "for another request (IDEMPOTENCY_KEY_REUSED).",
             RATE_HEADERS,
         ),
