@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -168,6 +170,15 @@ def test_signed_json_carries_a_signature_the_documented_check_accepts(
     assert payload["price"]["previous_cents"] == 1200
     assert payload["price"]["change_percent"] == -25.0
     assert payload["price"]["simulated"] is False
+    # The check docs/notifications.md gives to receivers accepts it, and nothing else.
+    verify = documented_verify()
+    headers = {"X-Timestamp": timestamp, "X-Signature": request.headers["x-signature"]}
+    with time_machine.travel(NOW + dt.timedelta(seconds=30), tick=False):
+        assert verify(channel.signing_secret, headers, request.body)
+        assert not verify(channel.signing_secret, headers, request.body + b" ")
+        assert not verify("another secret", headers, request.body)
+    with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
+        assert not verify(channel.signing_secret, headers, request.body)  # a replay
     # A body changed on the way no longer matches.
     forged = hmac.new(
         channel.signing_secret.encode(), timestamp.encode() + b"." + request.body + b" ", "sha256"
@@ -185,6 +196,14 @@ def test_a_paused_channel_gets_nothing_and_an_alert_without_channels_only_email(
     assert fake_server.requests == []
     assert Delivery.objects.count() == 0
     assert len(mail.outbox) == 1
+
+
+def documented_verify():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", doc, re.S)[1]
+    namespace: dict = {}
+    exec(snippet, namespace)
+    return namespace["verify"]
 
 
 # --- Failures -----------------------------------------------------------------------------------
