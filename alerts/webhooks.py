@@ -47,6 +47,7 @@ from tcgtracker.lib.urls import absolute_url
 
 TIMEOUT = (5, 10)  # connect, read: a chat service answers in well under a second
 ERROR_EXCERPT = 200
+ANSWER_BYTES = 4096
 BREAKER_FAILURES = 5  # transient failures in a row before a destination is left alone
 BREAKER_COOLDOWN = 600  # seconds
 USER_AGENT = "TCG-Price-Tracker-Webhooks/1"
@@ -427,12 +428,19 @@ def _post(channel: Channel, message: Message, delivery_id: str) -> None:
     error: DeliveryError | None = None
     response = None
     try:
+        # Streamed: only the first bytes of the answer are read, however much is sent.
         response = session.post(
-            url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False
+            url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=True
         )
+        answer = next(response.iter_content(ANSWER_BYTES), b"")
+        response.close()
     except DestinationRefused as refused:
         error = DeliveryError(f"{where}: {refused}", permanent=True)
-    except (requests.ConnectionError, requests.Timeout) as failed:
+    except (
+        requests.ConnectionError,
+        requests.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+    ) as failed:
         error = DeliveryError(
             scrub(f"{where}: could not reach the service: {_reason(failed)}", secrets),
             permanent=False,
@@ -445,7 +453,7 @@ def _post(channel: Channel, message: Message, delivery_id: str) -> None:
         session.close()
     if error is not None:
         raise error  # outside the except block: no unscrubbed exception rides along
-    _check_answer(response, channel, where, secrets)
+    _check_answer(response, answer, channel, where, secrets)
 
 
 def _reason(exc: Exception) -> str:
@@ -456,9 +464,14 @@ def _reason(exc: Exception) -> str:
     return type(reason).__name__ if not str(reason) else f"{type(reason).__name__}: {reason}"
 
 
-def _check_answer(response: requests.Response, channel: Channel, where: str, secrets) -> None:
+def _check_answer(
+    response: requests.Response, answer: bytes, channel: Channel, where: str, secrets
+) -> None:
     status = response.status_code
-    text = response.text[:4096]
+    try:
+        text = answer.decode(response.encoding or "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        text = answer.decode("utf-8", "replace")
     try:
         data = json.loads(text) if text.strip() else None
     except ValueError:

@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -340,6 +341,26 @@ def test_the_circuit_opens_after_repeated_outages_and_waits_without_using_attemp
     delivery.refresh_from_db()
     assert delivery.attempts == 0
     assert delivery.error.startswith("Waiting:")
+
+
+def test_a_service_that_is_down_is_retried(owner):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    channel = channel_for(owner, Channel.Kind.JSON, url=f"http://127.0.0.1:{port}/hook")
+    with pytest.raises(webhooks.DeliveryError) as caught:
+        webhooks.send(channel, webhooks.test_message(channel))
+    assert caught.value.permanent is False
+    assert "could not reach the service" in str(caught.value)
+
+
+def test_only_the_start_of_a_huge_answer_is_read(fake_server, owner):
+    fake_server.route("POST", "/big", lambda request: Reply(status=400, body="x" * 5_000_000))
+    channel = channel_for(owner, Channel.Kind.DISCORD, url=fake_server.url + "/big")
+    with pytest.raises(webhooks.DeliveryError) as caught:
+        webhooks.send(channel, webhooks.test_message(channel))
+    assert caught.value.permanent
+    assert len(str(caught.value)) < 400
 
 
 def test_redirects_are_not_followed(fake_server, owner):
