@@ -363,3 +363,29 @@ def test_the_list_says_what_each_alert_does(owner, card):
         "Email + Discord (Trades server) when PSA 10 at PriceCharting falls to $400.00 or below"
         in content
     )
+
+
+def test_the_api_sets_and_shows_an_alerts_channels(owner, card):
+    channel = discord(owner)
+    _, secret = ApiKey.issue(owner, "bot", ApiKey.Scope.WRITE)
+    api = Client(headers={"X-API-Key": secret})
+    body = {"card_id": card.pk, "threshold": 12, "channels": [str(channel.pk)]}
+    created = api.post("/api/v1/alerts", json.dumps(body), content_type="application/json")
+    assert created.status_code == 201
+    assert created.json()["channels"] == [str(channel.pk)]
+    assert created.json()["summary"].startswith("Discord (Trades server) when Ungraded")
+    alert = Alert.objects.get()
+    assert alert.notify_email is False
+
+    url = f"/api/v1/alerts/{alert.pk}"
+    changed = api.patch(url, json.dumps({"channels": ["email"]}), content_type="application/json")
+    assert changed.json()["channels"] == ["email"]
+    assert list(alert.channels.all()) == []
+
+    theirs = discord(make_user())
+    refused = api.patch(
+        url, json.dumps({"channels": [str(theirs.pk)]}), content_type="application/json"
+    )
+    assert refused.status_code == 422
+    assert "channels" in refused.json()["error"]["details"]["fields"]
+    assert api.get("/api/v1/alerts").json()["results"][0]["channels"] == ["email"]
