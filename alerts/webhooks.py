@@ -418,10 +418,12 @@ def _post(channel: Channel, message: Message, delivery_id: str) -> None:
         )
     secrets = channel.secrets
     remember(secrets)
-    where = f"{channel.label}"
+    where = channel.label
 
     session = requests.Session()
-    session.trust_env = False  # an environment proxy would connect on our behalf, unchecked
+    # An environment proxy would connect to a user's address on our behalf, unchecked; the
+    # operator's own Telegram API address may need it.
+    session.trust_env = not guarded
     adapter = GuardedAdapter(max_retries=0) if guarded else HTTPAdapter(max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

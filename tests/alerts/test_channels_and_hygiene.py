@@ -310,6 +310,21 @@ def test_a_paused_copy_does_not_block_and_cannot_be_resumed_beside_the_original(
     assert paused.active is False
 
 
+def test_an_alert_cannot_be_changed_into_a_copy_of_another(owner, card):
+    client = client_for(owner)
+    client.post(reverse("alerts:create"), alert_post(card))
+    client.post(reverse("alerts:create"), alert_post(card, threshold="300"))
+    second = Alert.objects.get(threshold=30000)
+    response = client.post(reverse("alerts:edit", args=[second.pk]), alert_post(card))
+    assert response.status_code == 422
+    assert "You already have this alert, active" in response.content.decode()
+    # Saving it unchanged is no copy of itself.
+    response = client.post(
+        reverse("alerts:edit", args=[second.pk]), alert_post(card, threshold="300")
+    )
+    assert response.status_code == 302
+
+
 def test_the_api_refuses_a_copy_with_the_forms_message_and_the_existing_alert(owner, card):
     _, secret = ApiKey.issue(owner, "bot", ApiKey.Scope.WRITE)
     api = Client(headers={"X-API-Key": secret})
