@@ -302,18 +302,19 @@ def delete(request, pk):
     return redirect("alerts:list")
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def pause_link(request, token):
-    """The one-click pause link in alert emails: the signed token stands in for a login.
+    """The pause link in alert emails: the signed token stands in for a login.
 
-    A GET that changes state, on purpose: it is what the email's link does, and pausing
+    A GET only asks: mail scanners and link previews open every link of an email, and a
+    pause must not happen behind the reader's back. The page's button POSTs; pausing
     twice is the same as once. Resuming needs a login.
     """
     alert = get_alert_for_pause_token(token)
-    if alert.active:
+    if request.method == "POST" and alert.active:
         alert.active = False
         alert.save(update_fields=["active", "updated_at"])
-    return render(request, "alerts/paused.html", {"alert": alert})
+    return render(request, "alerts/paused.html", {"alert": alert, "token": token})
 
 
 # Exempt from CSRF: RFC 8058 one-click unsubscribe is a POST from the mail client with

@@ -12,10 +12,10 @@ from api.http import ApiError
 
 
 def as_posted(value) -> str | list[str]:
-    if isinstance(value, list | tuple):
-        return [as_posted(one) for one in value]  # a multiple choice: one value per box
     if value is None:
         return ""
+    if isinstance(value, list | tuple):  # a multiple choice posts one value per choice
+        return [as_posted(item) for item in value]
     if isinstance(value, bool):
         return "on" if value else ""
     return str(value)
@@ -26,7 +26,7 @@ def current_values(form: forms.BaseForm) -> dict[str, str | list[str]]:
     return {bound.html_name: as_posted(bound.value()) for bound in form}
 
 
-def form_data(values: dict, current: dict | None = None) -> dict[str, str | list[str]]:
+def form_data(values: dict, current: dict | None = None) -> dict:
     data = dict(current or {})
     data.update({name: as_posted(value) for name, value in values.items()})
     return data

@@ -9,7 +9,7 @@ from django.db.models import Count, F
 
 from cards.models import Card, CardSet
 from cards.search import ParsedQuery, filter_cards, order_cards
-from prices import history, keys
+from prices import headline, history, keys
 from prices.models import PriceSummary
 
 
@@ -41,7 +41,7 @@ def search_cards(
             rarity=rarity,
             fuzzy=fuzzy,
         )
-        cards = order_cards(cards, sort, has_text=bool(parsed.text_terms))
+        cards = order_cards(cards, sort, has_text=bool(parsed.text_terms), prices=headline.annotate)
         total = cards.count()
         rows = list(cards[offset : offset + limit]) if offset < total else []
         return Page(total, rows)

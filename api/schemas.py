@@ -22,7 +22,7 @@ from cards.models import Game
 from collections_app.forms import ItemForm
 from collections_app.models import Collection as CollectionModel
 from collections_app.models import CollectionItem
-from prices import history, keys, movers
+from prices import history, keys, movers, stats
 from prices.models import Source
 
 
@@ -137,6 +137,10 @@ class Card(Answer):
 
 
 class CardListItem(Card):
+    headline: Price | None = Field(
+        description="The price lists show and sort by: ungraded (else the best raw "
+        "condition) from the most trusted source that has it; null without a raw price."
+    )
     prices: list[Price]
 
 
@@ -170,7 +174,21 @@ class CardDetail(Card):
 
 class HistoryPoint(Answer):
     t: Timestamp
-    market: Money
+    market: Money = Field(description="The observation, or the day's or week's average.")
+    low: Money | None = Field(
+        description="The low of the range the source reported; for an average, the "
+        "lowest low of its observations. Null where the source gave none."
+    )
+    high: Money | None = Field(description="Likewise the high.")
+    sample_size: Count | None = Field(
+        description="Sales or listings behind this figure; for an average, the largest "
+        "of its observations' samples (overlapping windows do not add up). Null where "
+        "unknown and for PriceCharting, which counts its sales per card."
+    )
+    product_sales_volume: Count | None = Field(
+        description="PriceCharting's sales volume of the whole card, all grades together; "
+        "null for other sources."
+    )
 
 
 class HistorySeries(Answer):
@@ -193,6 +211,53 @@ class PriceHistory(Answer):
     start: Timestamp | None = Field(alias="from")
     to: Timestamp
     series: list[HistorySeries]
+
+
+class StatsTrend(Answer):
+    direction: Annotated[str, _enum(stats.DIRECTIONS)] = Field(
+        description=f"rising or falling: the 95% interval of the slope excludes 0 and the "
+        f"slope is at least {stats.FLAT_PERCENT_PER_MONTH:g}% a month either way; flat "
+        f"otherwise; too little data under {stats.MIN_TREND_DAYS} days with a price or "
+        f"when they span less than {stats.MIN_TREND_SPAN_DAYS} days."
+    )
+    percent_per_month: float | None = Field(
+        description="The least-squares slope of the log of the daily prices, as % per "
+        "month (30.44 days); null with too little data."
+    )
+    interval_low: float | None = Field(description="The slope's 95% confidence interval.")
+    interval_high: float | None
+
+
+class LineStats(Answer):
+    source: SourceName
+    source_name: str
+    key: str
+    key_label: str
+    currency: str
+    simulated: bool = Field(description="The demo source: simulated, not market data.")
+    observations: Count = Field(description="Price observations in the period.")
+    days: Count = Field(description="UTC days with a price.")
+    first_day: Day
+    last_day: Day
+    average: Money = Field(description="Mean of the daily prices (a day: its observations' mean).")
+    median: Money = Field(description="Median of the daily prices.")
+    low: Money = Field(description="Lowest price observed.")
+    high: Money = Field(description="Highest price observed.")
+    volatility_percent: float | None = Field(
+        description="Standard deviation of daily log returns, annualised (×√365), in "
+        f"percent: how far a year typically moves the price. Null under "
+        f"{stats.MIN_RETURNS} returns."
+    )
+    trend: StatsTrend
+
+
+class CardStats(Answer):
+    card_id: int
+    period: Annotated[str, _enum(history.PERIODS)]
+    start: Timestamp | None = Field(alias="from")
+    to: Timestamp
+    simulated: bool = Field(description="Whether any line is simulated.")
+    lines: list[LineStats]
 
 
 class SetListItem(CardSet):

@@ -9,7 +9,7 @@ from alerts.models import Alert
 from cards.models import Card, CardSet
 from collections_app.models import Collection, Watch
 from collections_app.valuation import CollectionValuation, ItemValuation
-from prices import history, keys
+from prices import history, keys, stats
 from prices.models import PriceSummary, Source
 from prices.templatetags.prices import STALE_AFTER
 from tcgtracker.lib.money import cents_to_decimal
@@ -112,6 +112,54 @@ def price(summary: PriceSummary, now: dt.datetime | None = None) -> dict:
         "qualifier": history.source_qualifier(summary.source) or None,
         "simulated": summary.source == Source.DEMO,
     }
+
+
+def history_point(source: str, point: history.HistoryPoint) -> dict:
+    """One point of a history series: its market, and its range and sample where the
+    source reported them (a day's or week's average: the bucket's widest range and largest
+    sample). PriceCharting counts its sales per card, not per grade: that is
+    product_sales_volume, never the grade's sample_size."""
+    product_wide = source in history.PRODUCT_WIDE_SAMPLES
+    return {
+        "t": moment(point.moment),
+        "market": money(point.market),
+        "low": money(point.low),
+        "high": money(point.high),
+        "sample_size": None if product_wide else point.sample_size,
+        "product_sales_volume": point.sample_size if product_wide else None,
+    }
+
+
+def line_stats(line: stats.LineStats) -> dict:
+    """One line's statistics over a period (prices.stats)."""
+    low, high = line.trend.interval or (None, None)
+    return {
+        "source": line.source,
+        "source_name": history.source_name(line.source),
+        "key": line.price_key,
+        "key_label": keys.label(line.price_key),
+        "currency": line.currency,
+        "simulated": line.simulated,
+        "observations": line.observations,
+        "days": line.days,
+        "first_day": line.first_day.date().isoformat(),
+        "last_day": line.last_day.date().isoformat(),
+        "average": money(line.average),
+        "median": money(line.median),
+        "low": money(line.low),
+        "high": money(line.high),
+        "volatility_percent": _rounded(line.volatility),
+        "trend": {
+            "direction": line.trend.direction,
+            "percent_per_month": _rounded(line.trend.percent_per_month),
+            "interval_low": _rounded(low),
+            "interval_high": _rounded(high),
+        },
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 # --- The key holder's own ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ word must appear in the search document, and a misspelling gets a "did you mean"
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import (
@@ -52,7 +53,22 @@ SORTS = {
     "name": "Name",
     "newest": "Newest sets first",
     "popularity": "Most popular",
+    "price-high": "Price: high to low",
+    "price-low": "Price: low to high",
+    "rising": "7-day change: rising most",
+    "falling": "7-day change: falling most",
 }
+# Sorts by a price, as (the field to order by, descending). The catalog knows no prices:
+# whoever offers these sorts passes `prices`, a callable that adds the field to a card
+# queryset (the pages and the API pass prices.headline.annotate). Cards without a price
+# come last either way, in set and number order.
+PRICE_SORTS = {
+    "price-high": ("headline_market", True),
+    "price-low": ("headline_market", False),
+    "rising": ("headline_change_7d", True),
+    "falling": ("headline_change_7d", False),
+}
+PriceAnnotation = Callable[[QuerySet], QuerySet]
 
 TOKEN_RE = re.compile(
     r"""(?P<key>[^\s:"]+):(?:"(?P<quoted>[^"]*)"?|(?P<bare>\S*))  # key:value or key:"a b"
@@ -213,6 +229,7 @@ def search_page(
     sort: str,
     page_number,
     per_page: int,
+    prices: PriceAnnotation | None = None,
 ) -> tuple[Page, bool]:
     """One page of results, and whether it took fuzzy matching to find them."""
 
@@ -224,7 +241,7 @@ def search_page(
             cards = filter_cards(
                 cards, parsed, game=game, set_code=set_code, rarity=rarity, fuzzy=fuzzy
             )
-            cards = order_cards(cards, sort, has_text=bool(parsed.text_terms))
+            cards = order_cards(cards, sort, has_text=bool(parsed.text_terms), prices=prices)
         return Paginator(cards, per_page).get_page(page_number)
 
     page = paginate(fuzzy=False)
@@ -256,7 +273,24 @@ def quick_search(query: str, limit: int) -> list[Card]:
     return list(page.object_list)
 
 
-def order_cards(queryset: QuerySet, sort: str, has_text: bool) -> QuerySet:
+CATALOG_ORDER = (
+    "card_set__game",
+    F("card_set__release_date").asc(nulls_last=True),
+    "card_set__code",
+    "sort_number",
+    "number",
+    "variant",
+)
+
+
+def order_cards(
+    queryset: QuerySet, sort: str, has_text: bool, prices: PriceAnnotation | None = None
+) -> QuerySet:
+    if sort in PRICE_SORTS and prices is not None:
+        field_name, descending = PRICE_SORTS[sort]
+        price = F(field_name)
+        price = price.desc(nulls_last=True) if descending else price.asc(nulls_last=True)
+        return prices(queryset).order_by(price, *CATALOG_ORDER)
     if sort == "relevance" and has_text and connection.vendor == "postgresql":
         return queryset.order_by("-relevance", "name", "pk")
     if sort == "name":
@@ -268,15 +302,8 @@ def order_cards(queryset: QuerySet, sort: str, has_text: bool) -> QuerySet:
     if sort == "popularity":
         return queryset.order_by("-popularity", "name", "pk")
     # Set and number: the order cards are printed in. Also the fallback for relevance
-    # where the database cannot rank.
-    return queryset.order_by(
-        "card_set__game",
-        F("card_set__release_date").asc(nulls_last=True),
-        "card_set__code",
-        "sort_number",
-        "number",
-        "variant",
-    )
+    # where the database cannot rank, and for a price sort where no prices are offered.
+    return queryset.order_by(*CATALOG_ORDER)
 
 
 def suggest_spelling(terms: list[str]) -> str:

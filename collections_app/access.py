@@ -19,11 +19,14 @@ def get_collection_for_user(request, pk) -> Collection:
     return get_object_or_404(collections_for_user(request), pk=pk)
 
 
+def items_for_user(request):
+    """Every item of the signed-in user's collections."""
+    return CollectionItem.objects.filter(collection__user=request.user)
+
+
 def get_item_for_user(request, pk) -> CollectionItem:
     return get_object_or_404(
-        CollectionItem.objects.filter(collection__user=request.user).select_related(
-            "collection", "card__card_set"
-        ),
+        items_for_user(request).select_related("collection", "card__card_set"),
         pk=pk,
     )
 

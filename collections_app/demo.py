@@ -23,6 +23,7 @@ PURCHASES = [
     (300, 1, "NM", "Local card shop"),
     (240, 2, "LP", "Trade night"),
     (180, 1, "PSA 10", "eBay"),
+    (150, 1, "PSA 9", "Card show"),
     (120, 3, "NM", "Booster packs"),
     (90, 1, "MP", "Flea market"),
     (45, 1, "PSA 10", "Card show"),

@@ -23,12 +23,11 @@ from functools import cached_property
 from typing import Protocol
 
 from collections_app.models import Collection, CollectionItem
-from prices import keys
+from prices import headline, keys
+from prices.headline import SOURCE_RANK
 from prices.models import PriceSummary, Source
-from prices.movers import SOURCE_PREFERENCE
 
-CURRENCY = "USD"
-SOURCE_RANK = {source: rank for rank, source in enumerate([*SOURCE_PREFERENCE, Source.DEMO])}
+CURRENCY = headline.CURRENCY
 # Fields no collection page shows, left unread: at hundreds of items, parsing them (JSON,
 # timestamps) is a good part of the page's time.
 UNSHOWN_CATALOG_FIELDS = (
@@ -84,11 +83,14 @@ def fallback_keys(key: str) -> list[str]:
 
     Raw: the condition, then "ungraded" (a raw copy of any condition), then the other
     conditions nearest first, the worse one first on a tie (not to overvalue). Graded:
-    the grade, without its label, from any grader, then the same grader's and any
-    grader's next lower grades, and last the raw prices.
+    only along the grade ladder — the grade (without its label) from the same grader,
+    from any grader ("ANY 9", then the other graders' 9), then the nearest lower grade
+    the same way, and so on down. Never a raw price: a slab is not worth a raw copy, and
+    valuing it so shows a loss that is not there. With nothing on the ladder priced, the
+    item is unpriced and listed as such.
     """
     if key == keys.UNGRADED:
-        return [keys.UNGRADED, *keys.CONDITIONS]
+        return list(headline.HEADLINE_KEYS)
     if key in keys.CONDITIONS:
         index = keys.CONDITIONS.index(key)
         others = sorted(
@@ -100,14 +102,15 @@ def fallback_keys(key: str) -> list[str]:
     if not match:
         return [key]
     grader, grade = match["grader"], Decimal(match["grade"])
+    graders = list(dict.fromkeys([grader, "ANY", *keys.GRADERS]))
     chain = [key]
     lower = [grade - Decimal("0.5") * step for step in range(int(grade * 2) - 1)]
     for value in lower:
-        for who in dict.fromkeys([grader, "ANY"]):
+        for who in graders:
             candidate = keys.graded(who, value)
             if candidate not in chain:
                 chain.append(candidate)
-    return [*chain, keys.UNGRADED, "NM"]
+    return chain
 
 
 def choose_price(
@@ -131,6 +134,12 @@ def _preference(price: PriceLike):
         SOURCE_RANK.get(price.source, len(SOURCE_RANK)),
         -observed.timestamp() if observed else 0,
     )
+
+
+def _grade(key: str) -> Decimal:
+    """A graded key's grade; 0 for a raw key."""
+    match = keys.GRADE_RE.match(key)
+    return Decimal(match["grade"]) if match else Decimal(0)
 
 
 @dataclass
@@ -183,11 +192,17 @@ class ItemValuation:
         """Why the item is valued as it is, when that is not simply its own price."""
         wanted = keys.label(self.wanted_key)
         if self.price is None:
+            source = f"{Source(self.basis_source).label} " if self.basis_source else ""
+            if keys.sort_key(self.wanted_key).is_graded:
+                return f"Unpriced — no {source}price for {wanted} or a lower grade"
             if self.basis_source:
-                return f"Unpriced — no {Source(self.basis_source).label} price for this card"
+                return f"Unpriced — no {source}price for this card"
             return "Unpriced — no price for this card yet"
         if self.is_fallback:
-            return f"valued at {keys.label(self.price.price_key)} — no {wanted} price"
+            used = keys.label(self.price.price_key)
+            if _grade(self.price.price_key) < _grade(self.wanted_key):
+                return f"valued at {used}, the nearest lower grade priced — no {wanted} price"
+            return f"valued at {used} — no {wanted} price"
         return ""
 
 
@@ -258,17 +273,9 @@ def summaries_by_card(card_ids: Iterable[int]) -> dict[int, list[Price]]:
 
 
 def raw_prices(card_ids: Iterable[int]) -> dict[int, PriceSummary]:
-    """Each card's representative raw price, as the watchlists show it: "ungraded" or the
-    closest condition, from the best available source, with its changes. One query."""
-    by_card: dict[int, list[PriceSummary]] = defaultdict(list)
-    summaries = PriceSummary.objects.filter(card_id__in=set(card_ids), currency=CURRENCY)
-    for summary in summaries.only(*SUMMARY_FIELDS, "change_7d"):
-        by_card[summary.card_id].append(summary)
-    return {
-        card_id: price
-        for card_id, candidates in by_card.items()
-        if (price := choose_price(candidates, keys.UNGRADED))
-    }
+    """Each card's representative raw price, as the watchlists show it: its headline price
+    (prices.headline), with its changes. One query."""
+    return headline.headline_prices(card_ids)
 
 
 def value_items(

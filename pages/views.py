@@ -8,21 +8,38 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, F
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from cards.models import Card, CardSet, Game
-from cards.search import SORTS, filter_choices, parse_query, search_page, suggest_spelling
+from cards.search import (
+    SORTS,
+    filter_choices,
+    order_cards,
+    parse_query,
+    search_page,
+    suggest_spelling,
+)
+from collections_app import access
 from collections_app.models import Watch
 from collections_app.valuation import raw_prices
 from pages.card_cache import cache_card_page, cached_card_page, is_anonymous_card_page
-from prices import history, movers
+from prices import headline, history, movers, stats
 from prices.models import Source
 
 HOME_MOVERS_PERIOD = "7d"
 HOME_WATCHLIST_SIZE = 12
+# A set page sorts as search does, less what means nothing within one set.
+SET_SORTS = {value: label for value, label in SORTS.items() if value not in ("relevance", "newest")}
+SET_VIEWS = {"grid": "Cards", "table": "Price table"}
+# The graded column of a set's price table.
+SET_TABLE_GRADE = "PSA 10"
+MOST_VALUABLE_SIZE = 5
+# Set values sum every card's headline price: the sets list caches them briefly.
+SET_VALUES_CACHE_SECONDS = 300
 
 
 @require_safe
@@ -73,7 +90,7 @@ def watchlist_preview(user) -> dict:
 
 
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def search(request):
     raw_query = request.GET.get("q", "").strip()
     game = request.GET.get("game", "")
@@ -95,6 +112,7 @@ def search(request):
         sort=sort,
         page_number=request.GET.get("page"),
         per_page=settings.SEARCH_PAGE_SIZE,
+        prices=headline.annotate,
     )
     suggestion = ""
     if not page.paginator.count and parsed.text_terms and not parsed.errors and not fuzzy:
@@ -116,12 +134,13 @@ def search(request):
         "set_choices": choices["sets"],
         "rarity_choices": [(rarity, rarity) for rarity in choices["rarities"]],
         "page": page,
+        "rows": with_headlines(page.object_list),
         "suggestion": suggestion,
         "fuzzy": fuzzy,
         "filter_query": _query_without_page(request),
     }
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "pages/search.html#results", context)
+    if _is_partial(request):
+        return render(request, "pages/search.html#results_response", context)
     return render(request, "pages/search.html", context)
 
 
@@ -131,19 +150,53 @@ def _query_without_page(request) -> str:
     return params.urlencode()
 
 
+def with_headlines(cards) -> list[tuple[Card, object]]:
+    """(card, its headline price or None) for a page of cards: one query."""
+    cards = list(cards)
+    prices = headline.headline_prices(card.pk for card in cards)
+    return [(card, prices.get(card.pk)) for card in cards]
+
+
 @require_safe
 def set_list(request):
     game = request.GET.get("game", "")
     if game not in Game.values:
         game = Game.POKEMON
-    sets = (
+    sets = list(
         CardSet.objects.filter(game=game)
         .annotate(card_count=Count("cards"))
         .order_by("-release_date", "code")
     )
-    return render(
-        request, "pages/set_list.html", {"game": game, "games": Game.choices, "sets": sets}
-    )
+    held = {}
+    if request.user.is_authenticated:
+        held = dict(
+            access.items_for_user(request)
+            .filter(card__card_set__game=game)
+            .values("card__card_set_id")
+            .annotate(held=Count("card_id", distinct=True))
+            .values_list("card__card_set_id", "held")
+        )
+    values = game_set_values(game)
+    rows = [(card_set, values.get(card_set.pk), held.get(card_set.pk, 0)) for card_set in sets]
+    context = {
+        "game": game,
+        "games": Game.choices,
+        "rows": rows,
+        "show_held": request.user.is_authenticated,
+        "simulated": any(value and value.simulated for _, value, _ in rows),
+    }
+    return render(request, "pages/set_list.html", context)
+
+
+def game_set_values(game: str) -> dict:
+    """Every set of a game's value, cached for SET_VALUES_CACHE_SECONDS: the sum reads
+    each card's headline price."""
+    key = f"pages:set-values:v1:{game}"
+    values = cache.get(key)
+    if values is None:
+        values = headline.set_values(CardSet.objects.filter(game=game))
+        cache.set(key, values, SET_VALUES_CACHE_SECONDS)
+    return values
 
 
 @require_safe
@@ -151,9 +204,63 @@ def set_detail(request, game, code):
     card_set = get_object_or_404(CardSet, game=game, code__iexact=code)
     if card_set.code != code:
         return redirect(card_set, permanent=True)
-    cards = card_set.cards.select_related("card_set").order_by("sort_number", "number", "variant")
+    sort = request.GET.get("sort", "")
+    if sort not in SET_SORTS:
+        sort = "number"
+    view = request.GET.get("view", "")
+    if view not in SET_VIEWS:
+        view = "grid"
+    cards = order_cards(
+        card_set.cards.select_related("card_set"), sort, has_text=False, prices=headline.annotate
+    )
     page = Paginator(cards, settings.SET_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "pages/set_detail.html", {"card_set": card_set, "page": page})
+    rows = with_headlines(page.object_list)
+    graded = {}
+    if view == "table":
+        graded = headline.key_prices((card.pk for card, _ in rows), SET_TABLE_GRADE)
+    value, most_valuable = set_summary(card_set)
+    shown = [price for _, price in rows if price] + list(graded.values())
+    context = {
+        "card_set": card_set,
+        "page": page,
+        "rows": [(card, price, graded.get(card.pk)) for card, price in rows],
+        "sort": sort,
+        "sorts": list(SET_SORTS.items()),
+        "view": view,
+        "views": list(SET_VIEWS.items()),
+        "table_grade": SET_TABLE_GRADE,
+        "set_value": value,
+        "most_valuable": most_valuable,
+        "simulated": any(price.is_simulated for price in shown)
+        or any(price.is_simulated for _, price in most_valuable),
+        "page_query": _set_page_query(sort, view),
+    }
+    return render(request, "pages/set_detail.html", context)
+
+
+def set_summary(card_set) -> tuple:
+    """A set's value and its most valuable cards with their prices, cached for
+    SET_VALUES_CACHE_SECONDS: both read every card's headline price."""
+    key = f"pages:set-summary:v1:{card_set.pk}"
+    summary = cache.get(key)
+    if summary is None:
+        cards = card_set.cards.select_related("card_set")
+        most_valuable = headline.most_valuable(cards, MOST_VALUABLE_SIZE)
+        for _, price in most_valuable:
+            price.period_change = price.change_7d
+        summary = (headline.set_values([card_set.pk]).get(card_set.pk), most_valuable)
+        cache.set(key, summary, SET_VALUES_CACHE_SECONDS)
+    return summary
+
+
+def _set_page_query(sort: str, view: str) -> str:
+    """The set page's choices for its page links, defaults left out."""
+    params = QueryDict(mutable=True)
+    if sort != "number":
+        params["sort"] = sort
+    if view != "grid":
+        params["view"] = view
+    return params.urlencode()
 
 
 @require_safe
@@ -165,7 +272,7 @@ def card_detail(request, pk, slug=None):
         return page
     card = get_object_or_404(Card.objects.select_related("card_set"), pk=pk)
     if request.path != card.get_absolute_url():
-        return redirect(card, permanent=True)
+        return redirect(with_query(request, card.get_absolute_url()), permanent=True)
     other_prints = (
         Card.objects.filter(card_set=card.card_set, number=card.number)
         .exclude(pk=card.pk)
@@ -181,6 +288,13 @@ def card_detail(request, pk, slug=None):
     if cacheable:
         return cache_card_page(request, card, context, "pages/card_detail.html")
     return render(request, "pages/card_detail.html", context)
+
+
+def with_query(request, path: str) -> str:
+    """`path` with the request's query string, so that a redirect to an object's full
+    address keeps what was asked of it (?period=1y)."""
+    query = request.GET.urlencode()
+    return f"{path}?{query}" if query else path
 
 
 VIEW_DEDUPE_SECONDS = 60 * 60
@@ -218,15 +332,26 @@ def price_table_context(card) -> dict:
 
 
 def chart_context(card, period: str) -> dict:
+    """The chart and, beside it, the period's statistics: one query each."""
+    now = timezone.now()
+    lines = stats.card_stats(card.pk, period, now)
     return {
-        "chart": history.history_series(card, period),
+        "chart": history.history_series(card, period, now),
         "period": period,
+        "period_spec": history.PERIODS[period],
         "periods": list(history.PERIODS.values()),
+        "stats": lines,
+        "stats_simulated": any(line.simulated for line in lines),
+        "stats_rules": stats.RULES,
     }
 
 
 def _is_partial(request) -> bool:
-    return bool(request.htmx) and not request.htmx.boosted
+    """An htmx request for a piece of the page. Not a boosted link, nor htmx restoring a
+    page missing from its history cache after Back: both get the whole page."""
+    return (
+        bool(request.htmx) and not request.htmx.boosted and not request.htmx.history_restore_request
+    )
 
 
 @require_safe
@@ -259,11 +384,12 @@ def card_history(request, pk):
     if not _is_partial(request):
         return redirect(f"{card.get_absolute_url()}?period={period}#chart")
     context = {"card": card, **chart_context(card, period)}
-    return render(request, "pages/card_detail.html#price_chart", context)
+    # The period buttons select the chart's block and, out of band, the statistics.
+    return render(request, "pages/card_history.html", context)
 
 
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def movers_page(request):
     game = request.GET.get("game", "")
     if game not in Game.values:
@@ -282,5 +408,5 @@ def movers_page(request):
         "movers": movers.movers(game, period),
     }
     if _is_partial(request):
-        return render(request, "pages/movers.html#movers", context)
+        return render(request, "pages/movers.html#movers_response", context)
     return render(request, "pages/movers.html", context)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from cards.models import Card
 from jobs import runs
 from jobs.models import JobRun
+from prices import partitions
 from prices.models import PricePoint, SyncState
 from prices.sources import demo
 from prices.writing import WriteResult, record_observations
@@ -32,6 +33,9 @@ def backfill_demo_history(days: int = 365, card_ids=None, progress=None) -> JobR
         )
     )
     todo = [card for card in cards if card.pk not in done]
+    if todo:
+        # On PostgreSQL, months of their own for the history, not the default partition.
+        partitions.ensure_partitions(since=first_moment)
     run = runs.start(
         JobRun.Kind.DEMO_BACKFILL,
         demo.SOURCE,

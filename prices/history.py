@@ -12,8 +12,9 @@ UTC day (PriceCharting's at midnight), and a browser in New York would otherwise
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db.models import Avg
+from django.db.models import Avg, Max, Min
 from django.db.models.functions import Trunc
 from django.utils import dateformat, timezone
 
@@ -44,16 +45,17 @@ class Period:
     label: str
     span: dt.timedelta | None  # None: the whole history
     bucket: str | None  # None: every point; else a Trunc kind ("day", "week")
+    words: str  # "the last 30 days", for sentences
 
 
 PERIODS = {
     period.value: period
     for period in [
-        Period("7d", "7D", dt.timedelta(days=7), None),
-        Period("30d", "30D", dt.timedelta(days=30), None),
-        Period("3m", "3M", dt.timedelta(days=91), "day"),
-        Period("1y", "1Y", dt.timedelta(days=365), "day"),
-        Period("all", "All", None, "week"),
+        Period("7d", "7D", dt.timedelta(days=7), None, "the last 7 days"),
+        Period("30d", "30D", dt.timedelta(days=30), None, "the last 30 days"),
+        Period("3m", "3M", dt.timedelta(days=91), "day", "the last 3 months"),
+        Period("1y", "1Y", dt.timedelta(days=365), "day", "the last year"),
+        Period("all", "All", None, "week", "all time"),
     ]
 }
 DEFAULT_PERIOD = "30d"
@@ -139,11 +141,24 @@ def current_prices(card) -> list[PriceSummary]:
     )
 
 
+class HistoryPoint(NamedTuple):
+    """One point of a line: an observation, or a day's or week's average. For an average,
+    low and high are the lowest low and highest high of the bucket's observations and
+    sample the largest sample behind any of them (samples of overlapping windows do not
+    add up); each None where no observation had one."""
+
+    moment: dt.datetime
+    market: int  # cents
+    low: int | None
+    high: int | None
+    sample_size: int | None
+
+
 def history_lines(
     card_id: int, period: str, now: dt.datetime, *, source: str = "", price_key: str = ""
-) -> dict[tuple[str, str, str], list[tuple[dt.datetime, int]]]:
-    """One card's history for a period: (moment, cents) per (source, price key, currency),
-    in display order, optionally for one source or key.
+) -> dict[tuple[str, str, str], list[HistoryPoint]]:
+    """One card's history for a period: its points per (source, price key, currency), in
+    display order, optionally for one source or key.
 
     Short periods return every point; long ones one averaged point per day or week,
     computed by the database. One query whatever the history's length.
@@ -160,16 +175,23 @@ def history_lines(
         rows = (
             points.annotate(moment=Trunc("observed_at", spec.bucket))
             .values_list("source", "price_key", "currency", "moment")
-            .annotate(market=Avg("market"))
+            .annotate(
+                market=Avg("market"),
+                lowest=Min("low"),
+                highest=Max("high"),
+                sample=Max("sample_size"),
+            )
             .order_by("source", "price_key", "currency", "moment")
         )
     else:
         rows = points.order_by("source", "price_key", "currency", "observed_at").values_list(
-            "source", "price_key", "currency", "observed_at", "market"
+            "source", "price_key", "currency", "observed_at", "market", "low", "high", "sample_size"
         )
-    lines: dict[tuple[str, str, str], list[tuple[dt.datetime, int]]] = {}
-    for row_source, row_key, currency, moment, market in rows:
-        lines.setdefault((row_source, row_key, currency), []).append((moment, round(market)))
+    lines: dict[tuple[str, str, str], list[HistoryPoint]] = {}
+    for row_source, row_key, currency, moment, market, low, high, sample in rows:
+        lines.setdefault((row_source, row_key, currency), []).append(
+            HistoryPoint(moment, round(market), low, high, sample)
+        )
     ordered = sorted(
         lines,
         key=lambda line: (
@@ -202,7 +224,7 @@ def history_series(card, period: str, now: dt.datetime | None = None) -> dict:
         if len(currencies) > 1:
             label = f"{label} [{currency}]"
         if len(points) == 1:
-            label = f"{label} — {_single_point(points[0][0], spec.bucket)}"
+            label = f"{label} — {_single_point(points[0].moment, spec.bucket)}"
         simulated = source == Source.DEMO
         hidden = (simulated and has_real) or (source in shown_sources and shown >= VISIBLE_LINES)
         if not hidden:
@@ -218,8 +240,8 @@ def history_series(card, period: str, now: dt.datetime | None = None) -> dict:
                 "currency": currency,
                 "simulated": simulated,
                 "data": [
-                    {"x": _moment(moment), "y": round(cents_to_float(cents), 2)}
-                    for moment, cents in points
+                    {"x": _moment(point.moment), "y": round(cents_to_float(point.market), 2)}
+                    for point in points
                 ],
                 "borderColor": color,
                 "backgroundColor": color,
@@ -242,7 +264,7 @@ def _axis(spec: Period, now: dt.datetime, lines: dict) -> tuple[dt.datetime, dt.
     """The period up to now; "all" from the first point, and never shorter than the
     shortest period so that a first day does not fill the width. A day or week bucket
     may start before the period: the axis starts with it."""
-    moments = [moment for points in lines.values() for moment, _ in points]
+    moments = [point.moment for points in lines.values() for point in points]
     first, last = min(moments, default=now), max(moments, default=now)
     if spec.span is None:
         return min(first, now - SHORTEST_SPAN), max(last, now)

@@ -114,6 +114,28 @@ class PriceSummary(models.Model):
         return self.source == Source.DEMO
 
 
+class MoverRanking(models.Model):
+    """A game's movers over one period as last ranked (prices.movers.refresh_rankings,
+    after every price write and on a schedule): pages read this and never rank."""
+
+    game = models.CharField(max_length=16)
+    period = models.CharField(max_length=4)
+    gainers = models.JSONField(default=list, help_text="Summary ids, the largest rise first.")
+    losers = models.JSONField(default=list, help_text="Summary ids, the largest fall first.")
+    most_watched = models.JSONField(
+        default=list, help_text="[card id, summary id or null], the most watched first."
+    )
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["game", "period"], name="unique_mover_ranking"),
+        ]
+
+    def __str__(self):
+        return f"{self.game} {self.period} at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
 class SyncState(models.Model):
     """When a source last looked at a card, so a sync picks the cards that are due."""
 

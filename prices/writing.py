@@ -492,7 +492,9 @@ DELETE FROM {_DUE};
 
 # Upsert the points; a point whose values are all the same is left alone and not returned.
 # Per written combo: the newest point, the extremes of the written markets, whether any was
-# a correction of a stored point (xmax is 0 only on a freshly inserted row), how many.
+# a correction of a stored point, how many. A freshly inserted row has an id above the
+# sequence's value read just before (_LAST_ID_SQL): the price history is partitioned on
+# PostgreSQL, and RETURNING cannot read a partition's system columns (xmax) to tell.
 _UPSERT_POINTS_SQL = f"""
 WITH written AS (
     INSERT INTO {_POINT_TABLE} AS p ({_POINT_COLUMNS})
@@ -504,7 +506,7 @@ WITH written AS (
     WHERE (p.currency, p.market, p.low, p.high, p.sample_size)
         IS DISTINCT FROM (excluded.currency, excluded.market, excluded.low, excluded.high,
                           excluded.sample_size)
-    RETURNING p.card_id, p.source, p.price_key, p.observed_at, p.market, p.xmax = 0 AS inserted
+    RETURNING p.card_id, p.source, p.price_key, p.observed_at, p.market, p.id > %s AS inserted
 )
 INSERT INTO {_DUE}
     (card_id, source, price_key, newest, high, low, full_refresh, written, newest_incoming)
@@ -513,6 +515,9 @@ SELECT card_id, source, price_key, max(observed_at), max(market), min(market),
 FROM written
 GROUP BY card_id, source, price_key
 """
+_LAST_ID_SQL = (
+    "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence(%s, 'id')::regclass), 0)"
+)
 _WRITTEN_SQL = f"SELECT card_id, sum(written) FROM {_DUE} GROUP BY card_id"
 
 _SAME_COMBO = "p.card_id = t.card_id AND p.source = t.source AND p.price_key = t.price_key"
@@ -645,7 +650,8 @@ def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> Non
                 for o in by_key.values()
             ),
         )
-        cursor.execute(_UPSERT_POINTS_SQL)
+        cursor.execute(_LAST_ID_SQL, [_POINT_TABLE])
+        cursor.execute(_UPSERT_POINTS_SQL, [cursor.fetchone()[0]])
         cursor.execute(_WRITTEN_SQL)
         per_card = cursor.fetchall()
         written = sum(count for _, count in per_card)

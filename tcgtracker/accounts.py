@@ -1,9 +1,14 @@
-"""Sign-up that answers a known email address as it answers a new one.
+"""Accounts: sign-up that answers a known email address as it answers a new one, and
+superusers whose email needs no confirmation link.
 
 allauth already shows both the same page and mails both (a confirmation, or "you
 already have an account"), but only a new address had its password hashed — by far the
 costliest step — so a known one answered about 20 times faster, and the time alone told
 which addresses have accounts. A known address now pays for the same hash.
+
+A superuser is made by the operator (`createsuperuser`) or by another superuser in the
+admin; neither goes through sign-up, so the address has no confirmation behind it, and
+mandatory verification kept them off the login page. Their address counts as verified.
 """
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
@@ -15,3 +20,24 @@ class SignupForm(AllauthSignupForm):
         if self.account_already_exists:
             make_password(self.cleaned_data.get("password1"))
         return super().try_save(request)
+
+
+def verify_superuser_email(sender, instance, **kwargs):
+    """post_save of the user model: a superuser's own email address counts as verified
+    (see the module docstring), unless another account holds that address."""
+    if not instance.is_superuser or not instance.email:
+        return
+    from allauth.account.models import EmailAddress
+
+    email = instance.email.lower()  # as allauth stores and looks addresses up
+    held = EmailAddress.objects.filter(email__iexact=email)
+    if held.exclude(user=instance).exists():
+        return
+    existing = held.filter(user=instance).first()
+    if existing is not None:
+        if not existing.verified:
+            existing.verified = True
+            existing.save(update_fields=["verified"])
+        return
+    has_primary = EmailAddress.objects.filter(user=instance, primary=True).exists()
+    EmailAddress.objects.create(user=instance, email=email, verified=True, primary=not has_primary)

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "tcgtracker.middleware.request_context",
+    "tcgtracker.lib.replica.replica_reads",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -109,9 +110,20 @@ TEMPLATES = [
     },
 ]
 
-# Database: DATABASE_URL (postgres://user:pass@host:5432/name) or a local SQLite file.
+# Database: DATABASE_URL (postgres://user:pass@host:5432/name) or a local SQLite file. On
+# PostgreSQL each process pools up to DATABASE_POOL_MAX connections (0: no pool). With
+# DATABASE_REPLICA_URL (a streaming replica of it), the catalog and price reads of GET
+# pages go there (tcgtracker/lib/replica.py); everything else stays on the primary.
 DATABASE_URL = env_str("DATABASE_URL")
-DATABASES = {"default": database_config(DATABASE_URL, BASE_DIR)}
+DATABASE_POOL_MAX = env_int("DATABASE_POOL_MAX", 4)
+DATABASES = {"default": database_config(DATABASE_URL, BASE_DIR, DATABASE_POOL_MAX)}
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+DATABASE_ROUTERS = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = database_config(
+        DATABASE_REPLICA_URL, BASE_DIR, DATABASE_POOL_MAX, name="DATABASE_REPLICA_URL"
+    )
+    DATABASE_ROUTERS = ["tcgtracker.lib.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache and task broker: Redis when REDIS_URL is set; otherwise a cache table in the

@@ -206,6 +206,7 @@ def make_world(*, owner_is_staff: bool = False) -> World:
         "alerts:unsubscribe": {"token": unsubscribe_token(owner)},
         "api:card": {"card_id": str(card.pk)},
         "api:card_history": {"card_id": str(card.pk)},
+        "api:card_stats": {"card_id": str(card.pk)},
         "api:not_found": {"path": "nothing-here"},
         "api:alert": {"alert_id": str(alert.pk)},
         "api:collection": {"collection_id": str(collection.pk)},

@@ -87,3 +87,57 @@ def test_signing_up_with_a_known_email_does_the_same_costly_work_as_a_new_one(cl
     known = hashes_for_signup(Client(), "known@example.com")
     assert new == known == 1
     assert "already" in mail.outbox[0].body
+
+
+# --- Staff: superusers log in on the site's own login page ----------------------------
+
+
+def test_a_superuser_made_with_createsuperuser_logs_in_on_the_login_page(client, monkeypatch):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-staff-passphrase")
+    call_command("createsuperuser", username="admin", email="Ops@Example.com", interactive=False)
+
+    response = client.post(
+        "/accounts/login/", {"login": "ops@example.com", "password": "a-long-staff-passphrase"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert "_auth_user_id" in client.session
+    assert mail.outbox == []  # no confirmation link asked for
+    assert client.get("/admin/").status_code == 200
+
+
+def test_promoting_an_unverified_account_to_superuser_verifies_its_address():
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("late", "late@example.com", "x-long-passphrase")
+    EmailAddress.objects.create(user=user, email="late@example.com", verified=False, primary=True)
+
+    user.is_superuser = user.is_staff = True
+    user.save()
+
+    address = EmailAddress.objects.get(user=user)
+    assert (address.email, address.verified, address.primary) == ("late@example.com", True, True)
+
+
+def test_a_superuser_never_takes_an_address_another_account_holds():
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    owner = make_user(email="shared@example.com")
+    get_user_model().objects.create_superuser("root", "shared@example.com", "x-long-passphrase")
+
+    assert list(EmailAddress.objects.values_list("user", flat=True)) == [owner.pk]
+
+
+def test_ordinary_accounts_still_need_their_address_confirmed():
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user("plain", "plain@example.com", "x-long-passphrase")
+    get_user_model().objects.create_user("staff", "staff@example.com", "x", is_staff=True)
+
+    assert not EmailAddress.objects.exists()

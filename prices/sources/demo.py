@@ -61,11 +61,15 @@ def _rng(*parts) -> random.Random:
 def price_keys(card: Card) -> list[str]:
     if card.kind == Card.Kind.SEALED:
         return ["ungraded"]
-    return ["ungraded", "PSA 10"]
+    return ["ungraded", "PSA 9", "PSA 10"]
 
 
 def level_cents(card: Card, price_key: str) -> float:
     """The price a card's walk hovers around."""
+    if price_key == "PSA 9":
+        # Between a raw copy and a PSA 10, nearer the raw copy's the rarer a 10 is.
+        raw, gem = level_cents(card, "ungraded"), level_cents(card, "PSA 10")
+        return max(math.sqrt(raw * gem) * _rng("level", card.pk, price_key).uniform(0.6, 1.0), 10)
     level = RARITY_LEVELS.get(card.rarity.lower(), DEFAULT_LEVEL)
     release = card.card_set.release_date
     if release and release.year < VINTAGE_YEAR:

@@ -191,22 +191,48 @@ def test_anonymous_visitors_cannot_create(card):
     assert not Alert.objects.exists()
 
 
-# --- The one-click pause link ------------------------------------------------------
+# --- The pause link ----------------------------------------------------------------
 
 
-def test_the_pause_link_pauses_without_logging_in(alert):
-    response = Client().get(links.pause_url(alert).removeprefix("http://127.0.0.1:8000"))
+def pause_link_of(alert) -> str:
+    return links.pause_url(alert).removeprefix("http://127.0.0.1:8000")
+
+
+def test_opening_the_pause_link_only_asks(alert):
+    # Mail scanners and link previews open every link of an email: a GET changes nothing.
+    response = Client().get(pause_link_of(alert))
+    assert response.status_code == 200
+    assert b"Pause this alert?" in response.content
+    assert b'<form method="post"' in response.content
+    assert snapshot(alert)["active"] is True
+    assert Client().head(pause_link_of(alert)).status_code == 200
+    assert snapshot(alert)["active"] is True
+
+
+def test_the_pause_button_pauses_without_logging_in(alert):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(pause_link_of(alert))
+    response = client.post(
+        pause_link_of(alert), {"csrfmiddlewaretoken": page.cookies["csrftoken"].value}
+    )
     assert response.status_code == 200
     assert b"Alert paused" in response.content
     assert alert.get_absolute_url().encode() in response.content
     assert snapshot(alert)["active"] is False
 
 
-def test_the_pause_link_works_twice(alert):
+def test_the_pause_button_needs_the_page_s_csrf_token(alert):
+    response = Client(enforce_csrf_checks=True).post(pause_link_of(alert))
+    assert response.status_code == 403
+    assert snapshot(alert)["active"] is True
+
+
+def test_pausing_twice_is_the_same_as_once(alert):
     url = reverse("alerts:pause_link", args=[links.pause_token(alert)])
-    assert Client().get(url).status_code == 200
-    assert client_for(alert.user).get(url).status_code == 200
+    assert Client().post(url).status_code == 200
+    assert client_for(alert.user).post(url).status_code == 200
     assert snapshot(alert)["active"] is False
+    assert b"Alert paused" in Client().get(url).content
 
 
 def test_a_pause_token_for_another_users_alert_is_404(alert, other, card):
@@ -214,10 +240,10 @@ def test_a_pause_token_for_another_users_alert_is_404(alert, other, card):
     from django.core import signing
 
     token = signing.dumps({"alert": alert.pk, "user": other.pk}, salt=links.PAUSE_SALT)
-    assert client_for(other).get(reverse("alerts:pause_link", args=[token])).status_code == 404
+    assert client_for(other).post(reverse("alerts:pause_link", args=[token])).status_code == 404
     # The other user's own alert's token does not pause this alert either.
     theirs = make_alert(other, card)
-    client_for(other).get(reverse("alerts:pause_link", args=[links.pause_token(theirs)]))
+    client_for(other).post(reverse("alerts:pause_link", args=[links.pause_token(theirs)]))
     assert snapshot(alert)["active"] is True
     assert snapshot(theirs)["active"] is False
 
@@ -226,19 +252,22 @@ def test_a_pause_token_for_another_users_alert_is_404(alert, other, card):
     "token",
     ["forged", "eyJhbGVydCI6MSwidXNlciI6MX0:1abcde:tampered"],
 )
-def test_a_forged_pause_token_is_404(token, alert):
-    assert Client().get(reverse("alerts:pause_link", args=[token])).status_code == 404
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_forged_pause_token_is_404(token, method, alert):
+    response = getattr(Client(), method)(reverse("alerts:pause_link", args=[token]))
+    assert response.status_code == 404
     assert snapshot(alert)["active"] is True
 
 
 def test_an_unsubscribe_token_does_not_pause(alert):
     token = links.unsubscribe_token(alert.user)
-    assert Client().get(reverse("alerts:pause_link", args=[token])).status_code == 404
+    assert Client().post(reverse("alerts:pause_link", args=[token])).status_code == 404
 
 
-def test_the_pause_link_only_accepts_get(alert):
+def test_the_pause_link_refuses_other_methods(alert):
     url = reverse("alerts:pause_link", args=[links.pause_token(alert)])
-    assert Client().post(url).status_code == 405
+    assert Client().put(url).status_code == 405
+    assert Client().delete(url).status_code == 405
 
 
 # --- Unsubscribe ------------------------------------------------------------------

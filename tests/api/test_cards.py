@@ -290,3 +290,59 @@ def test_urls_in_answers_point_at_the_host_and_port_the_caller_used(api, chariza
 
     [result] = response.json()["results"]
     assert result["url"] == "http://localhost:8101" + charizard.get_absolute_url()
+
+
+# --- Sorting by price ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("price-high", ["Dear", "Middle", "Cheap", "Unpriced"]),
+        ("price-low", ["Cheap", "Middle", "Dear", "Unpriced"]),
+    ],
+)
+def test_search_sorts_by_the_headline_price_with_unpriced_cards_last(api, sort, order):
+    card_set = make_set(code="sortp")
+    for number, (name, cents) in enumerate(
+        [("Cheap", 50), ("Dear", 90000), ("Middle", 1200), ("Unpriced", None)], start=1
+    ):
+        card = make_card(card_set=card_set, number=str(number), name=name)
+        if cents:
+            record_prices(card, {"NM": cents, "PSA 10": 10 * (100000 - cents)}, source="tcgplayer")
+
+    results = api.get("/api/v1/cards", {"set": "sortp", "sort": sort}).json()["results"]
+
+    assert [result["name"] for result in results] == order
+    dear = next(result for result in results if result["name"] == "Dear")
+    assert (dear["headline"]["key"], dear["headline"]["market"]) == ("NM", "900.00")
+    assert next(r for r in results if r["name"] == "Unpriced")["headline"] is None
+
+
+def test_search_sorts_by_7_day_change(api):
+    card_set = make_set(code="sortc")
+    now = timezone.now().replace(microsecond=0)
+    for number, (name, step) in enumerate([("Up", 40), ("Down", -40), ("Flat", 0)], start=1):
+        card = make_card(card_set=card_set, number=str(number), name=name)
+        record_observations(
+            Observation(
+                card_id=card.pk,
+                source="pricecharting",
+                price_key="ungraded",
+                market=5000 + step * day,
+                observed_at=now - dt.timedelta(days=9 - day),
+            )
+            for day in range(10)
+        )
+
+    def names(sort):
+        results = api.get("/api/v1/cards", {"set": "sortc", "sort": sort}).json()["results"]
+        return [result["name"] for result in results]
+
+    assert names("rising") == ["Up", "Flat", "Down"]
+    assert names("falling") == ["Down", "Flat", "Up"]
+
+
+def test_an_unknown_sort_is_a_400_naming_the_sorts(api):
+    error = error_of(api.get("/api/v1/cards", {"sort": "price"}), 400)
+    assert "price-high" in error["message"] and "rising" in error["message"]

@@ -68,3 +68,20 @@ def test_demo_collection_has_a_simulated_value_history(cards):
     valuation = value_collection(collection)
     assert valuation.simulated
     assert not valuation.unpriced
+
+
+@time_machine.travel(dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC), tick=False)
+def test_demo_graded_copies_are_valued_at_their_own_grade_never_at_the_raw_price(cards):
+    backfill_demo_history(days=400, card_ids=[card.pk for card in cards])
+    collection = create_demo_collection(make_user(), today=TODAY)
+
+    valuation = value_collection(collection)
+    graded = [row for row in valuation.items if row.item.is_graded]
+
+    assert {row.item.price_key for row in graded} == {"PSA 9", "PSA 10"}
+    for row in graded:
+        assert row.price.price_key == row.item.price_key
+        assert not row.is_fallback
+    # Bought at the simulated price of its own grade: no loss made of a raw price.
+    for row in valuation.items:
+        assert row.gain_percent is None or row.gain_percent > -60

@@ -127,29 +127,59 @@ def test_a_graded_item_falls_back_to_the_grade_from_any_grader():
     assert row.note == "valued at Grade 9 (any grader) — no PSA 9 price"
 
 
-def test_a_graded_item_prefers_a_lower_grade_to_the_raw_price_and_a_label_falls_back_to_the_grade():
+def test_a_graded_item_takes_another_graders_copy_of_its_grade_before_a_lower_grade():
     card = make_card()
-    record_prices(card, {"PSA 9": 9000, "ungraded": 1000, "BGS 10": 40000})
+    record_prices(card, {"BGS 9": 5500, "PSA 8.5": 4000, "ungraded": 1000})
+    row = only_item(make_item(card=card, **graded(grader="PSA", grade=Decimal("9"))).collection)
+
+    assert (row.price.price_key, row.value) == ("BGS 9", 5500)
+
+
+def test_a_graded_item_prefers_a_lower_grade_to_the_raw_price_and_a_label_falls_back_to_the_grade():
+    card, labelled = make_card(), make_card()
+    record_prices(card, {"PSA 9": 9000, "ungraded": 1000})
+    record_prices(labelled, {"BGS 10": 40000, "PSA 10": 30000})
     collection = make_collection()
     make_item(collection, card, **graded(grader="PSA", grade=Decimal("10")))
     make_item(
-        collection, card, **graded(grader="BGS", grade=Decimal("10"), grade_label="black label")
+        collection,
+        labelled,
+        **graded(grader="BGS", grade=Decimal("10"), grade_label="black label"),
     )
 
     psa, bgs = value_collection(collection).items
 
     assert psa.price.price_key == "PSA 9"
+    assert psa.note == "valued at PSA 9, the nearest lower grade priced — no PSA 10 price"
     assert bgs.price.price_key == "BGS 10"
-    assert fallback_keys("PSA 10")[:4] == ["PSA 10", "ANY 10", "PSA 9.5", "ANY 9.5"]
-    assert fallback_keys("PSA 10")[-2:] == ["ungraded", "NM"]
+    assert fallback_keys("PSA 10")[:3] == ["PSA 10", "ANY 10", "BGS 10"]
+    assert fallback_keys("PSA 10").index("PSA 9.5") > fallback_keys("PSA 10").index("CGC 10")
 
 
-def test_a_graded_item_with_only_raw_prices_is_valued_at_the_raw_price_as_a_last_resort():
+def test_a_graded_item_is_never_valued_at_a_raw_price_and_is_listed_as_unpriced():
     card = make_card()
-    record_prices(card, {"ungraded": 1000})
-    row = only_item(make_item(card=card, **graded(grader="CGC", grade=Decimal("8.5"))).collection)
+    record_prices(card, {"ungraded": 1000, "NM": 1100, "PSA 10": 90000})
+    collection = make_collection()
+    make_item(collection, card, **graded(grader="PSA", grade=Decimal("9")), purchase_price=50000)
 
-    assert (row.price.price_key, row.is_fallback) == ("ungraded", True)
+    valuation = value_collection(collection)
+    [row] = valuation.items
+
+    assert not row.is_priced and row.value is None
+    assert row.note == "Unpriced — no price for PSA 9 or a lower grade"
+    assert (valuation.value, valuation.gain) == (0, None)
+    assert all(key not in fallback_keys("CGC 8.5") for key in ["ungraded", "NM", "LP"])
+
+
+def test_a_source_basis_leaves_a_graded_item_unpriced_with_the_source_named():
+    collection = make_collection(basis_source="ebay")
+    card = make_card()
+    record_prices(card, {"PSA 9": 9000}, source="pricecharting")
+    make_item(collection, card, **graded(grader="PSA", grade=Decimal("9")))
+
+    [row] = value_collection(collection).items
+
+    assert row.note == "Unpriced — no eBay asks price for PSA 9 or a lower grade"
 
 
 def test_an_ungraded_basis_values_raw_items_at_ungraded_but_graded_items_at_their_grade():

@@ -22,7 +22,7 @@ def test_the_walk_is_the_same_whichever_days_are_asked_for():
     from_month = [o for o in demo.observations(card, month) if o.observed_at.date() == TODAY]
     from_one_day = list(demo.observations(card, [TODAY]))
     assert from_one_day == from_month
-    assert {o.price_key for o in from_one_day} == {"ungraded", "PSA 10"}
+    assert {o.price_key for o in from_one_day} == {"ungraded", "PSA 9", "PSA 10"}
 
 
 def test_prices_are_plausible_by_rarity_and_age():
@@ -39,6 +39,14 @@ def test_prices_are_plausible_by_rarity_and_age():
     assert demo.level_cents(chase, "PSA 10") > demo.level_cents(chase, "ungraded")
 
 
+def test_a_simulated_psa_9_sits_between_the_raw_copy_and_the_psa_10():
+    card_set = make_set(release_date=dt.date(2023, 1, 1))
+    for rarity in ["Common", "Rare Holo", "Special Illustration Rare"]:
+        card = make_card(card_set=card_set, rarity=rarity)
+        raw, nine, ten = (demo.level_cents(card, key) for key in ["ungraded", "PSA 9", "PSA 10"])
+        assert raw < nine < ten
+
+
 def test_sealed_products_have_only_a_raw_price():
     sealed = make_card(kind="sealed")
     assert demo.price_keys(sealed) == ["ungraded"]
@@ -49,8 +57,8 @@ def test_backfill_writes_a_year_of_daily_history_once():
     cards = [make_card(), make_card()]
     run = backfill_demo_history(days=365)
     assert run.status == JobRun.Status.SUCCEEDED
-    assert PricePoint.objects.count() == 2 * 2 * 366
-    assert PriceSummary.objects.filter(source="demo").count() == 4
+    assert PricePoint.objects.count() == 2 * 3 * 366
+    assert PriceSummary.objects.filter(source="demo").count() == 6
     again = backfill_demo_history(days=365)
     assert (again.progress_total, again.written) == (0, 0)
     # The daily demo sync computes the same figures for today as the backfill did.

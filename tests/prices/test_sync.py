@@ -179,7 +179,7 @@ def test_sync_prices_command_runs_the_demo_source(cards, settings):
     out = StringIO()
     call_command("sync_prices", "--source", "demo", stdout=out)
     assert "demo: Succeeded — 5 of 5 cards" in out.getvalue()
-    assert PricePoint.objects.filter(source="demo").count() == 10  # ungraded and PSA 10
+    assert PricePoint.objects.filter(source="demo").count() == 15  # ungraded, PSA 9, PSA 10
 
 
 def test_sync_prices_command_refuses_an_unconfigured_source(cards):

@@ -1,0 +1,234 @@
+"""A card's price statistics over a period: per source, price key and currency, the
+average, median, low and high, the volatility, the trend and how many observations they
+rest on. The card page shows them beside the chart; the API answers them at
+/api/v1/cards/{id}/stats.
+
+One query per card: the database groups the period's points per line and UTC day (count,
+mean, lowest and highest market), so what Python reads grows with the days, never with the
+observations of a day. From those rows:
+
+- observations: every point of the period; low and high: the lowest and highest market
+  observed (the true extremes, not daily averages).
+- average and median: of the daily prices — a day's price is the average of its
+  observations, so an hourly-synced week does not outweigh a year of daily prices.
+- volatility: the sample standard deviation of daily log returns, ln(p[d] / p[d-1]),
+  annualised by √365 (cards trade every day of the year). Two days with a price that are
+  k days apart (a gap) give one return divided by √k, a random walk's spread growing with
+  the square root of time; pairs more than MAX_RETURN_GAP_DAYS apart are left out. It needs
+  MIN_RETURNS returns. 40 % means a typical year moves the price by about ±40 %.
+- trend: the least-squares slope of ln(daily price) over time, as % per month (30.44
+  days), with a 95 % confidence interval from the slope's standard error and Student's t.
+  The word: "too little data" under MIN_TREND_DAYS days with a price or when they span
+  less than MIN_TREND_SPAN_DAYS days; "flat" when the interval includes 0 or the slope is
+  under FLAT_PERCENT_PER_MONTH either way; else "rising" or "falling".
+
+A zero price (no market) has no logarithm: it counts in the observations, low and average,
+and is left out of volatility and trend.
+"""
+
+import datetime as dt
+import math
+import statistics
+from dataclasses import dataclass
+
+from django.db.models import Avg, Count, Max, Min
+from django.db.models.functions import Trunc
+
+from prices import history, keys
+from prices.models import PricePoint, Source
+
+DAYS_PER_YEAR = 365
+DAYS_PER_MONTH = 365.25 / 12
+MIN_RETURNS = 5
+MAX_RETURN_GAP_DAYS = 7
+MIN_TREND_DAYS = 7
+MIN_TREND_SPAN_DAYS = 14
+FLAT_PERCENT_PER_MONTH = 1.0
+
+# For the help text beside the figures.
+RULES = {
+    "min_returns": MIN_RETURNS,
+    "min_trend_days": MIN_TREND_DAYS,
+    "min_trend_span_days": MIN_TREND_SPAN_DAYS,
+    "flat_percent": f"{FLAT_PERCENT_PER_MONTH:g}",
+}
+
+RISING, FLAT, FALLING, TOO_LITTLE_DATA = "rising", "flat", "falling", "too little data"
+DIRECTIONS = (RISING, FLAT, FALLING, TOO_LITTLE_DATA)
+
+# Two-sided 95 % critical values of Student's t by degrees of freedom; between two rows the
+# smaller degrees of freedom (the wider interval) applies, past the last the normal's 1.96.
+T_95 = {
+    1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+    9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120,
+    17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086, 21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064,
+    25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048, 29: 2.045, 30: 2.042, 40: 2.021, 60: 2.000,
+    120: 1.980,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DailyPrice:
+    day: dt.datetime  # midnight UTC
+    price: float  # cents: the day's average
+    observations: int
+    low: int
+    high: int
+
+
+@dataclass(frozen=True)
+class Trend:
+    direction: str  # one of DIRECTIONS
+    percent_per_month: float | None = None
+    # The 95 % confidence interval of percent_per_month.
+    interval: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class LineStats:
+    source: str
+    price_key: str
+    currency: str
+    observations: int
+    days: int  # days with a price
+    first_day: dt.datetime
+    last_day: dt.datetime
+    average: int  # cents
+    median: int  # cents
+    low: int  # cents
+    high: int  # cents
+    volatility: float | None  # percent a year; None under MIN_RETURNS returns
+    trend: Trend
+
+    @property
+    def simulated(self) -> bool:
+        return self.source == Source.DEMO
+
+    @property
+    def label(self) -> str:
+        return history.series_label(self.source, self.price_key)
+
+
+def t_critical(degrees_of_freedom: int) -> float:
+    if degrees_of_freedom < 1:
+        raise ValueError("a t interval needs at least one degree of freedom")
+    fitting = [df for df in T_95 if df <= degrees_of_freedom]
+    if degrees_of_freedom > max(T_95):
+        return 1.96
+    return T_95[max(fitting)]
+
+
+def volatility(days: list[DailyPrice]) -> float | None:
+    """Annualised volatility in percent from daily prices in day order; None with too few
+    returns. See the module docstring."""
+    priced = [day for day in days if day.price > 0]
+    returns = []
+    for before, after in zip(priced, priced[1:], strict=False):
+        gap = (after.day - before.day).days
+        if 1 <= gap <= MAX_RETURN_GAP_DAYS:
+            returns.append(math.log(after.price / before.price) / math.sqrt(gap))
+    if len(returns) < MIN_RETURNS:
+        return None
+    return statistics.stdev(returns) * math.sqrt(DAYS_PER_YEAR) * 100
+
+
+def trend(days: list[DailyPrice]) -> Trend:
+    """Least-squares slope of ln(price) over days, as % per month with its 95 % interval,
+    and the word for it. See the module docstring for the rule."""
+    priced = [day for day in days if day.price > 0]
+    if len(priced) < MIN_TREND_DAYS:
+        return Trend(TOO_LITTLE_DATA)
+    first = priced[0].day
+    xs = [(day.day - first).total_seconds() / 86400 for day in priced]
+    if xs[-1] < MIN_TREND_SPAN_DAYS:
+        return Trend(TOO_LITTLE_DATA)
+    ys = [math.log(day.price) for day in priced]
+    n = len(xs)
+    mean_x, mean_y = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
+    intercept = mean_y - slope * mean_x
+    residuals = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
+    margin = t_critical(n - 2) * math.sqrt(residuals / (n - 2) / sxx)
+    per_month = _percent_per_month(slope)
+    interval = (_percent_per_month(slope - margin), _percent_per_month(slope + margin))
+    if interval[0] <= 0 <= interval[1] or abs(per_month) < FLAT_PERCENT_PER_MONTH:
+        direction = FLAT
+    else:
+        direction = RISING if per_month > 0 else FALLING
+    return Trend(direction, per_month, interval)
+
+
+def _percent_per_month(log_slope_per_day: float) -> float:
+    return math.expm1(log_slope_per_day * DAYS_PER_MONTH) * 100
+
+
+def line_stats(source: str, price_key: str, currency: str, days: list[DailyPrice]) -> LineStats:
+    """The statistics of one line from its daily prices, in day order (at least one)."""
+    prices = [day.price for day in days]
+    return LineStats(
+        source=source,
+        price_key=price_key,
+        currency=currency,
+        observations=sum(day.observations for day in days),
+        days=len(days),
+        first_day=days[0].day,
+        last_day=days[-1].day,
+        average=round(statistics.fmean(prices)),
+        median=round(statistics.median(prices)),
+        low=min(day.low for day in days),
+        high=max(day.high for day in days),
+        volatility=volatility(days),
+        trend=trend(days),
+    )
+
+
+def daily_prices(
+    card_id: int, period: str, now: dt.datetime, *, source: str = "", price_key: str = ""
+) -> dict[tuple[str, str, str], list[DailyPrice]]:
+    """The period's points of one card grouped per (source, price key, currency) and UTC
+    day by the database, in day order: one query."""
+    spec = history.PERIODS[period]
+    points = PricePoint.objects.filter(card_id=card_id)
+    if spec.span is not None:
+        points = points.filter(observed_at__gte=now - spec.span)
+    if source:
+        points = points.filter(source=source)
+    if price_key:
+        points = points.filter(price_key=price_key)
+    rows = (
+        points.annotate(day=Trunc("observed_at", "day", tzinfo=dt.UTC))
+        .values_list("source", "price_key", "currency", "day")
+        .annotate(
+            count=Count("pk"), mean=Avg("market"), lowest=Min("market"), highest=Max("market")
+        )
+        .order_by("source", "price_key", "currency", "day")
+    )
+    lines: dict[tuple[str, str, str], list[DailyPrice]] = {}
+    for row_source, row_key, currency, day, count, mean, lowest, highest in rows:
+        lines.setdefault((row_source, row_key, currency), []).append(
+            DailyPrice(day, float(mean), count, lowest, highest)
+        )
+    return lines
+
+
+def card_stats(
+    card_id: int,
+    period: str,
+    now: dt.datetime,
+    *,
+    source: str = "",
+    price_key: str = "",
+) -> list[LineStats]:
+    """Every line's statistics over the period, in the price table's order (by source,
+    then raw before graded). One query."""
+    lines = daily_prices(card_id, period, now, source=source, price_key=price_key)
+    found = [line_stats(s, k, c, days) for (s, k, c), days in lines.items()]
+    return sorted(
+        found,
+        key=lambda line: (
+            history.SOURCE_ORDER.get(line.source, len(history.SOURCE_ORDER)),
+            keys.sort_key(line.price_key),
+            line.currency,
+        ),
+    )

@@ -1,0 +1,132 @@
+"""The headline price a list shows and sorts by: the watchlist's choice, in Python and in
+SQL alike."""
+
+import datetime as dt
+import itertools
+import random
+
+import pytest
+from django.utils import timezone
+
+from cards.models import Card
+from collections_app.valuation import raw_prices
+from prices import headline
+from prices.writing import Observation, record_observations
+from tests.factories import make_card, make_set, record_prices
+
+pytestmark = pytest.mark.django_db
+
+
+def sql_headline(card):
+    annotated = headline.annotate(Card.objects.filter(pk=card.pk)).annotate(
+        market=headline.subquery("market"), source=headline.subquery("source")
+    )
+    row = annotated.values("market", "source").get()
+    return (row["market"], row["source"]) if row["market"] is not None else None
+
+
+def python_headline(card):
+    price = headline.headline_prices([card.pk]).get(card.pk)
+    return (price.market, price.source) if price else None
+
+
+def test_ungraded_from_the_most_trusted_source_is_the_headline():
+    card = make_card()
+    record_prices(card, {"ungraded": 900, "PSA 10": 50000}, source="ebay")
+    record_prices(card, {"ungraded": 1000, "NM": 1100}, source="pricecharting")
+    record_prices(card, {"ungraded": 800}, source="demo")
+
+    assert python_headline(card) == (1000, "pricecharting") == sql_headline(card)
+
+
+def test_without_ungraded_the_best_raw_condition_is_the_headline_never_a_grade():
+    card = make_card()
+    record_prices(card, {"LP": 700, "NM": 1100, "PSA 10": 50000}, source="justtcg")
+    assert python_headline(card) == (1100, "justtcg") == sql_headline(card)
+
+    graded_only = make_card()
+    record_prices(graded_only, {"PSA 10": 50000, "ANY 9": 9000})
+    assert python_headline(graded_only) is None
+    assert sql_headline(graded_only) is None
+
+
+def test_the_demo_simulation_is_the_headline_only_where_nothing_else_prices_the_key():
+    card = make_card()
+    record_prices(card, {"ungraded": 800}, source="demo")
+    assert python_headline(card) == (800, "demo") == sql_headline(card)
+    record_prices(card, {"ungraded": 950}, source="ebay")
+    assert python_headline(card) == (950, "ebay") == sql_headline(card)
+
+
+def test_the_watchlist_values_a_card_at_its_headline_price():
+    card = make_card()
+    record_prices(card, {"NM": 1100, "LP": 900}, source="tcgplayer")
+    assert raw_prices([card.pk])[card.pk].market == 1100
+
+
+def test_other_currencies_are_not_headlines():
+    card = make_card()
+    record_observations(
+        [
+            Observation(
+                card_id=card.pk,
+                source="pricecharting",
+                price_key="ungraded",
+                market=500,
+                currency="EUR",
+                observed_at=timezone.now() - dt.timedelta(hours=1),
+            )
+        ]
+    )
+    assert python_headline(card) is None
+    assert sql_headline(card) is None
+
+
+def test_python_and_sql_choose_the_same_headline_for_any_mix_of_prices():
+    rng = random.Random(14)
+    sources = ["pricecharting", "tcgplayer", "justtcg", "ebay", "demo"]
+    price_keys = ["ungraded", "NM", "LP", "MP", "HP", "DMG", "PSA 10", "ANY 9"]
+    now = timezone.now().replace(microsecond=0)
+    card_set = make_set(code="mix1")
+    for number in range(40):
+        card = make_card(card_set=card_set, number=str(number + 1))
+        combos = rng.sample(list(itertools.product(sources, price_keys)), rng.randint(0, 6))
+        record_observations(
+            Observation(
+                card_id=card.pk,
+                source=source,
+                price_key=key,
+                market=rng.randint(10, 100_000),
+                observed_at=now - dt.timedelta(hours=rng.randint(1, 200)),
+            )
+            for source, key in combos
+        )
+        assert python_headline(card) == sql_headline(card), combos
+
+
+def test_a_set_is_worth_one_of_each_priced_card_and_counts_the_rest_as_unpriced():
+    card_set = make_set(code="worth1")
+    first, second, unpriced = (make_card(card_set=card_set, number=str(n)) for n in (1, 2, 3))
+    record_prices(first, {"ungraded": 1000, "PSA 10": 90000})
+    record_prices(second, {"NM": 250}, source="demo")
+    record_prices(unpriced, {"PSA 10": 5000})
+
+    value = headline.set_values([card_set.pk])[card_set.pk]
+
+    assert (value.cards, value.priced, value.unpriced, value.total) == (3, 2, 1, 1250)
+    assert value.simulated == 1
+
+
+def test_the_most_valuable_cards_come_dearest_first_with_their_prices():
+    card_set = make_set(code="worth2")
+    cards = [make_card(card_set=card_set, number=str(n)) for n in range(1, 5)]
+    for card, cents in zip(cards, [300, 5000, 40, 1200], strict=True):
+        record_prices(card, {"ungraded": cents})
+
+    top = headline.most_valuable(Card.objects.filter(card_set=card_set), 3)
+
+    assert [(card.number, price.market) for card, price in top] == [
+        ("2", 5000),
+        ("4", 1200),
+        ("1", 300),
+    ]
