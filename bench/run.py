@@ -301,6 +301,16 @@ def portfolio_rows() -> list[Row]:
             "api: card search (20 per page)",
             ["/api/v1/cards?q=charizard", "/api/v1/cards?q=set:bench001&offset=100"],
         ),
+        measure(
+            api,
+            "api: card stats 1y",
+            [
+                f"/api/v1/cards/{pk}/stats?period=1y"
+                for pk in random.Random(7).sample(
+                    list(Card.objects.values_list("pk", flat=True)), 50
+                )
+            ],
+        ),
         Row(
             f"collection CSV import ({figures['rows']:,} rows)",
             f"{figures['read']:4.1f} s read + {figures['commit']:4.1f} s commit",
