@@ -93,18 +93,13 @@ class LineStats:
     def simulated(self) -> bool:
         return self.source == Source.DEMO
 
-    @property
-    def label(self) -> str:
-        return history.series_label(self.source, self.price_key)
-
 
 def t_critical(degrees_of_freedom: int) -> float:
     if degrees_of_freedom < 1:
         raise ValueError("a t interval needs at least one degree of freedom")
-    fitting = [df for df in T_95 if df <= degrees_of_freedom]
     if degrees_of_freedom > max(T_95):
         return 1.96
-    return T_95[max(fitting)]
+    return T_95[max(df for df in T_95 if df <= degrees_of_freedom)]
 
 
 def volatility(days: list[DailyPrice]) -> float | None:
