@@ -332,11 +332,12 @@ def price_table_context(card) -> dict:
 
 
 def chart_context(card, period: str) -> dict:
-    """The chart and, beside it, the period's statistics: one query each."""
+    """The chart and, beside it, the period's statistics: one query for both."""
     now = timezone.now()
-    lines = stats.card_stats(card.pk, period, now)
+    data = history.read_period(card.pk, period, now)
+    lines = stats.stats_of(data.days)
     return {
-        "chart": history.history_series(card, period, now),
+        "chart": history.history_series(card, period, now, data=data),
         "period": period,
         "period_spec": history.PERIODS[period],
         "periods": list(history.PERIODS.values()),

@@ -205,6 +205,9 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 # The same work, and so the same time, for a known email address as for a new one.
 ACCOUNT_FORMS = {"signup": "tcgtracker.accounts.SignupForm"}
+# Our wording in allauth's emails; accounts named by their email address.
+ACCOUNT_ADAPTER = "tcgtracker.accounts.AccountAdapter"
+ACCOUNT_USER_DISPLAY = "tcgtracker.accounts.user_display"
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
