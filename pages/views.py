@@ -52,7 +52,8 @@ def home(request):
             .filter(card_count__gt=0)
             .order_by("-release_date")[:6]
         )
-        sets_by_game.append((game, recent))
+        values = game_set_values(game)
+        sets_by_game.append((game, [(card_set, values.get(card_set.pk)) for card_set in recent]))
     movers_by_game = [
         (game, movers.movers(game, HOME_MOVERS_PERIOD, limit=5, most_watched=False))
         for game in Game
