@@ -105,6 +105,7 @@ def test_percent_change_has_a_sign_and_a_direction_class():
     assert "−3.0%" in percent_change(-3) and "change-down" in percent_change(-3)
     assert "±0.0%" in percent_change(0.0) and "change-flat" in percent_change(0.0)
     assert "—" in percent_change(None)
+    assert "±0.0%" in percent_change(-0.04) and "change-flat" in percent_change(-0.04)
 
 
 def test_freshness_reads_like_people_talk():
