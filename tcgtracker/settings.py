@@ -318,6 +318,10 @@ if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
 # Cards per page: search results, and a set page (a whole base set fits on one).
 SEARCH_PAGE_SIZE = env_int("SEARCH_PAGE_SIZE", 24)
 SET_PAGE_SIZE = env_int("SET_PAGE_SIZE", 120)
+# The card page's grading helper starts from this cost of grading one card, in US dollars.
+GRADING_COST_DEFAULT = env_int("GRADING_COST_DEFAULT", 25)
+if not 0 <= GRADING_COST_DEFAULT <= 10_000:
+    raise ImproperlyConfigured("GRADING_COST_DEFAULT must be from 0 to 10000 (US dollars).")
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
 # Price sources. Secrets stay in the environment; each base URL can be overridden so

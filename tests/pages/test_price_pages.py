@@ -107,6 +107,7 @@ def test_percent_change_has_a_sign_and_a_direction_class():
     assert "−3.0%" in percent_change(-3) and "change-down" in percent_change(-3)
     assert "±0.0%" in percent_change(0.0) and "change-flat" in percent_change(0.0)
     assert "—" in percent_change(None)
+    assert "±0.0%" in percent_change(-0.04) and "change-flat" in percent_change(-0.04)
 
 
 def test_freshness_reads_like_people_talk():
@@ -160,7 +161,8 @@ def test_demo_rows_are_tagged_simulated_with_a_note(client):
     write_history(card, 3, source="demo", price_keys=("ungraded", "PSA 10"))
     write_history(card, 3, source="pricecharting")
     html = client.get(card.get_absolute_url()).content.decode()
-    table = html[html.index('id="price-table"') : html.index('id="chart"')]
+    start = html.index('id="price-table"')
+    table = html[start : html.index("</section>", start)]
     assert table.count('<span class="tag tag-simulated">Simulated</span>') == 3  # 2 rows + note
     assert "Demo prices are a simulation, not market data" in table
     # Real sources come first, demo last.
