@@ -91,7 +91,9 @@ def send_delivery(delivery_id: int) -> str | None:
     """Send one delivery; the status it ended in, or None when there was nothing to do
     (it is gone, already sent, not due, or being sent by another worker)."""
     delivery = (
-        Delivery.objects.select_related("channel", "event__alert__card__card_set", "event__alert")
+        Delivery.objects.select_related(
+            "channel", "event__alert__card__card_set", "event__alert__user"
+        )
         .filter(pk=delivery_id)
         .first()
     )
@@ -100,7 +102,7 @@ def send_delivery(delivery_id: int) -> str | None:
     now = timezone.now()
     sendable = Q(status=Status.QUEUED) | Q(status=Status.RETRYING, next_attempt_at__lte=now)
     channel = delivery.channel
-    if not channel.enabled:
+    if not (channel.enabled and delivery.event.alert.user.is_active):
         skipped = Delivery.objects.filter(sendable, pk=delivery_id).update(
             status=Status.SKIPPED, next_attempt_at=None
         )

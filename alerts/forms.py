@@ -371,6 +371,7 @@ class ChannelForm(forms.ModelForm):
         self.user = user
         self.fields["url"].required = False
         self.fields["url"].max_length = 500
+        self.fields["kind"].choices = [("", "Choose a type"), *Channel.Kind.choices]
 
     def clean(self):
         cleaned = super().clean()

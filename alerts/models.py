@@ -1,4 +1,5 @@
 import datetime as dt
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -276,8 +277,6 @@ class Channel(models.Model):
         values = [self.url, self.bot_token, self.signing_secret]
         if self.url:
             # A webhook URL's path is its secret; the host alone is not.
-            from urllib.parse import urlsplit
-
             parts = urlsplit(self.url)
             values.append(parts.path + (f"?{parts.query}" if parts.query else ""))
         return [value for value in values if value and value != "/"]
@@ -285,8 +284,6 @@ class Channel(models.Model):
     @property
     def masked_target(self) -> str:
         """Enough to tell destinations apart, never enough to use one."""
-        from urllib.parse import urlsplit
-
         if self.kind == self.Kind.TELEGRAM:
             return f"chat {self.chat_id}, bot token …{self.bot_token[-4:]}"
         parts = urlsplit(self.url)

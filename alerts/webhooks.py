@@ -47,6 +47,7 @@ from tcgtracker.lib.urls import absolute_url
 
 TIMEOUT = (5, 10)  # connect, read: a chat service answers in well under a second
 ERROR_EXCERPT = 200
+ANSWER_BYTES = 4096
 BREAKER_FAILURES = 5  # transient failures in a row before a destination is left alone
 BREAKER_COOLDOWN = 600  # seconds
 USER_AGENT = "TCG-Price-Tracker-Webhooks/1"
@@ -126,6 +127,20 @@ def check_destination(url: str) -> str | None:
 
 class _GuardedConnectionMixin:
     def _new_conn(self):
+        # Before connecting (not even a SYN to an internal address), and after, on the
+        # address actually connected to, in case DNS answered differently in between.
+        host = getattr(self, "_dns_host", self.host)
+        try:
+            found = {
+                info[4][0] for info in socket.getaddrinfo(host, self.port, type=socket.SOCK_STREAM)
+            }
+        except OSError:
+            found = set()  # the connection's own lookup fails and says why
+        refused = sorted(address for address in found if not address_is_allowed(address))
+        if refused:
+            raise DestinationRefused(
+                f"refused to connect to {refused[0]}: not a public internet address"
+            )
         sock = super()._new_conn()
         peer = sock.getpeername()[0]
         if not address_is_allowed(peer):
@@ -403,22 +418,31 @@ def _post(channel: Channel, message: Message, delivery_id: str) -> None:
         )
     secrets = channel.secrets
     remember(secrets)
-    where = f"{channel.label}"
+    where = channel.label
 
     session = requests.Session()
-    session.trust_env = False  # an environment proxy would connect on our behalf, unchecked
+    # An environment proxy would connect to a user's address on our behalf, unchecked; the
+    # operator's own Telegram API address may need it.
+    session.trust_env = not guarded
     adapter = GuardedAdapter(max_retries=0) if guarded else HTTPAdapter(max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     error: DeliveryError | None = None
     response = None
     try:
+        # Streamed: only the first bytes of the answer are read, however much is sent.
         response = session.post(
-            url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False
+            url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=True
         )
+        answer = next(response.iter_content(ANSWER_BYTES), b"")
+        response.close()
     except DestinationRefused as refused:
         error = DeliveryError(f"{where}: {refused}", permanent=True)
-    except (requests.ConnectionError, requests.Timeout) as failed:
+    except (
+        requests.ConnectionError,
+        requests.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+    ) as failed:
         error = DeliveryError(
             scrub(f"{where}: could not reach the service: {_reason(failed)}", secrets),
             permanent=False,
@@ -431,7 +455,7 @@ def _post(channel: Channel, message: Message, delivery_id: str) -> None:
         session.close()
     if error is not None:
         raise error  # outside the except block: no unscrubbed exception rides along
-    _check_answer(response, channel, where, secrets)
+    _check_answer(response, answer, channel, where, secrets)
 
 
 def _reason(exc: Exception) -> str:
@@ -442,9 +466,14 @@ def _reason(exc: Exception) -> str:
     return type(reason).__name__ if not str(reason) else f"{type(reason).__name__}: {reason}"
 
 
-def _check_answer(response: requests.Response, channel: Channel, where: str, secrets) -> None:
+def _check_answer(
+    response: requests.Response, answer: bytes, channel: Channel, where: str, secrets
+) -> None:
     status = response.status_code
-    text = response.text[:4096]
+    try:
+        text = answer.decode(response.encoding or "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        text = answer.decode("utf-8", "replace")
     try:
         data = json.loads(text) if text.strip() else None
     except ValueError:

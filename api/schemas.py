@@ -315,6 +315,17 @@ class Alert(Answer):
         description="false after firing, until the price crosses back or the cooldown passes."
     )
     description: str = Field(examples=["falls to or below $400.00"])
+    summary: str = Field(
+        description="What the alert does, in words.",
+        examples=[
+            "Email + Discord (Trades) when PSA 10 at PriceCharting falls to $400.00 or below"
+        ],
+    )
+    channels: list[str] = Field(
+        description='Where it goes when it fires: "email" and the ids of your webhook '
+        "channels (managed on the site's Channels page).",
+        examples=[["email", "12"]],
+    )
     last_triggered_at: Timestamp | None
     last_triggered_price: Money | None
     created_at: Timestamp
@@ -351,6 +362,13 @@ class AlertIn(BaseModel):
         "At most one email every so many hours while the price stays past the line.",
         default=AlertForm.base_fields["cooldown_hours"].initial,
     )
+    channels: list[Annotated[str, Field(max_length=20)]] | None = Field(
+        None,
+        max_length=20,
+        description='"email" and ids of your webhook channels. Left out: a new alert goes '
+        "to email and every channel that is on; a change keeps the alert's channels.",
+        examples=[["email", "12"]],
+    )
 
 
 class AlertChanges(BaseModel):
@@ -366,6 +384,13 @@ class AlertChanges(BaseModel):
     percent: Amount | None = None
     window: str | None = _enum(AlertModel.Window.values, default=None)
     cooldown_hours: Whole | None = _enum(COOLDOWN_HOURS, default=None)
+    channels: list[Annotated[str, Field(max_length=20)]] | None = Field(
+        None,
+        max_length=20,
+        description='"email" and ids of your webhook channels. Left out: a new alert goes '
+        "to email and every channel that is on; a change keeps the alert's channels.",
+        examples=[["email", "12"]],
+    )
     active: bool | None = None
 
 

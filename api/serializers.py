@@ -170,7 +170,7 @@ def decimal_text(value) -> str | None:
 
 
 def alert(alert: Alert) -> dict:
-    """One alert; its card and set must be loaded with it."""
+    """One alert; its card and set must be loaded with it (and its channels, for many)."""
     return {
         "id": alert.pk,
         "card": card_summary(alert.card),
@@ -185,6 +185,9 @@ def alert(alert: Alert) -> dict:
         "active": alert.active,
         "armed": alert.armed,
         "description": alert.describe(),
+        "summary": alert.in_words(),
+        "channels": (["email"] if alert.notify_email else [])
+        + [str(channel.pk) for channel in alert.channels.all()],
         "last_triggered_at": moment(alert.last_triggered_at),
         "last_triggered_price": money(alert.last_triggered_price),
         "created_at": moment(alert.created_at),

@@ -323,6 +323,9 @@ def page_rows() -> list[Row]:
             "api: card search (20 per page)",
             ["/api/v1/cards?q=charizard", "/api/v1/cards?q=set:bench001&offset=100"],
         ),
+        page_against_sql(
+            api, "api: card stats 1y", [f"/api/v1/cards/{pk}/stats?period=1y" for pk in card_ids]
+        ),
     ]
 
 

@@ -94,6 +94,17 @@ SCHEDULES = [
         ),
     },
     {
+        "name": "webhook-retries",
+        "func": "alerts.deliveries.retry_webhook_deliveries",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+        "command": "retry_webhooks",
+        "does": (
+            "sends webhook alerts (Discord, Slack, Telegram, signed JSON) whose retry is due"
+            " and recovers ones a crashed worker lost"
+        ),
+    },
+    {
         "name": "alert-daily-digest",
         "func": "alerts.tasks.send_daily_digests",
         "schedule_type": Schedule.CRON,

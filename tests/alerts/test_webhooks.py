@@ -7,6 +7,9 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+import socket
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -168,6 +171,15 @@ def test_signed_json_carries_a_signature_the_documented_check_accepts(
     assert payload["price"]["previous_cents"] == 1200
     assert payload["price"]["change_percent"] == -25.0
     assert payload["price"]["simulated"] is False
+    # The check docs/notifications.md gives to receivers accepts it, and nothing else.
+    verify = documented_verify()
+    headers = {"X-Timestamp": timestamp, "X-Signature": request.headers["x-signature"]}
+    with time_machine.travel(NOW + dt.timedelta(seconds=30), tick=False):
+        assert verify(channel.signing_secret, headers, request.body)
+        assert not verify(channel.signing_secret, headers, request.body + b" ")
+        assert not verify("another secret", headers, request.body)
+    with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
+        assert not verify(channel.signing_secret, headers, request.body)  # a replay
     # A body changed on the way no longer matches.
     forged = hmac.new(
         channel.signing_secret.encode(), timestamp.encode() + b"." + request.body + b" ", "sha256"
@@ -185,6 +197,14 @@ def test_a_paused_channel_gets_nothing_and_an_alert_without_channels_only_email(
     assert fake_server.requests == []
     assert Delivery.objects.count() == 0
     assert len(mail.outbox) == 1
+
+
+def documented_verify():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", doc, re.S)[1]
+    namespace: dict = {}
+    exec(snippet, namespace)
+    return namespace["verify"]
 
 
 # --- Failures -----------------------------------------------------------------------------------
@@ -321,6 +341,26 @@ def test_the_circuit_opens_after_repeated_outages_and_waits_without_using_attemp
     delivery.refresh_from_db()
     assert delivery.attempts == 0
     assert delivery.error.startswith("Waiting:")
+
+
+def test_a_service_that_is_down_is_retried(owner):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    channel = channel_for(owner, Channel.Kind.JSON, url=f"http://127.0.0.1:{port}/hook")
+    with pytest.raises(webhooks.DeliveryError) as caught:
+        webhooks.send(channel, webhooks.test_message(channel))
+    assert caught.value.permanent is False
+    assert "could not reach the service" in str(caught.value)
+
+
+def test_only_the_start_of_a_huge_answer_is_read(fake_server, owner):
+    fake_server.route("POST", "/big", lambda request: Reply(status=400, body="x" * 5_000_000))
+    channel = channel_for(owner, Channel.Kind.DISCORD, url=fake_server.url + "/big")
+    with pytest.raises(webhooks.DeliveryError) as caught:
+        webhooks.send(channel, webhooks.test_message(channel))
+    assert caught.value.permanent
+    assert len(str(caught.value)) < 400
 
 
 def test_redirects_are_not_followed(fake_server, owner):
