@@ -56,3 +56,18 @@ function restoreFormsFromUrl() {
   });
 }
 document.addEventListener("htmx:historyRestore", restoreFormsFromUrl);
+
+// A page of results swapped in by its Next or Previous link takes the link with it: keep
+// the keyboard's place by focusing the new results, so Tab goes on to their first card.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+  var results = event.detail.target;
+  if (!trigger || trigger.isConnected || !trigger.closest(".pagination") || !results) {
+    return;
+  }
+  if (document.activeElement && document.activeElement !== document.body) {
+    return;
+  }
+  results.setAttribute("tabindex", "-1");
+  results.focus({ preventScroll: true });
+});

@@ -115,9 +115,16 @@ def test_the_next_page_of_search_results_starts_at_the_top_of_the_results(page, 
     )
     expect(page.locator(".card-tile").first).to_be_in_viewport()
 
-    page.get_by_role("link", name="← Previous").click()
+    # By keyboard: the link goes with its page, the keyboard's place stays in the results.
+    previous = page.get_by_role("link", name="← Previous")
+    previous.focus()
+    previous.press("Enter")
     page.wait_for_url(re.compile(r"page=1"))
     expect(page.get_by_text("Card 01")).to_be_in_viewport()
+    expect(page.locator("#results")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator(".card-tile a").first).to_be_focused()
+    expect(page.locator(".card-tile a").first).to_contain_text("Card 01")
     assert page.console_errors == []
 
 
