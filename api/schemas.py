@@ -138,8 +138,9 @@ class Card(Answer):
 
 class CardListItem(Card):
     headline: Price | None = Field(
-        description="The price lists show and sort by: ungraded (else the best raw "
-        "condition) from the most trusted source that has it; null without a raw price."
+        description="The price lists show and sort by: ungraded or Near Mint (else the best "
+        "raw condition) from the most trusted source that has one, the demo simulation "
+        "last; null without a raw price."
     )
     prices: list[Price]
 
