@@ -150,7 +150,8 @@ def _sort_from(request) -> str:
 
 
 def paginate_rows(rows: list[ItemValuation], page_number, base_url: str, sort: str) -> dict:
-    """One page of the sorted rows, and links to the others that keep the sort."""
+    """One page of the sorted rows, and links to the others that keep the sort and open
+    at the items (below the totals and the chart, a phone's length down the page)."""
     page = Paginator(rows, ITEMS_PER_PAGE).get_page(page_number)
 
     def link(number: int) -> str:
@@ -159,7 +160,7 @@ def paginate_rows(rows: list[ItemValuation], page_number, base_url: str, sort: s
             params["sort"] = sort
         if number > 1:
             params["page"] = str(number)
-        return f"{base_url}?{params.urlencode()}" if params else base_url
+        return f"{base_url}?{params.urlencode()}#items" if params else f"{base_url}#items"
 
     return {
         "rows": list(page.object_list),

@@ -933,7 +933,7 @@ def test_a_large_collection_pages_its_items_but_totals_and_sorts_them_all(
     assert f"Items 1–{ITEMS_PER_PAGE} of {count}" in text_of(first)
     # The default sort (value, highest first) ranks every item: Charizard leads page 1.
     assert html.index("Charizard") < html.index("Abra")
-    assert f'href="/collections/{collection.pk}/?page=2"' in html
+    assert f'href="/collections/{collection.pk}/?page=2#items"' in html
 
     by_name = client.get(collection.get_absolute_url(), {"sort": "-name", "page": "2"})
     page_two = by_name.content.decode()
