@@ -144,8 +144,14 @@ class WriteResult:
         self.changed_card_ids |= other.changed_card_ids
 
 
-def record_observations(observations: Iterable[Observation]) -> WriteResult:
-    """Validate, upsert and summarise. Each chunk is one transaction."""
+def record_observations(
+    observations: Iterable[Observation], *, announce: bool = True
+) -> WriteResult:
+    """Validate, upsert and summarise. Each chunk is one transaction.
+
+    Then prices_changed goes out with the cards whose prices changed, unless `announce`
+    is off: a caller writing in many calls (an import, a backfill) announces once at the
+    end with announce_changes(), so what reacts (alerts, movers, valuations) runs once."""
     result = WriteResult()
     set_based = _set_based()
     write = _write_chunk_set_based if set_based else _write_chunk
@@ -165,9 +171,15 @@ def record_observations(observations: Iterable[Observation]) -> WriteResult:
             chunk = []
     if chunk:
         write(chunk, result)
-    if result.changed_card_ids:
-        prices_changed.send(sender=record_observations, card_ids=result.changed_card_ids)
+    if announce:
+        announce_changes(result.changed_card_ids)
     return result
+
+
+def announce_changes(card_ids: set[int]) -> None:
+    """prices_changed for these cards, when there are any."""
+    if card_ids:
+        prices_changed.send(sender=record_observations, card_ids=card_ids)
 
 
 class _CleanCheck:
