@@ -13,14 +13,14 @@ from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.expressions import RawSQL
 from django.dispatch import Signal
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent
 from prices.models import PriceSummary
+from tcgtracker.lib.sql import ids_in
 
 # Sent with event_ids once triggered alerts' events are committed; alerts.receivers queues
 # their emails (evaluation decides what fired, delivery is another module's business).
@@ -114,11 +114,7 @@ def evaluate_cards(card_ids: Iterable[int] | None = None, *, now=None) -> Evalua
 
 
 def _cards_in(card_ids: list[int]) -> Q:
-    """card_id among these ids. On PostgreSQL one array parameter: thousands of
-    placeholders cost more to build and parse than the query takes to run."""
-    if connection.vendor == "postgresql":
-        return Q(card_id__in=RawSQL("SELECT unnest(%s::bigint[])", (card_ids,)))
-    return Q(card_id__in=card_ids)
+    return Q(card_id__in=ids_in(card_ids))
 
 
 def _evaluate_batch(card_ids: list[int], now, result: EvaluationResult) -> None:

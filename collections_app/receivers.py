@@ -8,6 +8,7 @@ from django.dispatch import receiver
 from collections_app.models import CollectionItem
 from collections_app.valuation import forget_valuations
 from prices.writing import prices_changed
+from tcgtracker.lib.sql import ids_in
 
 
 def _forget(collection_ids: list[int]) -> None:
@@ -24,5 +25,5 @@ def forget_item_collection(sender, instance, **kwargs):
 
 @receiver(prices_changed)
 def forget_repriced_collections(sender, card_ids, **kwargs):
-    holding = CollectionItem.objects.filter(card_id__in=list(card_ids))
+    holding = CollectionItem.objects.filter(card_id__in=ids_in(card_ids))
     _forget(list(holding.values_list("collection_id", flat=True).distinct()))

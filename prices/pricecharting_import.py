@@ -61,6 +61,7 @@ from prices.writing import (
     record_observations,
 )
 from tcgtracker.lib.http import SourceConfig, SourceError, scrub
+from tcgtracker.lib.sql import ids_in
 
 logger = logging.getLogger(__name__)
 
@@ -603,7 +604,7 @@ class GuideImport:
         run = self.run if self.run.pk else None
         for start in range(0, len(self.seen_again), UPDATES_PER_QUERY * 10):
             batch = self.seen_again[start : start + UPDATES_PER_QUERY * 10]
-            UnmatchedRow.objects.filter(pk__in=batch).update(
+            UnmatchedRow.objects.filter(pk__in=ids_in(batch)).update(
                 job_run=run, observed_at=self.observed_at
             )
         self.seen_again = []

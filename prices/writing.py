@@ -487,9 +487,11 @@ _INCOMING = "price_writing_points"
 _DUE = "price_writing_combos"
 _POINT_COLUMNS = "card_id, source, price_key, currency, market, low, high, sample_size, observed_at"
 # JIT compilation costs more than these statements do (their cost estimates are high
-# because they run per combo); SET LOCAL lasts until the transaction ends.
+# because they run per combo), and their sorts of a chunk's rows would spill to disk with
+# the default work_mem; SET LOCAL lasts until the transaction ends.
 _SCRATCH_SQL = f"""
 SET LOCAL jit = off;
+SET LOCAL work_mem = '64MB';
 CREATE TEMP TABLE IF NOT EXISTS {_INCOMING} (
     card_id bigint, source text, price_key text, currency text, market bigint, low bigint,
     high bigint, sample_size integer, observed_at timestamptz
@@ -580,8 +582,11 @@ WITH t AS (
                AS latest_incoming
     FROM {_DUE} c
     LEFT JOIN LATERAL (
+        -- LIMIT keeps this a lookup per combo by the unique index: as a join the planner
+        -- reads and sorts the whole summary table.
         SELECT s.observed_at, s.all_time_high, s.all_time_low FROM {_SUMMARY_TABLE} s
         WHERE s.card_id = c.card_id AND s.source = c.source AND s.price_key = c.price_key
+        LIMIT 1
     ) s ON true
     LEFT JOIN LATERAL (
         SELECT max(p.observed_at) AS latest, max(p.market) AS high, min(p.market) AS low
