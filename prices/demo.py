@@ -11,7 +11,7 @@ from prices.models import PricePoint, SyncState
 from prices.sources import demo
 from prices.writing import WriteResult, announce_changes, record_observations
 
-CARDS_PER_BATCH = 20
+CARDS_PER_BATCH = 50
 
 
 def backfill_demo_history(days: int = 365, card_ids=None, progress=None) -> JobRun:

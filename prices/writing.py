@@ -35,7 +35,8 @@ prices_changed = Signal()
 
 # A sanity bound, not a market opinion: $100 million in cents.
 MAX_CENTS = 10_000_000_000
-CHUNK_SIZE = 2000
+# Observations per transaction on the plain path: a commit is a disk flush on SQLite.
+CHUNK_SIZE = 10_000
 # Observations per transaction on the set-based (PostgreSQL) path.
 SET_BASED_CHUNK_SIZE = 25_000
 # Database vendors written to by set-based SQL (tests switch it off to compare the paths).
@@ -278,7 +279,15 @@ def _upsert_points(observations: list[Observation]) -> None:
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
         f"ON CONFLICT (card_id, source, price_key, observed_at) DO UPDATE SET {updates}"
     )
-    adapt = connection.ops.adapt_datetimefield_value
+    # Many observations share a moment (a day's prices): adapt each moment once.
+    adapted: dict[dt.datetime, object] = {}
+
+    def adapt(moment):
+        value = adapted.get(moment)
+        if value is None:
+            value = adapted[moment] = connection.ops.adapt_datetimefield_value(moment)
+        return value
+
     rows = [
         (
             o.card_id,
