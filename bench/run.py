@@ -429,7 +429,7 @@ def import_rows(log) -> list[Row]:
     report = figures["report"]
     return [
         Row(
-            f"price-guide import ({figures['rows']:,} rows)",
+            f"price-guide import ({figures['rows']:,} rows, summaries, alerts queued)",
             f"{figures['seconds']:.1f} s, {figures['written']:,} points, {figures['rate']:,.0f}/s",
             f"COPY: {figures['copy_seconds']:.1f} s, {figures['copy_rate']:,.0f}/s",
             ratio,
