@@ -55,7 +55,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from bench import guide, history, load  # noqa: E402
 from cards.models import Card, CardSet, Game  # noqa: E402
 
-TARGET_CARDS = 25_000
+TARGET_CARDS = 25_000 * history.SCALE
 CARDS_PER_SET = 250
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "200"))
 COLD_SAMPLES = max(10, SAMPLES // 10)
@@ -380,9 +380,8 @@ def main():
     if "load" not in SKIP:
         card = Card.objects.filter(card_set__code="bench001").order_by("pk").first()
         rows += load_rows(card.get_absolute_url())
+    points = history.point_count()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'prices_pricepoint'")
-        points = cursor.fetchone()[0]
         cursor.execute("SHOW shared_buffers")
         shared_buffers = cursor.fetchone()[0]
     header = (
