@@ -135,14 +135,14 @@ def ensure_history(log=print) -> tuple[int, dt.date]:
 
 
 def point_count() -> int:
-    """The planner's count of price points (the partitions' counts, when partitioned)."""
+    """The planner's count of price points: the table's, or its partitions' together."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint FROM pg_class c
-            WHERE c.oid = 'prices_pricepoint'::regclass OR c.oid IN (
+            WHERE c.oid IN (
                 SELECT inhrelid FROM pg_inherits WHERE inhparent = 'prices_pricepoint'::regclass
-            )
+            ) OR (c.oid = 'prices_pricepoint'::regclass AND c.relkind = 'r')
             """
         )
         return cursor.fetchone()[0]
