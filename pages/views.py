@@ -17,7 +17,12 @@ from cards.models import Card, CardSet, Game
 from cards.search import SORTS, filter_choices, parse_query, search_page, suggest_spelling
 from collections_app.models import Watch
 from collections_app.valuation import raw_prices
-from pages.card_cache import cache_card_page, cached_card_page, is_anonymous_card_page
+from pages.card_cache import (
+    cache_card_page,
+    cached_card_page,
+    current_generation,
+    is_anonymous_card_page,
+)
 from prices import history, movers
 from prices.models import Source
 
@@ -163,6 +168,7 @@ def card_detail(request, pk, slug=None):
     if cacheable and (page := cached_card_page(request, pk)):
         count_view(request, Card(pk=pk))
         return page
+    generation = current_generation() if cacheable else 0
     card = get_object_or_404(Card.objects.select_related("card_set"), pk=pk)
     if request.path != card.get_absolute_url():
         return redirect(card, permanent=True)
@@ -179,7 +185,7 @@ def card_detail(request, pk, slug=None):
     context = {"card": card, "other_prints": other_prints, **card_price_context(card, period)}
     count_view(request, card)
     if cacheable:
-        return cache_card_page(request, card, context, "pages/card_detail.html")
+        return cache_card_page(request, card, context, "pages/card_detail.html", generation)
     return render(request, "pages/card_detail.html", context)
 
 
