@@ -17,7 +17,7 @@ import zipfile
 from django.conf import settings
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent, EmailPreferences
+from alerts.models import Alert, AlertEvent, Channel, Delivery, EmailPreferences
 from api.models import ApiKey
 from collections_app import exporting
 from collections_app.exporting import dollars, escape_cell
@@ -36,6 +36,9 @@ portfolio_snapshots.csv   each collection's value and cost at the end of each da
 watchlist.csv             the cards you watch
 alerts.csv                your price alerts
 alert_history.csv         every time an alert fired, and what became of its email
+alert_channels.csv        your alert channels (Discord, Slack, Telegram, webhooks),
+                          their addresses masked (they are secrets)
+alert_deliveries.csv      what became of each fired alert's message to each channel
 api_keys.csv              your API keys' names and use (never the keys themselves)
 collection_imports.csv    the CSV files you imported, and what became of them
 
@@ -143,16 +146,22 @@ def files(user) -> dict[str, str]:
         ([*_card_columns(w.card), _moment(w.created_at)] for w in watches),
     )
     alerts = Alert.objects.filter(user=user).select_related("card__card_set").order_by("pk")
+    chosen: dict[int, list[int]] = {}
+    for alert_id, channel_id in Alert.channels.through.objects.filter(alert__user=user).values_list(
+        "alert_id", "channel_id"
+    ):
+        chosen.setdefault(alert_id, []).append(channel_id)
     found["alerts.csv"] = _csv(
         ["alert_id", *CARD_HEADER, "price_key", "source", "kind", "threshold", "percent",
          "window", "cooldown_hours", "active", "armed", "last_triggered_at",
-         "last_triggered_price", "created_at"],
+         "last_triggered_price", "created_at", "email", "channel_ids"],
         (
             [a.pk, *_card_columns(a.card), a.price_key, a.source, a.kind,
              dollars(a.threshold), "" if a.percent is None else f"{a.percent:.2f}",
              a.window, int(a.cooldown.total_seconds() // 3600), a.active, a.armed,
              _moment(a.last_triggered_at), dollars(a.last_triggered_price),
-             _moment(a.created_at)]
+             _moment(a.created_at), a.notify_email,
+             " ".join(str(pk) for pk in sorted(chosen.get(a.pk, [])))]
             for a in alerts
         ),
     )  # fmt: skip
@@ -166,6 +175,25 @@ def files(user) -> dict[str, str]:
              dollars(e.threshold), "" if e.percent is None else f"{e.percent:.2f}",
              _moment(e.observed_at), e.email_status, _moment(e.email_sent_at)]
             for e in events
+        ),
+    )  # fmt: skip
+    channels = Channel.objects.filter(user=user).order_by("pk")
+    found["alert_channels.csv"] = _csv(
+        ["channel_id", "type", "name", "destination", "enabled", "disabled_reason",
+         "created_at", "last_delivered_at"],
+        (
+            [c.pk, c.kind, _text(c.name), c.masked_target, c.enabled, _text(c.disabled_reason),
+             _moment(c.created_at), _moment(c.last_delivered_at)]
+            for c in channels
+        ),
+    )  # fmt: skip
+    sent = Delivery.objects.filter(channel__user=user).select_related("event")
+    found["alert_deliveries.csv"] = _csv(
+        ["alert_id", "triggered_at", "channel_id", "status", "attempts", "sent_at", "error"],
+        (
+            [d.event.alert_id, _moment(d.event.triggered_at), d.channel_id, d.status,
+             d.attempts, _moment(d.sent_at), _text(d.error)]
+            for d in sent.order_by("event__alert_id", "event__triggered_at", "pk")
         ),
     )  # fmt: skip
     keys = ApiKey.objects.filter(user=user).order_by("pk")

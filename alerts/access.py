@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from alerts import links
-from alerts.models import Alert
+from alerts.models import Alert, Channel
 
 
 def alerts_for_user(request):
@@ -18,6 +18,15 @@ def alerts_for_user(request):
 
 def get_alert_for_user(request, pk) -> Alert:
     return get_object_or_404(alerts_for_user(request).select_related("card__card_set"), pk=pk)
+
+
+def channels_for_user(request):
+    """The signed-in user's webhook channels."""
+    return Channel.objects.filter(user=request.user)
+
+
+def get_channel_for_user(request, pk) -> Channel:
+    return get_object_or_404(channels_for_user(request), pk=pk)
 
 
 def get_alert_for_pause_token(token: str) -> Alert:

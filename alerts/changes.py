@@ -4,7 +4,7 @@ and the JSON API (api.account_views), so the limit on active alerts holds for bo
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from alerts.forms import AlertForm, active_limit_error
+from alerts.forms import DUPLICATE_MESSAGE, AlertForm, active_limit_error
 from alerts.models import Alert
 
 
@@ -33,6 +33,8 @@ def resume(alert: Alert) -> str:
         if alert.active:
             return ""
         error = active_limit_error(alert.user, excluding=alert)
+        if not error and alert.identical_active() is not None:
+            error = DUPLICATE_MESSAGE
         if not error:
             alert.active = True
             alert.save(update_fields=["active", "updated_at"])

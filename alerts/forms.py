@@ -5,15 +5,20 @@ error names its field, so the message still reads right when shown away from it.
 """
 
 import datetime as dt
-from decimal import Decimal
+import re
+import secrets
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.conf import settings
 
-from alerts.models import Alert, EmailPreferences
+from alerts import webhooks
+from alerts.models import Alert, Channel, EmailPreferences
 from prices import keys
 from prices.models import PriceSummary, Source
 
+EMAIL_CHANNEL = "email"
+DUPLICATE_MESSAGE = "You already have this alert, active: change that one instead."
 DEFAULT_PRICE_KEYS = [keys.UNGRADED, "NM", "PSA 10"]
 COOLDOWN_HOURS = [(1, "1 hour"), (6, "6 hours"), (24, "1 day"), (72, "3 days"), (168, "1 week")]
 CENT = Decimal("0.01")
@@ -66,6 +71,15 @@ class AlertForm(forms.ModelForm):
         initial=24,
         help_text="While the price stays past the line.",
     )
+    channels = forms.MultipleChoiceField(
+        label="Send to",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Email and your webhook channels.",
+    )
+    # Present when the form was shown with its channel boxes: without it (the API, an old
+    # page) an unticked box cannot be told from a field never sent, so the default holds.
+    channels_shown = forms.CharField(required=False, initial="1", widget=forms.HiddenInput)
 
     class Meta:
         model = Alert
@@ -84,7 +98,15 @@ class AlertForm(forms.ModelForm):
             "percent": "Up or down, for “moves by at least”.",
         }
 
-    field_order = ["price_key", "source", "kind", "threshold", "percent", "window"]
+    field_order = [
+        "price_key",
+        "source",
+        "kind",
+        "threshold",
+        "percent",
+        "window",
+        "cooldown_hours",
+    ]
 
     def __init__(self, *args, card, user, price_key: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,6 +147,16 @@ class AlertForm(forms.ModelForm):
                 "max_whole_digits": "Price line: enter at most $10,000,000.",
             }
         )
+        self.user_channels = list(Channel.objects.filter(user=user))
+        self.fields["channels"].choices = [
+            (EMAIL_CHANNEL, "Email"),
+            *(
+                (str(c.pk), c.label if c.enabled else f"{c.label} (turned off)")
+                for c in self.user_channels
+            ),
+        ]
+        self.initial["channels"] = self._default_channels()
+        self.duplicate: Alert | None = None
         self.order_fields(self.field_order)
         for form_field in self.fields.values():
             for key in ("required", "invalid_choice"):
@@ -145,6 +177,49 @@ class AlertForm(forms.ModelForm):
         if not keys.is_valid(key):
             raise forms.ValidationError(f"Condition or grade: {key!r} is not one we track.")
         return key
+
+    def _default_channels(self) -> list[str]:
+        """A new alert goes everywhere the user receives alerts; an edited one where it went."""
+        if self.instance.pk:
+            chosen = [EMAIL_CHANNEL] if self.instance.notify_email else []
+            return chosen + [str(pk) for pk in self.instance.channels.values_list("pk", flat=True)]
+        return [EMAIL_CHANNEL, *(str(c.pk) for c in self.user_channels if c.enabled)]
+
+    def clean_channels(self):
+        if not self.data.get("channels_shown"):
+            return self._default_channels()
+        return self.cleaned_data.get("channels") or []
+
+    def channel_labels(self, chosen) -> list[str]:
+        chosen = set(chosen or [])
+        labels = ["email"] if EMAIL_CHANNEL in chosen else []
+        return labels + [c.label for c in self.user_channels if str(c.pk) in chosen and c.enabled]
+
+    def preview(self) -> str:
+        """What the alert will do, in words, from the values so far (valid or not)."""
+        if self.is_bound:
+            self.is_valid()
+            values = self.cleaned_data
+        else:
+            values = {name: self[name].value() for name in self.fields}
+        alert = Alert(
+            card=self.card,
+            price_key=values.get("price_key") or keys.UNGRADED,
+            source=values.get("source") or "",
+            kind=values.get("kind") or Alert.Kind.BELOW,
+            window=values.get("window") or Alert.Window.DAY,
+        )
+        try:
+            threshold = Decimal(str(values.get("threshold")))
+            alert.threshold = int(threshold * 100) if threshold.is_finite() else None
+        except (InvalidOperation, ValueError):
+            alert.threshold = None
+        try:
+            percent = Decimal(str(values.get("percent")))
+            alert.percent = percent if percent.is_finite() else None
+        except (InvalidOperation, ValueError):
+            alert.percent = None
+        return alert.in_words(self.channel_labels(values.get("channels")))
 
     def clean_threshold(self):
         value = self.cleaned_data.get("threshold")
@@ -180,7 +255,29 @@ class AlertForm(forms.ModelForm):
             message = active_limit_error(self.user)
             if message:
                 raise forms.ValidationError(message, code="active_limit")
+        if not self.errors and (self.instance.active or not self.instance.pk):
+            self.duplicate = self._rule(cleaned).identical_active()
+            if self.duplicate is not None:
+                raise forms.ValidationError(DUPLICATE_MESSAGE, code="duplicate")
         return cleaned
+
+    def _rule(self, cleaned) -> Alert:
+        """The alert as these values would make it, unsaved, for comparing."""
+        kind = cleaned["kind"]
+        rule = Alert(
+            pk=self.instance.pk,
+            user=self.user,
+            card=self.card,
+            price_key=cleaned["price_key"],
+            source=cleaned.get("source") or "",
+            kind=kind,
+            window=cleaned.get("window") or Alert.Window.DAY,
+        )
+        if kind == Alert.Kind.MOVE:
+            rule.percent = cleaned["percent"]
+        else:
+            rule.threshold = int(cleaned["threshold"] * 100)
+        return rule
 
     def _missing(self, name: str) -> bool:
         return self.cleaned_data.get(name) is None and name not in self.errors
@@ -196,11 +293,14 @@ class AlertForm(forms.ModelForm):
             alert.threshold = int(self.cleaned_data["threshold"] * 100)
             alert.percent = None
         alert.cooldown = dt.timedelta(hours=self.cleaned_data["cooldown_hours"])
-        if self.instance.pk and self.has_changed():
+        if self.instance.pk and set(self.changed_data) - {"channels", "channels_shown"}:
             # A changed rule starts fresh: it may fire as soon as the new line is crossed.
             alert.armed = True
+        chosen = set(self.cleaned_data.get("channels") or [])
+        alert.notify_email = EMAIL_CHANNEL in chosen
         if commit:
             alert.save()
+            alert.channels.set([c for c in self.user_channels if str(c.pk) in chosen])
         return alert
 
 
@@ -212,3 +312,110 @@ class EmailPreferencesForm(forms.ModelForm):
             "alert_emails": "Email me each time an alert fires",
             "daily_digest": "Send a daily digest of triggered alerts and big moves",
         }
+
+
+def max_channels() -> int:
+    return settings.WEBHOOK_MAX_PER_USER
+
+
+TELEGRAM_TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,80}$")
+TELEGRAM_CHAT_RE = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
+
+
+class ChannelForm(forms.ModelForm):
+    """A new webhook channel. The address is checked where it points (alerts.webhooks)."""
+
+    for_all_alerts = forms.BooleanField(
+        label="Use it for all my alerts",
+        required=False,
+        initial=True,
+        help_text="Adds it to every alert you have now. New alerts start with all your "
+        "channels ticked.",
+    )
+
+    class Meta:
+        model = Channel
+        fields = ["kind", "name", "url", "bot_token", "chat_id"]
+        labels = {
+            "kind": "Type",
+            "name": "Name",
+            "url": "Webhook address",
+            "bot_token": "Bot token",
+            "chat_id": "Chat id",
+        }
+        help_texts = {
+            "name": "So you can tell your channels apart, e.g. “Trades server”.",
+            "url": "Discord: channel settings › Integrations › Webhooks › Copy URL. Slack: an "
+            "incoming webhook’s URL. Signed JSON: your endpoint (https).",
+            "bot_token": "Telegram only: from @BotFather, like 123456:ABC-DEF….",
+            "chat_id": "Telegram only: the chat’s numeric id (groups start with -), or "
+            "@channelname. Add the bot to the chat first.",
+        }
+        widgets = {
+            "url": forms.URLInput(attrs={"placeholder": "https://…", "autocomplete": "off"}),
+            "bot_token": forms.PasswordInput(attrs={"autocomplete": "off"}),
+            "chat_id": forms.TextInput(attrs={"autocomplete": "off"}),
+        }
+        error_messages = {
+            "name": {"required": "Name: give the channel a name."},
+            "kind": {
+                "required": "Type: choose one.",
+                "invalid_choice": "Type: choose Discord, Slack-compatible, Telegram or "
+                "signed JSON.",
+            },
+            "url": {"invalid": "Webhook address: enter a full URL starting with https://."},
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["url"].required = False
+        self.fields["url"].max_length = 500
+        self.fields["kind"].choices = [("", "Choose a type"), *Channel.Kind.choices]
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind == Channel.Kind.TELEGRAM:
+            cleaned["url"] = ""
+            token = (cleaned.get("bot_token") or "").strip()
+            chat = (cleaned.get("chat_id") or "").strip()
+            if not TELEGRAM_TOKEN_RE.match(token):
+                self.add_error("bot_token", "Bot token: paste the token @BotFather gave you.")
+            if not TELEGRAM_CHAT_RE.match(chat):
+                self.add_error("chat_id", "Chat id: a number (e.g. -1001234567890) or @name.")
+            cleaned["bot_token"], cleaned["chat_id"] = token, chat
+        elif kind:
+            cleaned["bot_token"] = cleaned["chat_id"] = ""
+            url = cleaned.get("url")
+            if not url:
+                if "url" not in self.errors:
+                    self.add_error("url", "Webhook address: paste the address to send to.")
+            else:
+                problem = webhooks.check_destination(url)
+                if problem:
+                    self.add_error("url", problem.replace("Address:", "Webhook address:", 1))
+        if Channel.objects.filter(user=self.user).count() >= max_channels():
+            raise forms.ValidationError(
+                f"You have {max_channels()} channels, the most allowed. Delete one first."
+            )
+        return cleaned
+
+    def save(self, commit=True):
+        channel = super().save(commit=False)
+        channel.user = self.user
+        channel.bot_token = self.cleaned_data.get("bot_token", "")
+        channel.chat_id = self.cleaned_data.get("chat_id", "")
+        channel.url = self.cleaned_data.get("url", "")
+        if channel.kind == Channel.Kind.JSON:
+            channel.signing_secret = secrets.token_urlsafe(32)
+        channel.save()
+        if self.cleaned_data.get("for_all_alerts"):
+            alert_ids = Alert.objects.filter(user=self.user).values_list("pk", flat=True)
+            Alert.channels.through.objects.bulk_create(
+                [
+                    Alert.channels.through(alert_id=alert_id, channel_id=channel.pk)
+                    for alert_id in alert_ids
+                ]
+            )
+        return channel

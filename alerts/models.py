@@ -1,4 +1,5 @@
 import datetime as dt
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -56,6 +57,12 @@ class Alert(models.Model):
     )
     last_triggered_at = models.DateTimeField(null=True, blank=True)
     last_triggered_price = models.BigIntegerField(null=True, blank=True)
+    notify_email = models.BooleanField(
+        "email", default=True, help_text="An email each time it fires (if alert emails are on)."
+    )
+    channels = models.ManyToManyField(
+        "Channel", blank=True, related_name="alerts", help_text="Webhook destinations."
+    )
     # Set by the evaluation that claimed this alert's trigger: see alerts.evaluation.
     claim = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -85,6 +92,57 @@ class Alert(models.Model):
             return f"moves by {self.percent.normalize():f}% within {self.get_window_display()}"
         verb = "falls to or below" if self.kind == self.Kind.BELOW else "rises to or above"
         return f"{verb} {format_money(self.threshold)}"
+
+    def condition_in_words(self) -> str:
+        """The rule as a sentence's end: "falls to $400.00 or below"."""
+        from tcgtracker.lib.money import format_money
+
+        if self.kind == self.Kind.MOVE:
+            percent = f"{self.percent.normalize():f}%" if self.percent is not None else "…%"
+            return f"moves by {percent} or more within {self.get_window_display()}"
+        line = format_money(self.threshold) if self.threshold is not None else "$…"
+        if self.kind == self.Kind.BELOW:
+            return f"falls to {line} or below"
+        return f"rises to {line} or above"
+
+    def channel_labels(self) -> list[str]:
+        """Where a trigger goes: "email" and each enabled channel (prefetch `channels` when
+        listing many alerts)."""
+        labels = ["email"] if self.notify_email else []
+        return labels + [channel.label for channel in self.channels.all() if channel.enabled]
+
+    def in_words(self, channel_labels: list[str] | None = None) -> str:
+        """What the alert does, in one sentence: "email + Discord when PSA 10 at
+        PriceCharting falls to $400.00 or below". An unsaved alert (the form's preview)
+        passes its channels' labels."""
+        from prices import keys
+
+        if channel_labels is None:
+            channel_labels = self.channel_labels()
+        how = " + ".join(channel_labels) if channel_labels else "Nothing is sent (no channel)"
+        where = Source(self.source).label if self.source in Source.values else "any source"
+        key = keys.label(self.price_key) if keys.is_valid(self.price_key) else self.price_key
+        text = f"{how} when {key} at {where} {self.condition_in_words()}"
+        return text[0].upper() + text[1:]
+
+    def identical_active(self) -> "Alert | None":
+        """Another active alert of the same user with the same rule on the same price, the
+        one a new (or resumed) copy of this one would duplicate."""
+        same = Alert.objects.filter(
+            user_id=self.user_id,
+            card_id=self.card_id,
+            active=True,
+            price_key=self.price_key,
+            source=self.source,
+            kind=self.kind,
+        )
+        if self.kind == self.Kind.MOVE:
+            same = same.filter(percent=self.percent, window=self.window)
+        else:
+            same = same.filter(threshold=self.threshold)
+        if self.pk:
+            same = same.exclude(pk=self.pk)
+        return same.order_by("created_at", "pk").first()
 
     def is_met_by(self, price: int | None, change: float | None) -> bool:
         """Whether the condition holds for a price (cents) and its change over the window."""
@@ -164,3 +222,102 @@ class EmailPreferences(models.Model):
     def for_user(cls, user) -> "EmailPreferences":
         preferences, _ = cls.objects.get_or_create(user=user)
         return preferences
+
+
+class Channel(models.Model):
+    """A webhook destination of one user's alerts, besides email: a Discord or
+    Slack-compatible incoming webhook, a Telegram chat, or any URL taking signed JSON.
+
+    The URL, the bot token and the signing secret are secrets: they are masked wherever
+    they are shown or logged (alerts.webhooks), and the signing secret is shown once.
+    """
+
+    class Kind(models.TextChoices):
+        DISCORD = "discord", "Discord"
+        SLACK = "slack", "Slack-compatible"
+        TELEGRAM = "telegram", "Telegram"
+        JSON = "json", "Signed JSON"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="channels"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=60)
+    url = models.URLField(max_length=500, blank=True, help_text="Not for Telegram.")
+    bot_token = models.CharField(max_length=100, blank=True, help_text="Telegram only.")
+    chat_id = models.CharField(max_length=64, blank=True, help_text="Telegram only.")
+    signing_secret = models.CharField(max_length=64, blank=True, help_text="Signed JSON only.")
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.TextField(blank=True)
+    # Deliveries refused for good in a row (an unknown webhook, a revoked bot): at
+    # WEBHOOK_DISABLE_AFTER the channel is turned off and its owner told.
+    permanent_failures = models.PositiveSmallIntegerField(default=0)
+    last_delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["user", "enabled"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.name}"
+
+    @property
+    def label(self) -> str:
+        """How the channel reads in a sentence: "Discord", "Telegram (Trades)"."""
+        kind = "Slack" if self.kind == self.Kind.SLACK else self.get_kind_display()
+        if self.kind == self.Kind.JSON:
+            kind = "webhook"
+        return kind if self.name.strip().lower() == kind.lower() else f"{kind} ({self.name})"
+
+    @property
+    def secrets(self) -> list[str]:
+        """What must never appear in a log line or on a page."""
+        values = [self.url, self.bot_token, self.signing_secret]
+        if self.url:
+            # A webhook URL's path is its secret; the host alone is not.
+            parts = urlsplit(self.url)
+            values.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+        return [value for value in values if value and value != "/"]
+
+    @property
+    def masked_target(self) -> str:
+        """Enough to tell destinations apart, never enough to use one."""
+        if self.kind == self.Kind.TELEGRAM:
+            return f"chat {self.chat_id}, bot token …{self.bot_token[-4:]}"
+        parts = urlsplit(self.url)
+        tail = (parts.path + parts.query).rstrip("/")[-4:]
+        return f"{parts.scheme}://{parts.hostname}/…{tail}"
+
+
+class Delivery(models.Model):
+    """One alert trigger (or a test) sent to one channel, and what became of it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        RETRYING = "retrying", "Failed, will retry"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not sent (channel off)"
+
+    event = models.ForeignKey(AlertEvent, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name_plural = "deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "channel"], name="one_delivery_per_channel")
+        ]
+
+    def __str__(self):
+        return f"{self.event} → {self.channel} ({self.status})"

@@ -14,5 +14,11 @@ urlpatterns = [
     path("<int:pk>/delete/", views.delete, name="delete"),
     path("pause/<str:token>/", views.pause_link, name="pause_link"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("preview/", views.preview, name="preview"),
+    path("channels/", views.channels, name="channels"),
+    path("channels/<int:pk>/test/", views.channel_test, name="channel_test"),
+    path("channels/<int:pk>/enable/", views.channel_enable, name="channel_enable"),
+    path("channels/<int:pk>/disable/", views.channel_disable, name="channel_disable"),
+    path("channels/<int:pk>/delete/", views.channel_delete, name="channel_delete"),
     path("email-preferences/", views.email_preferences, name="email_preferences"),
 ]

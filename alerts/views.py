@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404, HttpResponse
@@ -22,16 +24,24 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reswap, retarget
 
-from alerts import changes
+from alerts import changes, deliveries, webhooks
 from alerts.access import (
     alerts_for_user,
+    channels_for_user,
     get_alert_for_pause_token,
     get_alert_for_user,
+    get_channel_for_user,
     get_user_for_unsubscribe_token,
 )
 from alerts.evaluation import Reading, reading_for
-from alerts.forms import AlertForm, EmailPreferencesForm, max_active_alerts
-from alerts.models import Alert, AlertEvent, EmailPreferences
+from alerts.forms import (
+    AlertForm,
+    ChannelForm,
+    EmailPreferencesForm,
+    max_active_alerts,
+    max_channels,
+)
+from alerts.models import Alert, AlertEvent, Channel, Delivery, EmailPreferences
 from cards.models import Card
 from prices.models import PriceSummary
 from tcgtracker.lib.money import format_money
@@ -39,6 +49,7 @@ from tcgtracker.lib.text import parse_id
 
 EVENTS_PER_ALERT = 5
 ORIGINS = ("card", "list")  # where an inline create form was opened from
+TEST_INTERVAL = 10  # seconds between two tests of one channel
 
 
 @dataclass
@@ -110,7 +121,13 @@ def alert_rows(alerts: list[Alert]) -> list[AlertRow]:
         .filter(rank__lte=EVENTS_PER_ALERT)
         .order_by("alert_id", "rank")
     )
+    recent = list(recent)
+    sent_to: dict[int, list[Delivery]] = defaultdict(list)
+    chosen = Delivery.objects.filter(event__in=[event.pk for event in recent])
+    for delivery in chosen.select_related("channel"):
+        sent_to[delivery.event_id].append(delivery)
     for event in recent:
+        event.delivery_list = sent_to[event.pk]
         events[event.alert_id].append(event)
     rows = []
     for alert in alerts:
@@ -143,7 +160,9 @@ def _active_count(request) -> int:
 
 
 def _list_context(request) -> dict:
-    alerts = list(alerts_for_user(request).select_related("card__card_set"))
+    alerts = list(
+        alerts_for_user(request).select_related("card__card_set").prefetch_related("channels")
+    )
     return {
         "rows": alert_rows(alerts),
         "active_count": sum(alert.active for alert in alerts),
@@ -223,7 +242,7 @@ def create(request):
             response = render(request, "alerts/list.html#list_response", _list_context(request))
             return reswap(retarget(response, "#alert-list"), "outerHTML")
         return render(request, "alerts/form.html#created", {"alert": alert, "card": card})
-    messages.success(request, f"Alert created: {card.name} {alert.describe()}.")
+    messages.success(request, f"Alert created: {card.name}: {alert.in_words()}.")
     return redirect(alert)
 
 
@@ -283,18 +302,19 @@ def delete(request, pk):
     return redirect("alerts:list")
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def pause_link(request, token):
-    """The one-click pause link in alert emails: the signed token stands in for a login.
+    """The pause link in alert emails: the signed token stands in for a login.
 
-    A GET that changes state, on purpose: it is what the email's link does, and pausing
+    A GET only asks: mail scanners and link previews open every link of an email, and a
+    pause must not happen behind the reader's back. The page's button POSTs; pausing
     twice is the same as once. Resuming needs a login.
     """
     alert = get_alert_for_pause_token(token)
-    if alert.active:
+    if request.method == "POST" and alert.active:
         alert.active = False
         alert.save(update_fields=["active", "updated_at"])
-    return render(request, "alerts/paused.html", {"alert": alert})
+    return render(request, "alerts/paused.html", {"alert": alert, "token": token})
 
 
 # Exempt from CSRF: RFC 8058 one-click unsubscribe is a POST from the mail client with
@@ -332,3 +352,92 @@ def email_preferences(request):
         messages.success(request, "Email preferences saved.")
         return redirect("alerts:email_preferences")
     return render(request, "alerts/email_preferences.html", {"form": form})
+
+
+# Webhook channels
+
+
+def _channels_page(request, form, *, new_channel=None, status=200):
+    context = {
+        "form": form,
+        "channels": list(channels_for_user(request)),
+        "max_channels": max_channels(),
+        "new_channel": new_channel,
+    }
+    return render(request, "alerts/channels.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def channels(request):
+    if request.method != "POST":
+        return _channels_page(request, ChannelForm(user=request.user))
+    form = ChannelForm(request.POST, user=request.user)
+    with transaction.atomic():
+        changes.lock_user(request.user)  # two adds at once cannot pass the limit
+        channel = form.save() if form.is_valid() else None
+    if channel is None:
+        return _channels_page(request, form, status=422)
+    if channel.kind == Channel.Kind.JSON:
+        # The signing secret is shown in this answer only.
+        messages.success(request, f"Channel added: {channel.name}.")
+        return _channels_page(request, ChannelForm(user=request.user), new_channel=channel)
+    messages.success(request, f"Channel added: {channel.name}. Use “Send test” to check it.")
+    return redirect("alerts:channels")
+
+
+@login_required
+@require_POST
+def channel_test(request, pk):
+    channel = get_channel_for_user(request, pk)
+    if not cache.add(f"alerts:channel-test:{channel.pk}", 1, timeout=TEST_INTERVAL):
+        messages.error(request, "A test was just sent to this channel; try again in a few seconds.")
+        return redirect("alerts:channels")
+    error = deliveries.send_test(channel)
+    if error:
+        messages.error(request, f"The test did not arrive: {error}")
+    else:
+        messages.success(request, f"Test sent to {channel.name}.")
+    return redirect("alerts:channels")
+
+
+@login_required
+@require_POST
+def channel_enable(request, pk):
+    channel = get_channel_for_user(request, pk)
+    Channel.objects.filter(pk=channel.pk).update(
+        enabled=True, disabled_reason="", permanent_failures=0
+    )
+    webhooks.breaker_for(channel).reset()
+    messages.success(request, f"Turned on: {channel.name}.")
+    return redirect("alerts:channels")
+
+
+@login_required
+@require_POST
+def channel_disable(request, pk):
+    channel = get_channel_for_user(request, pk)
+    Channel.objects.filter(pk=channel.pk).update(
+        enabled=False, disabled_reason="Turned off by you."
+    )
+    messages.success(request, f"Turned off: {channel.name}. Alerts stop going there.")
+    return redirect("alerts:channels")
+
+
+@login_required
+@require_POST
+def channel_delete(request, pk):
+    channel = get_channel_for_user(request, pk)
+    name = channel.name
+    channel.delete()
+    messages.success(request, f"Deleted: {name}.")
+    return redirect("alerts:channels")
+
+
+@login_required
+@require_safe
+def preview(request):
+    """The alert form's sentence, "email + Discord when …", for the values typed so far."""
+    card = _card_for(request)
+    form = AlertForm(request.GET, card=card, user=request.user)
+    return render(request, "alerts/form.html#preview", {"form": form, "preview": form.preview()})

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from django.db import transaction
 from django.http import Http404
+from django.urls import reverse
 from ninja import Field, Query, Schema, Status
 
 from alerts import changes
@@ -100,7 +101,10 @@ def _operation(operation_id: str, summary: str, **options) -> dict:
 )
 def alert_list(request, paging: Query[Paging]):
     alerts = (
-        alerts_for_user(request).select_related("card__card_set").order_by("-created_at", "-pk")
+        alerts_for_user(request)
+        .select_related("card__card_set")
+        .prefetch_related("channels")
+        .order_by("-created_at", "-pk")
     )
     total, rows = _page_of(alerts, paging)
     return page(total, paging.limit, paging.offset, [serializers.alert(row) for row in rows])
@@ -119,11 +123,34 @@ def alert_list(request, paging: Query[Paging]):
 )
 def alert_create(request, alert: schemas.AlertIn):
     card = _card(alert.card_id)
-    form = AlertForm(form_data(alert.model_dump(exclude={"card_id"})), card=card, user=request.user)
+    values = alert.model_dump(exclude={"card_id"})
+    form = AlertForm(form_data(_with_channels(values)), card=card, user=request.user)
     created = changes.create(form)
     if created is None:
-        raise invalid(form)
+        raise _refused(form)
     return Status(201, serializers.alert(created))
+
+
+def _with_channels(values: dict) -> dict:
+    """The form's channel boxes count only when the client sent `channels`: without it a
+    new alert gets the default and a change keeps what the alert has."""
+    channels = values.pop("channels", None)
+    if channels is None:
+        return values
+    return {**values, "channels": channels, "channels_shown": "1"}
+
+
+def _refused(form: AlertForm) -> ApiError:
+    """The form's errors; for a copy of an active alert, which one it copies."""
+    error = invalid(form)
+    if form.duplicate is not None:
+        error.details["existing_alert"] = {
+            "id": form.duplicate.pk,
+            "url": serializers.site_url(
+                reverse("api:alert", kwargs={"alert_id": form.duplicate.pk})
+            ),
+        }
+    return error
 
 
 @api.get(
@@ -154,13 +181,13 @@ def alert_update(request, alert_id: AlertId, wanted: schemas.AlertChanges):
         if fields:
             shown = AlertForm(instance=alert, card=alert.card, user=request.user)
             form = AlertForm(
-                form_data(fields, current_values(shown)),
+                form_data(_with_channels(fields), current_values(shown)),
                 instance=alert,
                 card=alert.card,
                 user=request.user,
             )
             if not form.is_valid():
-                raise invalid(form)
+                raise _refused(form)
             alert = form.save()
         if active is False:
             changes.pause(alert)

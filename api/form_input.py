@@ -11,20 +11,22 @@ from django import forms
 from api.http import ApiError
 
 
-def as_posted(value) -> str:
+def as_posted(value) -> str | list[str]:
     if value is None:
         return ""
+    if isinstance(value, list | tuple):  # a multiple choice posts one value per choice
+        return [as_posted(item) for item in value]
     if isinstance(value, bool):
         return "on" if value else ""
     return str(value)
 
 
-def current_values(form: forms.BaseForm) -> dict[str, str]:
+def current_values(form: forms.BaseForm) -> dict[str, str | list[str]]:
     """What an unbound form shows for its instance, as a browser would post it back."""
     return {bound.html_name: as_posted(bound.value()) for bound in form}
 
 
-def form_data(values: dict, current: dict[str, str] | None = None) -> dict[str, str]:
+def form_data(values: dict, current: dict | None = None) -> dict:
     data = dict(current or {})
     data.update({name: as_posted(value) for name, value in values.items()})
     return data

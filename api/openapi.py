@@ -52,8 +52,8 @@ STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
 
 DESCRIPTION = """\
-JSON for cards, current prices, price history, sets and movers, and — for keys that may
-write — your own alerts, collections and watchlist.
+JSON for cards, current prices, price history and its statistics, sets and movers, and —
+for keys that may write — your own alerts, collections and watchlist.
 
 **Authentication**: send your key in the `X-API-Key` header. Create keys on your
 account's *API keys* page; a key is shown once, when it is created. A key reads, or
@@ -163,7 +163,8 @@ def _responses() -> dict:
         ),
         "Invalid": _error_response(
             "The body breaks a rule; details.fields has each field's messages, as the "
-            "site's form shows them (VALIDATION_ERROR). Or the Idempotency-Key was used "
+            "site's form shows them (VALIDATION_ERROR); a copy of an active alert names "
+            "that one in details.existing_alert. Or the Idempotency-Key was used "
             "for another request (IDEMPOTENCY_KEY_REUSED).",
             RATE_HEADERS,
         ),

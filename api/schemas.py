@@ -22,7 +22,7 @@ from cards.models import Game
 from collections_app.forms import ItemForm
 from collections_app.models import Collection as CollectionModel
 from collections_app.models import CollectionItem
-from prices import history, keys, movers
+from prices import history, keys, movers, stats
 from prices.models import Source
 
 
@@ -175,7 +175,21 @@ class CardDetail(Card):
 
 class HistoryPoint(Answer):
     t: Timestamp
-    market: Money
+    market: Money = Field(description="The observation, or the day's or week's average.")
+    low: Money | None = Field(
+        description="The low of the range the source reported; for an average, the "
+        "lowest low of its observations. Null where the source gave none."
+    )
+    high: Money | None = Field(description="Likewise the high.")
+    sample_size: Count | None = Field(
+        description="Sales or listings behind this figure; for an average, the largest "
+        "of its observations' samples (overlapping windows do not add up). Null where "
+        "unknown and for PriceCharting, which counts its sales per card."
+    )
+    product_sales_volume: Count | None = Field(
+        description="PriceCharting's sales volume of the whole card, all grades together; "
+        "null for other sources."
+    )
 
 
 class HistorySeries(Answer):
@@ -198,6 +212,53 @@ class PriceHistory(Answer):
     start: Timestamp | None = Field(alias="from")
     to: Timestamp
     series: list[HistorySeries]
+
+
+class StatsTrend(Answer):
+    direction: Annotated[str, _enum(stats.DIRECTIONS)] = Field(
+        description=f"rising or falling: the 95% interval of the slope excludes 0 and the "
+        f"slope is at least {stats.FLAT_PERCENT_PER_MONTH:g}% a month either way; flat "
+        f"otherwise; too little data under {stats.MIN_TREND_DAYS} days with a price or "
+        f"when they span less than {stats.MIN_TREND_SPAN_DAYS} days."
+    )
+    percent_per_month: float | None = Field(
+        description="The least-squares slope of the log of the daily prices, as % per "
+        "month (30.44 days); null with too little data."
+    )
+    interval_low: float | None = Field(description="The slope's 95% confidence interval.")
+    interval_high: float | None
+
+
+class LineStats(Answer):
+    source: SourceName
+    source_name: str
+    key: str
+    key_label: str
+    currency: str
+    simulated: bool = Field(description="The demo source: simulated, not market data.")
+    observations: Count = Field(description="Price observations in the period.")
+    days: Count = Field(description="UTC days with a price.")
+    first_day: Day
+    last_day: Day
+    average: Money = Field(description="Mean of the daily prices (a day: its observations' mean).")
+    median: Money = Field(description="Median of the daily prices.")
+    low: Money = Field(description="Lowest price observed.")
+    high: Money = Field(description="Highest price observed.")
+    volatility_percent: float | None = Field(
+        description="Standard deviation of daily log returns, annualised (×√365), in "
+        f"percent: how far a year typically moves the price. Null under "
+        f"{stats.MIN_RETURNS} returns."
+    )
+    trend: StatsTrend
+
+
+class CardStats(Answer):
+    card_id: int
+    period: Annotated[str, _enum(history.PERIODS)]
+    start: Timestamp | None = Field(alias="from")
+    to: Timestamp
+    simulated: bool = Field(description="Whether any line is simulated.")
+    lines: list[LineStats]
 
 
 class SetListItem(CardSet):
@@ -255,6 +316,17 @@ class Alert(Answer):
         description="false after firing, until the price crosses back or the cooldown passes."
     )
     description: str = Field(examples=["falls to or below $400.00"])
+    summary: str = Field(
+        description="What the alert does, in words.",
+        examples=[
+            "Email + Discord (Trades) when PSA 10 at PriceCharting falls to $400.00 or below"
+        ],
+    )
+    channels: list[str] = Field(
+        description='Where it goes when it fires: "email" and the ids of your webhook '
+        "channels (managed on the site's Channels page).",
+        examples=[["email", "12"]],
+    )
     last_triggered_at: Timestamp | None
     last_triggered_price: Money | None
     created_at: Timestamp
@@ -291,6 +363,13 @@ class AlertIn(BaseModel):
         "At most one email every so many hours while the price stays past the line.",
         default=AlertForm.base_fields["cooldown_hours"].initial,
     )
+    channels: list[Annotated[str, Field(max_length=20)]] | None = Field(
+        None,
+        max_length=20,
+        description='"email" and ids of your webhook channels. Left out: a new alert goes '
+        "to email and every channel that is on; a change keeps the alert's channels.",
+        examples=[["email", "12"]],
+    )
 
 
 class AlertChanges(BaseModel):
@@ -306,6 +385,13 @@ class AlertChanges(BaseModel):
     percent: Amount | None = None
     window: str | None = _enum(AlertModel.Window.values, default=None)
     cooldown_hours: Whole | None = _enum(COOLDOWN_HOURS, default=None)
+    channels: list[Annotated[str, Field(max_length=20)]] | None = Field(
+        None,
+        max_length=20,
+        description='"email" and ids of your webhook channels. Left out: a new alert goes '
+        "to email and every channel that is on; a change keeps the alert's channels.",
+        examples=[["email", "12"]],
+    )
     active: bool | None = None
 
 

@@ -9,7 +9,7 @@ from alerts.models import Alert
 from cards.models import Card, CardSet
 from collections_app.models import Collection, Watch
 from collections_app.valuation import CollectionValuation, ItemValuation
-from prices import history, keys
+from prices import history, keys, stats
 from prices.models import PriceSummary, Source
 from prices.templatetags.prices import STALE_AFTER
 from tcgtracker.lib.money import cents_to_decimal
@@ -114,6 +114,54 @@ def price(summary: PriceSummary, now: dt.datetime | None = None) -> dict:
     }
 
 
+def history_point(source: str, point: history.HistoryPoint) -> dict:
+    """One point of a history series: its market, and its range and sample where the
+    source reported them (a day's or week's average: the bucket's widest range and largest
+    sample). PriceCharting counts its sales per card, not per grade: that is
+    product_sales_volume, never the grade's sample_size."""
+    product_wide = source in history.PRODUCT_WIDE_SAMPLES
+    return {
+        "t": moment(point.moment),
+        "market": money(point.market),
+        "low": money(point.low),
+        "high": money(point.high),
+        "sample_size": None if product_wide else point.sample_size,
+        "product_sales_volume": point.sample_size if product_wide else None,
+    }
+
+
+def line_stats(line: stats.LineStats) -> dict:
+    """One line's statistics over a period (prices.stats)."""
+    low, high = line.trend.interval or (None, None)
+    return {
+        "source": line.source,
+        "source_name": history.source_name(line.source),
+        "key": line.price_key,
+        "key_label": keys.label(line.price_key),
+        "currency": line.currency,
+        "simulated": line.simulated,
+        "observations": line.observations,
+        "days": line.days,
+        "first_day": line.first_day.date().isoformat(),
+        "last_day": line.last_day.date().isoformat(),
+        "average": money(line.average),
+        "median": money(line.median),
+        "low": money(line.low),
+        "high": money(line.high),
+        "volatility_percent": _rounded(line.volatility),
+        "trend": {
+            "direction": line.trend.direction,
+            "percent_per_month": _rounded(line.trend.percent_per_month),
+            "interval_low": _rounded(low),
+            "interval_high": _rounded(high),
+        },
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 # --- The key holder's own ---------------------------------------------------------------------
 
 
@@ -122,7 +170,7 @@ def decimal_text(value) -> str | None:
 
 
 def alert(alert: Alert) -> dict:
-    """One alert; its card and set must be loaded with it."""
+    """One alert; its card and set must be loaded with it (and its channels, for many)."""
     return {
         "id": alert.pk,
         "card": card_summary(alert.card),
@@ -137,6 +185,9 @@ def alert(alert: Alert) -> dict:
         "active": alert.active,
         "armed": alert.armed,
         "description": alert.describe(),
+        "summary": alert.in_words(),
+        "channels": (["email"] if alert.notify_email else [])
+        + [str(channel.pk) for channel in alert.channels.all()],
         "last_triggered_at": moment(alert.last_triggered_at),
         "last_triggered_price": money(alert.last_triggered_price),
         "created_at": moment(alert.created_at),

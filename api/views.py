@@ -12,10 +12,10 @@ from ninja.decorators import decorate_view
 from api import openapi, params, queries, serializers
 from api.http import ApiError, bad_parameter, etagged, json_response, public_endpoint
 from api.ninja_api import api
-from api.schemas import CardDetail, CardList, Movers, PriceHistory, SetList
+from api.schemas import CardDetail, CardList, CardStats, Movers, PriceHistory, SetList
 from cards.models import Game
 from cards.search import SORTS, parse_query
-from prices import headline, history, keys, movers
+from prices import headline, history, keys, movers, stats
 from prices.models import Source
 
 DEFAULT_LIMIT = 20
@@ -37,6 +37,14 @@ def page(total: int, limit: int, offset: int, results: list) -> dict:
 
 def card_not_found(card_id) -> ApiError:
     return ApiError(404, "CARD_NOT_FOUND", f"No card has id {card_id}.", {"id": str(card_id)})
+
+
+def unknown_key(key: str) -> ApiError:
+    return bad_parameter(
+        "key",
+        f"Unknown price key {key!r}: use ungraded, a condition (NM, LP, MP, HP, DMG) or a "
+        "grade such as PSA 10.",
+    )
 
 
 CardId = Annotated[params.object_id(card_not_found), Field(description="The card's id.")]
@@ -146,11 +154,7 @@ class HistoryFilter(Schema):
 @decorate_view(etagged(ignoring=("from", "to")))
 def card_history(request, card_id: CardId, wanted: Query[HistoryFilter]):
     if wanted.key and not keys.is_valid(wanted.key):
-        raise bad_parameter(
-            "key",
-            f"Unknown price key {wanted.key!r}: use ungraded, a condition (NM, LP, MP, HP, "
-            "DMG) or a grade such as PSA 10.",
-        )
+        raise unknown_key(wanted.key)
     if not queries.card_exists(card_id):
         raise card_not_found(card_id)
     now = timezone.now()
@@ -172,13 +176,53 @@ def card_history(request, card_id: CardId, wanted: Query[HistoryFilter]):
                 "key_label": keys.label(line.price_key),
                 "currency": line.currency,
                 "simulated": line.source == Source.DEMO,
-                "points": [
-                    {"t": serializers.moment(moment), "market": serializers.money(market)}
-                    for moment, market in line.points
-                ],
+                "points": [serializers.history_point(line.source, point) for point in line.points],
             }
             for line in series
         ],
+    }
+
+
+class StatsFilter(Schema):
+    period: params.choice(list(history.PERIODS), history.DEFAULT_PERIOD) = Field(
+        history.DEFAULT_PERIOD, description="The period, as the card page's chart tabs."
+    )
+    source: params.choice(Source.values) = Field("", description="Only this source.")
+    key: params.text(32) = Field(
+        "", description="Only this condition or grade, e.g. ungraded, NM or PSA 10."
+    )
+
+
+@api.get(
+    "/cards/{digits:card_id}/stats",
+    response=CardStats,
+    by_alias=True,
+    operation_id="getCardStats",
+    summary="A card's price statistics over a period",
+    description="Per source, condition or grade and currency: observations, average and "
+    "median of the daily prices, lowest and highest price, annualised volatility and the "
+    "trend as % per month with a confidence word. Lines of the demo source are simulated.",
+    url_name="card_stats",
+    openapi_extra=openapi.CACHEABLE,
+)
+@decorate_view(etagged(ignoring=("from", "to")))
+def card_stats(request, card_id: CardId, wanted: Query[StatsFilter]):
+    if wanted.key and not keys.is_valid(wanted.key):
+        raise unknown_key(wanted.key)
+    if not queries.card_exists(card_id):
+        raise card_not_found(card_id)
+    now = timezone.now()
+    spec = history.PERIODS[wanted.period]
+    lines = stats.card_stats(
+        card_id, wanted.period, now, source=wanted.source, price_key=wanted.key
+    )
+    return {
+        "card_id": card_id,
+        "period": wanted.period,
+        "from": serializers.moment(now - spec.span) if spec.span else None,
+        "to": serializers.moment(now),
+        "simulated": any(line.simulated for line in lines),
+        "lines": [serializers.line_stats(line) for line in lines],
     }
 
 

@@ -1,8 +1,9 @@
-"""Bench: requests per second under `wrk` for a card page, served by gunicorn.
+"""Bench: requests per second under `wrk` for a card page against a trivial view, both
+served by the same gunicorn.
 
-gunicorn runs on 127.0.0.1 (a free port) against the bench database with production
-settings: DEBUG off, a SECRET_KEY, Redis as the cache. wrk runs for a bounded time; the
-server is stopped afterwards whatever happens.
+gunicorn (2 workers) runs on 127.0.0.1 (a free port) against the bench database with
+production settings: DEBUG off, a SECRET_KEY, Redis as the cache. wrk runs for a bounded
+time on each address in turn, twice; the server is stopped afterwards whatever happens.
 """
 
 import os
@@ -20,9 +21,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS, CONNECTIONS = 2, 32
-SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "10"))
-WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str(2 * (os.cpu_count() or 1))))
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")
+SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "5"))
+WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+TRIVIAL = "/bench/trivial/"
+ROUNDS = 2
 
 
 def free_port() -> int:
@@ -66,14 +69,36 @@ def parse_wrk(output: str) -> dict:
     return {
         "rate": float(rate.group(1)) if rate else 0.0,
         "requests": int(total.group(1)) if total else 0,
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-        "socket_errors": sum(int(n) for n in sockets.groups()) if sockets else 0,
+        "errors": (int(non_2xx.group(1)) if non_2xx else 0)
+        + (sum(int(n) for n in sockets.groups()) if sockets else 0),
         "latency": latency.group(1) if latency else "?",
     }
 
 
+def _wrk(url: str) -> dict:
+    completed = subprocess.run(
+        ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", url],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS + 30,
+        check=False,
+    )
+    return parse_wrk(completed.stdout) | {"output": completed.stdout + completed.stderr}
+
+
+def _combine(runs: list[dict]) -> dict:
+    return {
+        "rate": sum(run["rate"] for run in runs) / len(runs),
+        "requests": sum(run["requests"] for run in runs),
+        "errors": sum(run["errors"] for run in runs),
+        "latency": " / ".join(run["latency"] for run in runs),
+        "output": "".join(run["output"] for run in runs),
+    }
+
+
 def run_load(path: str, database_url: str) -> dict:
-    """wrk against `path` on a fresh gunicorn; returns the parsed wrk figures."""
+    """wrk against `path` and the trivial view in turn on a fresh gunicorn; returns the
+    figures of each ("page", "trivial"), averaged over the rounds."""
     port = free_port()
     env = {
         **os.environ,
@@ -99,6 +124,8 @@ def run_load(path: str, database_url: str) -> dict:
         "warning",
     ]
     url = f"http://127.0.0.1:{port}{path}"
+    trivial = f"http://127.0.0.1:{port}{TRIVIAL}"
+    pages, trivials = [], []
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -110,13 +137,10 @@ def run_load(path: str, database_url: str) -> dict:
                 raise RuntimeError(f"{exc}:\n{tail}") from None
             for _ in range(20):  # every worker warm: templates compiled, connection open
                 urllib.request.urlopen(url, timeout=5).read()
-            completed = subprocess.run(
-                ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", url],
-                capture_output=True,
-                text=True,
-                timeout=SECONDS + 30,
-                check=False,
-            )
+                urllib.request.urlopen(trivial, timeout=5).read()
+            for _ in range(ROUNDS):
+                trivials.append(_wrk(trivial))
+                pages.append(_wrk(url))
         finally:
             server.send_signal(signal.SIGTERM)
             try:
@@ -124,6 +148,4 @@ def run_load(path: str, database_url: str) -> dict:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-    result = parse_wrk(completed.stdout)
-    result.update(workers=WORKERS, url=path, output=completed.stdout + completed.stderr)
-    return result
+    return {"page": _combine(pages), "trivial": _combine(trivials), "workers": WORKERS}

@@ -1,8 +1,9 @@
-"""Collections and the API at bench size: a 500-item collection's page, a 10,000-row CSV
-import (read and commit), and the API's card search.
+"""Collections at bench size: a 500-item collection and the same collector's 50-item one
+(the first 50 of the same lots), a 10,000-row CSV import (read and commit), and the API
+key for the API's card search.
 
-The collection and its items are made once and kept (random bench cards, a fixed seed);
-the import goes into a scratch collection that is deleted afterwards.
+The collections and their items are made once and kept (random bench cards, a fixed
+seed); the import goes into a scratch collection that is deleted afterwards.
 """
 
 import csv
@@ -19,6 +20,7 @@ from collections_app.importing import commit_import, read_import
 from collections_app.models import Collection, CollectionImport, CollectionItem
 
 ITEMS = 500
+SMALL_ITEMS = 50
 IMPORT_ROWS = 10_000
 CONDITIONS = ["NM", "NM", "NM", "LP", "MP"]
 
@@ -30,14 +32,16 @@ def bench_user():
     return user
 
 
-def ensure_collection() -> Collection:
-    """The bench collector's binder of ITEMS lots, with purchase prices."""
-    collection, _ = Collection.objects.get_or_create(user=bench_user(), name="Bench binder")
-    if collection.items.count() != ITEMS:
+def ensure_collection(items: int = ITEMS) -> Collection:
+    """The bench collector's binder of `items` lots, with purchase prices: the first
+    `items` of the same ITEMS random lots whatever the size."""
+    name = "Bench binder" if items == ITEMS else f"Bench binder ({items})"
+    collection, _ = Collection.objects.get_or_create(user=bench_user(), name=name)
+    if collection.items.count() != items:
         collection.items.all().delete()
         rng = random.Random(11)
         card_ids = rng.sample(list(Card.objects.values_list("pk", flat=True)), ITEMS)
-        CollectionItem.objects.bulk_create(
+        lots = [
             CollectionItem(
                 collection=collection,
                 card_id=card_id,
@@ -46,7 +50,8 @@ def ensure_collection() -> Collection:
                 purchase_price=rng.randint(50, 50_000),
             )
             for card_id in card_ids
-        )
+        ]
+        CollectionItem.objects.bulk_create(lots[:items])
     return collection
 
 

@@ -2,7 +2,8 @@
 
 Everything comes from the environment as in production (DEBUG off, SECRET_KEY,
 ALLOWED_HOSTS, REDIS_URL ...); only static files are served without the manifest that
-`collectstatic` would build, so the bench needs no build step.
+`collectstatic` would build, so the bench needs no build step, and the URLs add the
+trivial view the card page is compared with (bench/urls.py).
 """
 
 from tcgtracker.settings import *  # noqa: F403
@@ -12,3 +13,5 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+ROOT_URLCONF = "bench.urls"

@@ -223,6 +223,7 @@ class Watch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "watches"
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["user", "card"], name="watch_unique_per_user_card")

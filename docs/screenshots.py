@@ -1,13 +1,17 @@
 """Make README's screenshots again: `.venv/bin/python docs/screenshots.py`.
 
-Sets up a scratch SQLite database with the demo catalog and a month of simulated demo
-prices (enough for 7-day changes), serves it with `runserver` on a free loopback port,
-and captures the pages with Debian's Chromium through Playwright (the browser tests'
-launch options; never `playwright install`). Card images come from the image hosts,
-which a machine without network cannot reach: the tiles then show their fallback.
+Sets up a scratch SQLite database the way `make run` does (`setup_demo`: the demo
+catalog, a year of simulated demo prices, the demo login and its binder), serves it with
+`runserver` on a free loopback port, and captures the pages with Debian's Chromium
+through Playwright (the browser tests' launch options; never `playwright install`). Card
+images come from the image hosts, which a machine without network cannot reach: the
+tiles and thumbnails then show their fallback.
 
-The search screenshot is the README's hero: search results with each card's price, its
-7-day change and the "Simulated" mark of the demo prices.
+- The search screenshot is the README's hero: search results with each card's price, its
+  7-day change and the "Simulated" mark of the demo prices.
+- The phone screenshots are the demo binder as a 390×844 phone shows it, signed in as
+  the demo login: the top of the page, then its items stacked with value, gain/loss and
+  actions.
 """
 
 import os
@@ -31,11 +35,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DAYS_OF_PRICES = 30
 # (file in docs/, path, viewport width, height)
 SHOTS = [
     ("screenshot-search.png", "/cards/?q=charizard", 1280, 900),
 ]
+PHONE = {"width": 390, "height": 844}
+# The demo login setup_demo creates (and `make run` prints).
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "tcg-demo-collector"
 
 
 def free_port() -> int:
@@ -62,6 +69,29 @@ def wait_for(url: str, server: subprocess.Popen) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
+def phone_collection(browser, base: str) -> None:
+    """The demo binder on a phone: the top of the page, then its items."""
+    context = browser.new_context(base_url=base, viewport=PHONE, reduced_motion="reduce")
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.locator("#id_login").fill(DEMO_EMAIL)
+    page.locator("#id_password").fill(DEMO_PASSWORD)
+    page.locator("#id_password").press("Enter")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+    page.goto("/collections/")
+    page.locator(".collections-table tbody th a").first.click()
+    page.wait_for_function(
+        "() => window.Chart !== undefined"
+        " && Chart.getChart(document.getElementById('portfolio-chart')) !== undefined"
+    )
+    page.screenshot(path=str(DOCS / "screenshot-phone-collection.png"))
+    page.locator("#items").evaluate("(items) => items.scrollIntoView()")
+    page.screenshot(path=str(DOCS / "screenshot-phone-collection-items.png"))
+    context.close()
+    print("docs/screenshot-phone-collection.png, docs/screenshot-phone-collection-items.png")
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -75,8 +105,7 @@ def main() -> None:
             "SITE_URL": f"http://127.0.0.1:{port}",
         }
         manage(env, "migrate", "--noinput", "-v", "0")
-        manage(env, "load_catalog", "--demo", "-v", "0")
-        manage(env, "backfill_demo_prices", "--days", str(DAYS_OF_PRICES))
+        manage(env, "setup_demo")
         server = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
             cwd=ROOT,
@@ -98,6 +127,7 @@ def main() -> None:
                     page.screenshot(path=str(DOCS / name))
                     context.close()
                     print(f"docs/{name}: {path} at {width}×{height}")
+                phone_collection(browser, base)
                 browser.close()
         finally:
             server.terminate()

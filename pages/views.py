@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -26,8 +27,13 @@ from collections_app import access
 from collections_app.models import Watch
 from collections_app.valuation import raw_prices
 from pages import grading
-from pages.card_cache import cache_card_page, cached_card_page, is_anonymous_card_page
-from prices import headline, history, movers
+from pages.card_cache import (
+    cache_card_page,
+    cached_card_page,
+    current_generation,
+    is_anonymous_card_page,
+)
+from prices import headline, history, movers, stats
 from prices.models import Source
 
 HOME_MOVERS_PERIOD = "7d"
@@ -91,7 +97,7 @@ def watchlist_preview(user) -> dict:
 
 
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def search(request):
     raw_query = request.GET.get("q", "").strip()
     game = request.GET.get("game", "")
@@ -140,8 +146,8 @@ def search(request):
         "fuzzy": fuzzy,
         "filter_query": _query_without_page(request),
     }
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "pages/search.html#results", context)
+    if _is_partial(request):
+        return render(request, "pages/search.html#results_response", context)
     return render(request, "pages/search.html", context)
 
 
@@ -271,9 +277,10 @@ def card_detail(request, pk, slug=None):
     if cacheable and (page := cached_card_page(request, pk)):
         count_view(request, Card(pk=pk))
         return page
+    generation = current_generation() if cacheable else 0
     card = get_object_or_404(Card.objects.select_related("card_set"), pk=pk)
     if request.path != card.get_absolute_url():
-        return redirect(card, permanent=True)
+        return redirect(with_query(request, card.get_absolute_url()), permanent=True)
     other_prints = (
         Card.objects.filter(card_set=card.card_set, number=card.number)
         .exclude(pk=card.pk)
@@ -288,8 +295,15 @@ def card_detail(request, pk, slug=None):
     context.update(grading_context(request, context["prices"]))
     count_view(request, card)
     if cacheable:
-        return cache_card_page(request, card, context, "pages/card_detail.html")
+        return cache_card_page(request, card, context, "pages/card_detail.html", generation)
     return render(request, "pages/card_detail.html", context)
+
+
+def with_query(request, path: str) -> str:
+    """`path` with the request's query string, so that a redirect to an object's full
+    address keeps what was asked of it (?period=1y)."""
+    query = request.GET.urlencode()
+    return f"{path}?{query}" if query else path
 
 
 VIEW_DEDUPE_SECONDS = 60 * 60
@@ -327,15 +341,27 @@ def price_table_context(card) -> dict:
 
 
 def chart_context(card, period: str) -> dict:
+    """The chart and, beside it, the period's statistics: one query for both."""
+    now = timezone.now()
+    data = history.read_period(card.pk, period, now)
+    lines = stats.stats_of(data.days)
     return {
-        "chart": history.history_series(card, period),
+        "chart": history.history_series(card, period, now, data=data),
         "period": period,
+        "period_spec": history.PERIODS[period],
         "periods": list(history.PERIODS.values()),
+        "stats": lines,
+        "stats_simulated": any(line.simulated for line in lines),
+        "stats_rules": stats.RULES,
     }
 
 
 def _is_partial(request) -> bool:
-    return bool(request.htmx) and not request.htmx.boosted
+    """An htmx request for a piece of the page. Not a boosted link, nor htmx restoring a
+    page missing from its history cache after Back: both get the whole page."""
+    return (
+        bool(request.htmx) and not request.htmx.boosted and not request.htmx.history_restore_request
+    )
 
 
 @require_safe
@@ -403,11 +429,12 @@ def card_history(request, pk):
     if not _is_partial(request):
         return redirect(f"{card.get_absolute_url()}?period={period}#chart")
     context = {"card": card, **chart_context(card, period)}
-    return render(request, "pages/card_detail.html#price_chart", context)
+    # The period buttons select the chart's block and, out of band, the statistics.
+    return render(request, "pages/card_history.html", context)
 
 
 @require_safe
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def movers_page(request):
     game = request.GET.get("game", "")
     if game not in Game.values:
@@ -426,5 +453,5 @@ def movers_page(request):
         "movers": movers.movers(game, period),
     }
     if _is_partial(request):
-        return render(request, "pages/movers.html#movers", context)
+        return render(request, "pages/movers.html#movers_response", context)
     return render(request, "pages/movers.html", context)

@@ -1,9 +1,10 @@
 """One card's prices as its page shows them: the current price table and the history chart.
 
 Both read a fixed number of queries whatever the length of the history: the table reads
-the summaries (one row per source and price key), the chart reads the series in one
-query, grouped by day or week in the database for the long periods so that neither the
-query nor the payload grows with the history.
+the summaries (one row per source and price key), the chart reads the period in one
+query (read_period) — grouped per day in the database for the long periods, so that
+neither the query nor the payload grows with the history —, and the period's statistics
+(prices.stats) come from the same rows.
 
 The chart's moments are UTC wall-clock times without a zone: sources report prices per
 UTC day (PriceCharting's at midnight), and a browser in New York would otherwise draw
@@ -12,8 +13,9 @@ UTC day (PriceCharting's at midnight), and a browser in New York would otherwise
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db.models import Avg
+from django.db.models import Avg, Count, Max, Min
 from django.db.models.functions import Trunc
 from django.utils import dateformat, timezone
 
@@ -44,16 +46,17 @@ class Period:
     label: str
     span: dt.timedelta | None  # None: the whole history
     bucket: str | None  # None: every point; else a Trunc kind ("day", "week")
+    words: str  # "the last 30 days", for sentences
 
 
 PERIODS = {
     period.value: period
     for period in [
-        Period("7d", "7D", dt.timedelta(days=7), None),
-        Period("30d", "30D", dt.timedelta(days=30), None),
-        Period("3m", "3M", dt.timedelta(days=91), "day"),
-        Period("1y", "1Y", dt.timedelta(days=365), "day"),
-        Period("all", "All", None, "week"),
+        Period("7d", "7D", dt.timedelta(days=7), None, "the last 7 days"),
+        Period("30d", "30D", dt.timedelta(days=30), None, "the last 30 days"),
+        Period("3m", "3M", dt.timedelta(days=91), "day", "the last 3 months"),
+        Period("1y", "1Y", dt.timedelta(days=365), "day", "the last year"),
+        Period("all", "All", None, "week", "all time"),
     ]
 }
 DEFAULT_PERIOD = "30d"
@@ -139,14 +142,57 @@ def current_prices(card) -> list[PriceSummary]:
     )
 
 
-def history_lines(
-    card_id: int, period: str, now: dt.datetime, *, source: str = "", price_key: str = ""
-) -> dict[tuple[str, str, str], list[tuple[dt.datetime, int]]]:
-    """One card's history for a period: (moment, cents) per (source, price key, currency),
-    in display order, optionally for one source or key.
+class HistoryPoint(NamedTuple):
+    """One point of a line: an observation, or a day's or week's average. For an average,
+    low and high are the lowest low and highest high of the bucket's observations and
+    sample the largest sample behind any of them (samples of overlapping windows do not
+    add up); each None where no observation had one."""
 
-    Short periods return every point; long ones one averaged point per day or week,
-    computed by the database. One query whatever the history's length.
+    moment: dt.datetime
+    market: int  # cents
+    low: int | None
+    high: int | None
+    sample_size: int | None
+
+
+Line = tuple[str, str, str]  # (source, price key, currency)
+
+
+class DailyPrice(NamedTuple):
+    """One line's observations of one UTC day, summed up."""
+
+    day: dt.datetime  # midnight UTC
+    mean: float  # cents: the average market of the day
+    observations: int
+    lowest: int  # the lowest and highest market observed
+    highest: int
+    # The source's own range and sample: the lowest low, highest high and largest sample
+    # of the day's observations; None where none had one.
+    range_low: int | None = None
+    range_high: int | None = None
+    sample_size: int | None = None
+
+
+@dataclass(frozen=True)
+class PeriodData:
+    """A card's history for one period, read in one query: the chart's points and the
+    daily prices the statistics (prices.stats) are computed from, per line, in display
+    order."""
+
+    lines: dict[Line, list[HistoryPoint]]
+    days: dict[Line, list[DailyPrice]]
+
+
+def read_period(
+    card_id: int, period: str, now: dt.datetime, *, source: str = "", price_key: str = ""
+) -> PeriodData:
+    """One card's history for a period, optionally for one source or key, in one query
+    whatever the history's length.
+
+    Short periods (7d, 30d) read every point: the chart shows each, and Python sums them
+    up per day. Long ones read one row per line and day, summed up by the database: the
+    chart shows the days (3m, 1y) or weeks (all) — a week's average is its observations'
+    average, whichever days they fall on.
     """
     spec = PERIODS[period]
     points = PricePoint.objects.filter(card_id=card_id)
@@ -157,31 +203,122 @@ def history_lines(
     if price_key:
         points = points.filter(price_key=price_key)
     if spec.bucket:
-        rows = (
-            points.annotate(moment=Trunc("observed_at", spec.bucket))
-            .values_list("source", "price_key", "currency", "moment")
-            .annotate(market=Avg("market"))
-            .order_by("source", "price_key", "currency", "moment")
-        )
+        days = _daily_rows(points)
+        lines = {line: _buckets(line_days, spec.bucket) for line, line_days in days.items()}
     else:
-        rows = points.order_by("source", "price_key", "currency", "observed_at").values_list(
-            "source", "price_key", "currency", "observed_at", "market"
-        )
-    lines: dict[tuple[str, str, str], list[tuple[dt.datetime, int]]] = {}
-    for row_source, row_key, currency, moment, market in rows:
-        lines.setdefault((row_source, row_key, currency), []).append((moment, round(market)))
-    ordered = sorted(
-        lines,
-        key=lambda line: (
-            SOURCE_ORDER.get(line[0], len(SOURCE_ORDER)),
-            keys.sort_key(line[1]),
-            line[2],
-        ),
+        lines = _every_point(points)
+        days = {line: _days_of(line_points) for line, line_points in lines.items()}
+    order = sorted(lines, key=_line_order)
+    return PeriodData({line: lines[line] for line in order}, {line: days[line] for line in order})
+
+
+def history_lines(
+    card_id: int, period: str, now: dt.datetime, *, source: str = "", price_key: str = ""
+) -> dict[Line, list[HistoryPoint]]:
+    """One card's chart points for a period per (source, price key, currency), in display
+    order: every point for the short periods, one average per day or week for the long
+    ones. One query (read_period)."""
+    return read_period(card_id, period, now, source=source, price_key=price_key).lines
+
+
+def _line_order(line: Line):
+    return (SOURCE_ORDER.get(line[0], len(SOURCE_ORDER)), keys.sort_key(line[1]), line[2])
+
+
+def _every_point(points) -> dict[Line, list[HistoryPoint]]:
+    rows = points.order_by("source", "price_key", "currency", "observed_at").values_list(
+        "source", "price_key", "currency", "observed_at", "market", "low", "high", "sample_size"
     )
-    return {line: lines[line] for line in ordered}
+    lines: dict[Line, list[HistoryPoint]] = {}
+    for row_source, row_key, currency, moment, market, low, high, sample in rows:
+        lines.setdefault((row_source, row_key, currency), []).append(
+            HistoryPoint(moment, market, low, high, sample)
+        )
+    return lines
 
 
-def history_series(card, period: str, now: dt.datetime | None = None) -> dict:
+def _daily_rows(points) -> dict[Line, list[DailyPrice]]:
+    rows = (
+        points.annotate(day=Trunc("observed_at", "day", tzinfo=dt.UTC))
+        .values_list("source", "price_key", "currency", "day")
+        .annotate(
+            mean=Avg("market"),
+            count=Count("pk"),
+            lowest=Min("market"),
+            highest=Max("market"),
+            range_low=Min("low"),
+            range_high=Max("high"),
+            sample=Max("sample_size"),
+        )
+        .order_by("source", "price_key", "currency", "day")
+    )
+    days: dict[Line, list[DailyPrice]] = {}
+    for row_source, row_key, currency, day, mean, *figures in rows:
+        days.setdefault((row_source, row_key, currency), []).append(
+            DailyPrice(day, float(mean), *figures)
+        )
+    return days
+
+
+def _days_of(points: list[HistoryPoint]) -> list[DailyPrice]:
+    """Points in time order, summed up per UTC day."""
+    by_day: dict[dt.date, list[HistoryPoint]] = {}
+    for point in points:
+        by_day.setdefault(point.moment.astimezone(dt.UTC).date(), []).append(point)
+    return [
+        DailyPrice(
+            dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC),
+            sum(point.market for point in found) / len(found),
+            len(found),
+            min(point.market for point in found),
+            max(point.market for point in found),
+            _least(point.low for point in found),
+            _most(point.high for point in found),
+            _most(point.sample_size for point in found),
+        )
+        for day, found in by_day.items()
+    ]
+
+
+def _buckets(days: list[DailyPrice], bucket: str) -> list[HistoryPoint]:
+    """The chart's points of a long period: a day's average, or a week's (from Monday,
+    as the database truncates weeks) of all its observations."""
+    if bucket == "day":
+        groups = [[day] for day in days]
+    else:
+        weeks: dict[dt.datetime, list[DailyPrice]] = {}
+        for day in days:
+            weeks.setdefault(day.day - dt.timedelta(days=day.day.weekday()), []).append(day)
+        groups = list(weeks.values())
+    points = []
+    for group in groups:
+        observations = sum(day.observations for day in group)
+        total = sum(day.mean * day.observations for day in group)
+        start = group[0].day
+        moment = start - dt.timedelta(days=start.weekday()) if bucket == "week" else start
+        points.append(
+            HistoryPoint(
+                moment,
+                round(total / observations),
+                _least(day.range_low for day in group),
+                _most(day.range_high for day in group),
+                _most(day.sample_size for day in group),
+            )
+        )
+    return points
+
+
+def _least(values):
+    return min((value for value in values if value is not None), default=None)
+
+
+def _most(values):
+    return max((value for value in values if value is not None), default=None)
+
+
+def history_series(
+    card, period: str, now: dt.datetime | None = None, *, data: PeriodData | None = None
+) -> dict:
     """Chart.js-ready history of one card for a period: one dataset per (source, key) and
     the bounds of the x axis.
 
@@ -192,7 +329,7 @@ def history_series(card, period: str, now: dt.datetime | None = None) -> dict:
     """
     spec = PERIODS[period]
     now = now or timezone.now()
-    lines = history_lines(card.pk, period, now)
+    lines = (data or read_period(card.pk, period, now)).lines
     currencies = {currency for _, _, currency in lines}
     has_real = any(source != Source.DEMO for source, _, _ in lines)
     datasets = []
@@ -202,7 +339,7 @@ def history_series(card, period: str, now: dt.datetime | None = None) -> dict:
         if len(currencies) > 1:
             label = f"{label} [{currency}]"
         if len(points) == 1:
-            label = f"{label} — {_single_point(points[0][0], spec.bucket)}"
+            label = f"{label} — {_single_point(points[0].moment, spec.bucket)}"
         simulated = source == Source.DEMO
         hidden = (simulated and has_real) or (source in shown_sources and shown >= VISIBLE_LINES)
         if not hidden:
@@ -218,8 +355,8 @@ def history_series(card, period: str, now: dt.datetime | None = None) -> dict:
                 "currency": currency,
                 "simulated": simulated,
                 "data": [
-                    {"x": _moment(moment), "y": round(cents_to_float(cents), 2)}
-                    for moment, cents in points
+                    {"x": _moment(point.moment), "y": round(cents_to_float(point.market), 2)}
+                    for point in points
                 ],
                 "borderColor": color,
                 "backgroundColor": color,
@@ -242,7 +379,7 @@ def _axis(spec: Period, now: dt.datetime, lines: dict) -> tuple[dt.datetime, dt.
     """The period up to now; "all" from the first point, and never shorter than the
     shortest period so that a first day does not fill the width. A day or week bucket
     may start before the period: the axis starts with it."""
-    moments = [moment for points in lines.values() for moment, _ in points]
+    moments = [point.moment for points in lines.values() for point in points]
     first, last = min(moments, default=now), max(moments, default=now)
     if spec.span is None:
         return min(first, now - SHORTEST_SPAN), max(last, now)

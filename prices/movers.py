@@ -11,11 +11,17 @@ Only prices observed in the last few days count (a source that stopped answering
 not leave stale movers behind), and gainers and losers only at prices of at least
 MIN_PRICE_CENTS: below a dollar a few cents are a large percentage and nothing else.
 
-Each list is one query whatever the number of cards; the ranking is cached for a few
-minutes (see movers()).
+No request ranks. The rankings (ids only) are kept in MoverRanking rows: every write that
+changes prices queues one refresh (queue_refresh(); writes close together share it), the
+movers-refresh schedule redoes them every few minutes (prices that turn stale drop out,
+watches count), and a request reads its game's row (one query, or the cache) and then the
+ranked rows by id. A refresh reads each game's representative prices once, all three
+periods' changes together, and ranks them in Python: two queries per game, whatever the
+number of cards.
 """
 
 import datetime as dt
+import heapq
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -23,9 +29,9 @@ from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from cards.models import Card
+from cards.models import Card, Game
 from prices import headline
-from prices.models import PriceSummary
+from prices.models import MoverRanking, PriceSummary
 
 PERIODS = {"24h": "change_1d", "7d": "change_7d", "30d": "change_30d"}
 PERIOD_LABELS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days"}
@@ -33,6 +39,11 @@ DEFAULT_PERIOD = "7d"
 MIN_PRICE_CENTS = 100
 FRESH_FOR = dt.timedelta(days=3)
 CACHE_SECONDS = 300
+# How many of each list a ranking keeps: the most any page or API call shows.
+RANKED = 50
+# Set while a refresh is queued, so that a burst of writes queues one.
+QUEUED_KEY = "prices:movers:refresh-queued"
+QUEUED_SECONDS = 600
 
 
 @dataclass
@@ -64,16 +75,16 @@ def representative_prices(game: str, now: dt.datetime | None = None) -> QuerySet
     )
 
 
-def _ranked_ids(game: str, change: str, limit: int, gainers: bool, now) -> list[int]:
-    direction = {f"{change}__gt": 0} if gainers else {f"{change}__lt": 0}
-    order = F(change).desc() if gainers else F(change).asc()
-    return list(
-        PriceSummary.objects.filter(
-            pk__in=representative_prices(game, now), market__gte=MIN_PRICE_CENTS, **direction
-        )
-        .order_by(order, "-market", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
+def _ranked(rows: list[tuple], change: int, gainers: bool, limit: int) -> list[int]:
+    """Summary ids by their change (index `change` of the row), largest move first; ties
+    go to the dearer price, then the older summary."""
+    if gainers:
+        moved = (row for row in rows if row[change] is not None and row[change] > 0)
+        return [
+            row[0] for row in heapq.nsmallest(limit, moved, key=lambda r: (-r[change], -r[1], r[0]))
+        ]
+    moved = (row for row in rows if row[change] is not None and row[change] < 0)
+    return [row[0] for row in heapq.nsmallest(limit, moved, key=lambda r: (r[change], -r[1], r[0]))]
 
 
 def _most_watched_ids(game: str, limit: int, now) -> list[tuple[int, int | None]]:
@@ -94,33 +105,93 @@ def _most_watched_ids(game: str, limit: int, now) -> list[tuple[int, int | None]
     return [(card_id, prices.get(card_id)) for card_id in card_ids]
 
 
-def movers(game: str, period: str, limit: int = 10, most_watched: bool = True, now=None) -> Movers:
-    """Gainers (largest rise first), losers (largest fall first) and the most watched cards.
+def refresh_rankings(now: dt.datetime | None = None) -> None:
+    """Rank every game's movers for every period and store them (see the docstring)."""
+    now = now or timezone.now()
+    fields = list(PERIODS.values())
+    rows = []
+    for game in Game.values:
+        fresh = list(
+            PriceSummary.objects.filter(
+                pk__in=representative_prices(game, now), market__gte=MIN_PRICE_CENTS
+            ).values_list("pk", "market", *fields)
+        )
+        watched = _most_watched_ids(game, RANKED, now)
+        for period, field_name in PERIODS.items():
+            change = 2 + fields.index(field_name)
+            rows.append(
+                MoverRanking(
+                    game=game,
+                    period=period,
+                    gainers=_ranked(fresh, change, True, RANKED),
+                    losers=_ranked(fresh, change, False, RANKED),
+                    most_watched=[list(pair) for pair in watched],
+                    computed_at=now,
+                )
+            )
+    MoverRanking.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["game", "period"],
+        update_fields=["gainers", "losers", "most_watched", "computed_at"],
+    )
+    cache.delete_many([_cache_key(row.game, row.period) for row in rows])
 
-    Ranking reads every fresh summary of the game (hundreds of milliseconds at 25,000
-    cards), so the ranking — ids only — is cached for CACHE_SECONDS; the rows themselves
-    are read fresh by id, in one or two quick queries.
+
+def queue_refresh() -> None:
+    """Rank again, in a task; a refresh already queued and not yet started covers this
+    one too. Price writes commit before they say so (prices_changed), so the task sees
+    them; a caller inside a longer transaction is caught up by the schedule."""
+    from django_q.tasks import async_task
+
+    if cache.add(QUEUED_KEY, True, QUEUED_SECONDS):
+        async_task("prices.tasks.refresh_movers", task_name="refresh movers")
+
+
+def run_queued_refresh() -> None:
+    """The queued task: takes the mark down first, so a write during the refresh queues
+    the next one."""
+    cache.delete(QUEUED_KEY)
+    refresh_rankings()
+
+
+def _cache_key(game: str, period: str) -> str:
+    return f"prices:movers:v3:{game}:{period}"
+
+
+def stored_ranking(game: str, period: str) -> dict:
+    """The stored ranking's ids (cached until the next refresh stores another); empty
+    lists before any price was ranked."""
+    key = _cache_key(game, period)
+    ranking = cache.get(key)
+    if ranking is None:
+        ranking = (
+            MoverRanking.objects.filter(game=game, period=period)
+            .values("gainers", "losers", "most_watched", "computed_at")
+            .first()
+        ) or {"gainers": [], "losers": [], "most_watched": [], "computed_at": None}
+        cache.set(key, ranking, CACHE_SECONDS)
+    return ranking
+
+
+def movers(game: str, period: str, limit: int = 10, most_watched: bool = True) -> Movers:
+    """Gainers (largest rise first), losers (largest fall first) and the most watched cards,
+    from the stored ranking; the rows themselves are read fresh by id, in one or two quick
+    queries.
 
     "Most watched" ranks the game's cards by how many collectors watch them (ties: the
     catalog's popularity, then the oldest card); it is not per period, but shows each
     card's change over the period, or no price when the card has no fresh one.
     """
     change = PERIODS[period]
-    key = f"prices:movers:v2:{game}:{period}:{limit}:{int(most_watched)}"
-    now = now or timezone.now()
-    cached = cache.get(key)
-    # The age is checked against the clock here as well as by the cache's own expiry, so
-    # the ranking is never older than CACHE_SECONDS whatever the cache backend does.
-    if cached is not None and now - cached["computed_at"] < dt.timedelta(seconds=CACHE_SECONDS):
-        ranking = cached
-    else:
-        ranking = {
-            "computed_at": now,
-            "gainers": _ranked_ids(game, change, limit, True, now),
-            "losers": _ranked_ids(game, change, limit, False, now),
-            "most_watched": _most_watched_ids(game, limit, now) if most_watched else [],
-        }
-        cache.set(key, ranking, CACHE_SECONDS)
+    stored = stored_ranking(game, period)
+    ranking = {
+        "gainers": stored["gainers"][:limit],
+        "losers": stored["losers"][:limit],
+        "most_watched": [tuple(pair) for pair in stored["most_watched"][:limit]]
+        if most_watched
+        else [],
+    }
 
     summary_ids = {*ranking["gainers"], *ranking["losers"]}
     summary_ids |= {pk for _, pk in ranking["most_watched"] if pk is not None}
@@ -129,7 +200,8 @@ def movers(game: str, period: str, limit: int = 10, most_watched: bool = True, n
         summary.period_change = getattr(summary, change)
     cards = {summary.card_id: summary.card for summary in summaries.values()}
     missing = {card_id for card_id, _ in ranking["most_watched"]} - cards.keys()
-    cards.update(Card.objects.select_related("card_set").in_bulk(missing))
+    if missing:
+        cards.update(Card.objects.select_related("card_set").in_bulk(missing))
 
     def rows(ids):
         return [summaries[pk] for pk in ids if pk in summaries]

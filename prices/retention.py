@@ -4,6 +4,12 @@ The day's last observation stays as its market price (the close, as daily source
 report it); low and high widen to the day's extremes and sample sizes add up, except a
 product-wide count (PriceCharting's sales volume), which is the same sales seen again:
 the day keeps the latest. Idempotent: a day with one point is left alone.
+
+On PostgreSQL, where the history is partitioned by month (prices/partitions.py), a month
+wholly past the cutoff is folded at once: rewritten as a new partition and swapped in for
+the old one, which is dropped whole. Only the part of the cutoff's own month before the
+cutoff is folded row by row, so a day's run reads about a month of points however long the
+history grows.
 """
 
 import datetime as dt
@@ -17,6 +23,7 @@ from django.utils import timezone
 
 from jobs import runs
 from jobs.models import JobRun
+from prices import partitions
 from prices.history import PRODUCT_WIDE_SAMPLES
 from prices.models import PricePoint
 from prices.writing import refresh_all_summaries
@@ -29,9 +36,21 @@ def fold_old_points(older_than_days: int | None = None) -> JobRun:
     cutoff = timezone.now() - dt.timedelta(days=days)
     run = runs.start(JobRun.Kind.RETENTION, description=f"points older than {days} days")
     with runs.running(run):
+        touched_cards = set()
+        points = PricePoint.objects.filter(observed_at__lt=cutoff)
+        months = 0
+        if partitions.is_partitioned():
+            partitions.ensure_partitions()
+            for partition in partitions.months_to_fold(cutoff):
+                folded = partitions.fold_month(partition)
+                months += 1
+                run.written += folded.groups
+                run.unchanged += folded.removed
+                touched_cards |= folded.card_ids
+                run.save(update_fields=["written", "unchanged"])
+            points = points.filter(observed_at__gte=partitions.month_start(cutoff))
         groups = list(
-            PricePoint.objects.filter(observed_at__lt=cutoff)
-            .annotate(day=TruncDate("observed_at", tzinfo=dt.UTC))
+            points.annotate(day=TruncDate("observed_at", tzinfo=dt.UTC))
             .values("card_id", "source", "price_key", "day")
             .annotate(points=Count("id"))
             .filter(points__gt=1)
@@ -39,7 +58,6 @@ def fold_old_points(older_than_days: int | None = None) -> JobRun:
         )
         run.progress_total = len(groups)
         run.save(update_fields=["progress_total"])
-        touched_cards = set()
         for start in range(0, len(groups), GROUPS_PER_TRANSACTION):
             chunk = groups[start : start + GROUPS_PER_TRANSACTION]
             removed, kept = _fold(chunk)
@@ -52,7 +70,9 @@ def fold_old_points(older_than_days: int | None = None) -> JobRun:
             refresh_all_summaries(touched_cards)
         run.status = JobRun.Status.SUCCEEDED
         run.finished_at = timezone.now()
-        run.description = f"{run.progress_total} card-days folded ({run.unchanged} points removed)"
+        run.description = f"{run.written} card-days folded ({run.unchanged} points removed)"
+        if months:
+            run.description += f"; {months} whole months rewritten"
         run.save()
     return run
 

@@ -2,7 +2,7 @@
 
 from django_q.tasks import async_task
 
-from prices import uploads
+from prices import movers, uploads
 from prices.demo import backfill_demo_history
 from prices.retention import fold_old_points
 from prices.sync import sync_source, usable_sources
@@ -21,8 +21,19 @@ def sync_prices(source: str | None = None, card_ids: list[int] | None = None) ->
     return []
 
 
+def refresh_movers() -> None:
+    movers.run_queued_refresh()
+
+
 def apply_retention(older_than_days: int | None = None) -> int:
     return fold_old_points(older_than_days).pk
+
+
+def ensure_price_partitions() -> list[str]:
+    """The price history's partitions for the coming months (PostgreSQL; nothing elsewhere)."""
+    from prices.partitions import ensure_partitions
+
+    return ensure_partitions()
 
 
 def backfill_demo(days: int = 365) -> int:

@@ -35,7 +35,8 @@ prices_changed = Signal()
 
 # A sanity bound, not a market opinion: $100 million in cents.
 MAX_CENTS = 10_000_000_000
-CHUNK_SIZE = 2000
+# Observations per transaction on the plain path: a commit is a disk flush on SQLite.
+CHUNK_SIZE = 10_000
 # Observations per transaction on the set-based (PostgreSQL) path.
 SET_BASED_CHUNK_SIZE = 25_000
 # Database vendors written to by set-based SQL (tests switch it off to compare the paths).
@@ -144,8 +145,14 @@ class WriteResult:
         self.changed_card_ids |= other.changed_card_ids
 
 
-def record_observations(observations: Iterable[Observation]) -> WriteResult:
-    """Validate, upsert and summarise. Each chunk is one transaction."""
+def record_observations(
+    observations: Iterable[Observation], *, announce: bool = True
+) -> WriteResult:
+    """Validate, upsert and summarise. Each chunk is one transaction.
+
+    Then prices_changed goes out with the cards whose prices changed, unless `announce`
+    is off: a caller writing in many calls (an import, a backfill) announces once at the
+    end with announce_changes(), so what reacts (alerts, movers, valuations) runs once."""
     result = WriteResult()
     set_based = _set_based()
     write = _write_chunk_set_based if set_based else _write_chunk
@@ -165,9 +172,15 @@ def record_observations(observations: Iterable[Observation]) -> WriteResult:
             chunk = []
     if chunk:
         write(chunk, result)
-    if result.changed_card_ids:
-        prices_changed.send(sender=record_observations, card_ids=result.changed_card_ids)
+    if announce:
+        announce_changes(result.changed_card_ids)
     return result
+
+
+def announce_changes(card_ids: set[int]) -> None:
+    """prices_changed for these cards, when there are any."""
+    if card_ids:
+        prices_changed.send(sender=record_observations, card_ids=card_ids)
 
 
 class _CleanCheck:
@@ -266,7 +279,15 @@ def _upsert_points(observations: list[Observation]) -> None:
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
         f"ON CONFLICT (card_id, source, price_key, observed_at) DO UPDATE SET {updates}"
     )
-    adapt = connection.ops.adapt_datetimefield_value
+    # Many observations share a moment (a day's prices): adapt each moment once.
+    adapted: dict[dt.datetime, object] = {}
+
+    def adapt(moment):
+        value = adapted.get(moment)
+        if value is None:
+            value = adapted[moment] = connection.ops.adapt_datetimefield_value(moment)
+        return value
+
     rows = [
         (
             o.card_id,
@@ -475,9 +496,11 @@ _INCOMING = "price_writing_points"
 _DUE = "price_writing_combos"
 _POINT_COLUMNS = "card_id, source, price_key, currency, market, low, high, sample_size, observed_at"
 # JIT compilation costs more than these statements do (their cost estimates are high
-# because they run per combo); SET LOCAL lasts until the transaction ends.
+# because they run per combo), and their sorts of a chunk's rows would spill to disk with
+# the default work_mem; SET LOCAL lasts until the transaction ends.
 _SCRATCH_SQL = f"""
 SET LOCAL jit = off;
+SET LOCAL work_mem = '64MB';
 CREATE TEMP TABLE IF NOT EXISTS {_INCOMING} (
     card_id bigint, source text, price_key text, currency text, market bigint, low bigint,
     high bigint, sample_size integer, observed_at timestamptz
@@ -492,7 +515,9 @@ DELETE FROM {_DUE};
 
 # Upsert the points; a point whose values are all the same is left alone and not returned.
 # Per written combo: the newest point, the extremes of the written markets, whether any was
-# a correction of a stored point (xmax is 0 only on a freshly inserted row), how many.
+# a correction of a stored point, how many. A freshly inserted row has an id above the
+# sequence's value read just before (_LAST_ID_SQL): the price history is partitioned on
+# PostgreSQL, and RETURNING cannot read a partition's system columns (xmax) to tell.
 _UPSERT_POINTS_SQL = f"""
 WITH written AS (
     INSERT INTO {_POINT_TABLE} AS p ({_POINT_COLUMNS})
@@ -504,7 +529,7 @@ WITH written AS (
     WHERE (p.currency, p.market, p.low, p.high, p.sample_size)
         IS DISTINCT FROM (excluded.currency, excluded.market, excluded.low, excluded.high,
                           excluded.sample_size)
-    RETURNING p.card_id, p.source, p.price_key, p.observed_at, p.market, p.xmax = 0 AS inserted
+    RETURNING p.card_id, p.source, p.price_key, p.observed_at, p.market, p.id > %s AS inserted
 )
 INSERT INTO {_DUE}
     (card_id, source, price_key, newest, high, low, full_refresh, written, newest_incoming)
@@ -513,6 +538,9 @@ SELECT card_id, source, price_key, max(observed_at), max(market), min(market),
 FROM written
 GROUP BY card_id, source, price_key
 """
+_LAST_ID_SQL = (
+    "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence(%s, 'id')::regclass), 0)"
+)
 _WRITTEN_SQL = f"SELECT card_id, sum(written) FROM {_DUE} GROUP BY card_id"
 
 _SAME_COMBO = "p.card_id = t.card_id AND p.source = t.source AND p.price_key = t.price_key"
@@ -568,8 +596,11 @@ WITH t AS (
                AS latest_incoming
     FROM {_DUE} c
     LEFT JOIN LATERAL (
+        -- LIMIT keeps this a lookup per combo by the unique index: as a join the planner
+        -- reads and sorts the whole summary table.
         SELECT s.observed_at, s.all_time_high, s.all_time_low FROM {_SUMMARY_TABLE} s
         WHERE s.card_id = c.card_id AND s.source = c.source AND s.price_key = c.price_key
+        LIMIT 1
     ) s ON true
     LEFT JOIN LATERAL (
         SELECT max(p.observed_at) AS latest, max(p.market) AS high, min(p.market) AS low
@@ -645,7 +676,8 @@ def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> Non
                 for o in by_key.values()
             ),
         )
-        cursor.execute(_UPSERT_POINTS_SQL)
+        cursor.execute(_LAST_ID_SQL, [_POINT_TABLE])
+        cursor.execute(_UPSERT_POINTS_SQL, [cursor.fetchone()[0]])
         cursor.execute(_WRITTEN_SQL)
         per_card = cursor.fetchall()
         written = sum(count for _, count in per_card)

@@ -3,7 +3,7 @@ import logging
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.management import call_command
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, post_save
 
 
 class TcgTrackerConfig(AppConfig):
@@ -13,7 +13,12 @@ class TcgTrackerConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
+        from django.contrib.auth import get_user_model
+
+        from tcgtracker.accounts import verify_superuser_email
+
         post_migrate.connect(create_cache_table, sender=self)
+        post_save.connect(verify_superuser_email, sender=get_user_model())
         connect_apps()
         if settings.LOG_FORMAT == "json":
             # Python's warnings go through logging too, so that every line is JSON.

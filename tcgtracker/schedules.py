@@ -37,6 +37,19 @@ SCHEDULES = [
         ),
     },
     {
+        # Every price write queues one as well; this one drops prices that turned stale
+        # and counts watches.
+        "name": "movers-refresh",
+        "func": "prices.tasks.refresh_movers",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+        "command": "refresh_movers",
+        "does": (
+            "ranks each game's movers and most watched cards again (every price write queues"
+            " this too; pages only read the stored ranking)"
+        ),
+    },
+    {
         "name": "pricecharting-price-guide",
         "func": "prices.tasks.import_price_guides",
         "schedule_type": Schedule.CRON,
@@ -81,6 +94,17 @@ SCHEDULES = [
         ),
     },
     {
+        "name": "webhook-retries",
+        "func": "alerts.deliveries.retry_webhook_deliveries",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+        "command": "retry_webhooks",
+        "does": (
+            "sends webhook alerts (Discord, Slack, Telegram, signed JSON) whose retry is due"
+            " and recovers ones a crashed worker lost"
+        ),
+    },
+    {
         "name": "alert-daily-digest",
         "func": "alerts.tasks.send_daily_digests",
         "schedule_type": Schedule.CRON,
@@ -92,12 +116,27 @@ SCHEDULES = [
         ),
     },
     {
+        # Before retention, which folds whole months, and months ahead of the writes.
+        "name": "price-partitions",
+        "func": "prices.tasks.ensure_price_partitions",
+        "schedule_type": Schedule.CRON,
+        "cron": "0 3 * * *",
+        "command": "ensure_price_partitions [--months-ahead N] [--dry-run]",
+        "does": (
+            "on PostgreSQL, creates the price history's monthly partitions three months ahead"
+            " and moves points that landed in the default partition into a month of their own"
+        ),
+    },
+    {
         "name": "price-retention",
         "func": "prices.tasks.apply_retention",
         "schedule_type": Schedule.CRON,
         "cron": "30 3 * * *",
         "command": "apply_retention [--days N]",
-        "does": "folds old price points into one per day",
+        "does": (
+            "folds old price points into one per day; on PostgreSQL a month wholly past"
+            " `PRICE_RETENTION_DAYS` is rewritten folded and swapped in for its partition"
+        ),
     },
     {
         # Late in the day (UTC), after the day's syncs and price-guide import.

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "tcgtracker.middleware.request_context",
+    "tcgtracker.lib.replica.replica_reads",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -109,9 +110,20 @@ TEMPLATES = [
     },
 ]
 
-# Database: DATABASE_URL (postgres://user:pass@host:5432/name) or a local SQLite file.
+# Database: DATABASE_URL (postgres://user:pass@host:5432/name) or a local SQLite file. On
+# PostgreSQL each process pools up to DATABASE_POOL_MAX connections (0: no pool). With
+# DATABASE_REPLICA_URL (a streaming replica of it), the catalog and price reads of GET
+# pages go there (tcgtracker/lib/replica.py); everything else stays on the primary.
 DATABASE_URL = env_str("DATABASE_URL")
-DATABASES = {"default": database_config(DATABASE_URL, BASE_DIR)}
+DATABASE_POOL_MAX = env_int("DATABASE_POOL_MAX", 4)
+DATABASES = {"default": database_config(DATABASE_URL, BASE_DIR, DATABASE_POOL_MAX)}
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+DATABASE_ROUTERS = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = database_config(
+        DATABASE_REPLICA_URL, BASE_DIR, DATABASE_POOL_MAX, name="DATABASE_REPLICA_URL"
+    )
+    DATABASE_ROUTERS = ["tcgtracker.lib.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache and task broker: Redis when REDIS_URL is set; otherwise a cache table in the
@@ -193,6 +205,9 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 # The same work, and so the same time, for a known email address as for a new one.
 ACCOUNT_FORMS = {"signup": "tcgtracker.accounts.SignupForm"}
+# Our wording in allauth's emails; accounts named by their email address.
+ACCOUNT_ADAPTER = "tcgtracker.accounts.AccountAdapter"
+ACCOUNT_USER_DISPLAY = "tcgtracker.accounts.user_display"
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
@@ -373,6 +388,17 @@ CATALOG_SYNC_ENABLED = env_bool("CATALOG_SYNC_ENABLED", False)
 # Alerts: how many active alerts a user may have; delivery attempts per alert email.
 ALERTS_MAX_ACTIVE_PER_USER = env_int("ALERTS_MAX_ACTIVE_PER_USER", 50)
 ALERT_EMAIL_MAX_ATTEMPTS = env_int("ALERT_EMAIL_MAX_ATTEMPTS", 5)
+
+# Webhook channels (Discord, Slack-compatible, Telegram, signed JSON), see
+# docs/notifications.md. Destinations must be public internet addresses over https unless
+# WEBHOOK_ALLOW_PRIVATE is on (a chat server on your own network; allows plain http too).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_MAX_PER_USER = env_int("WEBHOOK_MAX_PER_USER", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 5)
+# Deliveries refused for good in a row (unknown webhook, revoked bot) before a channel is
+# turned off and its owner emailed.
+WEBHOOK_DISABLE_AFTER = env_int("WEBHOOK_DISABLE_AFTER", 3)
+TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/")
 
 # Collection CSV imports, per user: the largest file, uploads in the last hour, and what
 # open imports (uploaded, not yet imported or discarded) may hold at once. Every import

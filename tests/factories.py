@@ -40,7 +40,10 @@ def make_user(email=None, password="correct horse battery staple", **overrides):
     )
     from allauth.account.models import EmailAddress
 
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    # A superuser's address is verified as it is saved (tcgtracker.accounts).
+    EmailAddress.objects.update_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
     return user
 
 

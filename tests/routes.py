@@ -18,7 +18,7 @@ from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 
 from alerts.links import pause_token, unsubscribe_token
-from alerts.models import Alert
+from alerts.models import Alert, Channel
 from api.models import ApiKey
 from collections_app.models import CollectionImport, ImportRow, Watch
 from jobs.models import JobRun
@@ -168,6 +168,11 @@ def make_world(*, owner_is_staff: bool = False) -> World:
     )
     import_row.candidates.add(card)
     alert = Alert.objects.create(user=owner, card=card, kind=Alert.Kind.BELOW, threshold=30000)
+    # Loopback: refused before any connection, so "Send test" answers at once.
+    channel = Channel.objects.create(
+        user=owner, kind=Channel.Kind.DISCORD, name="Server", url="https://127.0.0.1:9/hook"
+    )
+    alert.channels.add(channel)
     job = JobRun.objects.create(kind=JobRun.Kind.PRICE_SYNC, source=Source.DEMO)
     unmatched = UnmatchedRow.objects.create(
         source=Source.PRICECHARTING,
@@ -202,6 +207,7 @@ def make_world(*, owner_is_staff: bool = False) -> World:
         "alerts:unsubscribe": {"token": unsubscribe_token(owner)},
         "api:card": {"card_id": str(card.pk)},
         "api:card_history": {"card_id": str(card.pk)},
+        "api:card_stats": {"card_id": str(card.pk)},
         "api:not_found": {"path": "nothing-here"},
         "api:alert": {"alert_id": str(alert.pk)},
         "api:collection": {"collection_id": str(collection.pk)},
@@ -234,6 +240,8 @@ def make_world(*, owner_is_staff: bool = False) -> World:
     }
     for name in ("detail", "edit", "pause", "resume", "delete"):
         real[f"alerts:{name}"] = {"pk": str(alert.pk)}
+    for name in ("test", "enable", "disable", "delete"):
+        real[f"alerts:channel_{name}"] = {"pk": str(channel.pk)}
     api_keys = {"user": owner_secret, "staff": staff_secret}
     return World(
         owner, staff, api_keys, real, card.get_absolute_url(), collection.get_absolute_url()

@@ -11,7 +11,7 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 
 from tcgtracker.settings import *  # noqa: E402, F403
-from tcgtracker.settings import CACHES, Q_CLUSTER, REDIS_URL, STORAGES  # noqa: E402
+from tcgtracker.settings import CACHES, DATABASES, Q_CLUSTER, REDIS_URL, STORAGES  # noqa: E402
 
 if not REDIS_URL:
     # Fast and private to each test process; the zero-configuration database cache is
@@ -20,6 +20,10 @@ if not REDIS_URL:
 # Each test process (xdist worker) gets its own cache namespace on a shared Redis: the
 # process id, since workers inherit the controller's environment.
 CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"
+
+# A read replica that is the test database itself (Django's test mirror): the router is
+# switched on by the tests that need it (tests/test_replica.py), the alias is always here.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -128,3 +128,47 @@ def test_the_task_brokers_redis_url_gives_up_on_a_silent_server():
     assert with_redis_timeouts("rediss://:pw@cache:6380/1?socket_timeout=9") == (
         "rediss://:pw@cache:6380/1?socket_timeout=9&socket_connect_timeout=2"
     )
+
+
+def test_postgresql_connections_come_from_a_pool_of_the_configured_size():
+    config = database_config("postgres://tracker:secret@db.internal/prices", ROOT, pool_max=8)
+    assert config["OPTIONS"]["pool"]["max_size"] == 8
+    # Django refuses a persistent connection beside a pool; the pool checks its connections.
+    assert (config["CONN_MAX_AGE"], config["CONN_HEALTH_CHECKS"]) == (0, True)
+
+
+def test_a_pool_size_of_zero_keeps_one_persistent_connection_per_thread():
+    config = database_config("postgres://tracker:secret@db.internal/prices", ROOT, pool_max=0)
+    assert "pool" not in config.get("OPTIONS", {})
+    assert config["CONN_MAX_AGE"] == 60
+
+
+def test_sqlite_has_no_pool_and_a_negative_pool_size_is_an_error():
+    assert "pool" not in database_config("", ROOT, pool_max=8)["OPTIONS"]
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_POOL_MAX"):
+        database_config("postgres://db.internal/prices", ROOT, pool_max=-1)
+
+
+def test_a_replica_url_adds_the_replica_and_its_router():
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['replica']['HOST'], s.DATABASES['replica']['OPTIONS']['pool']"
+        "['max_size'], s.DATABASE_ROUTERS)"
+    )
+    result = run_manage(
+        "shell",
+        "-c",
+        script,
+        env={
+            "DEBUG": "true",
+            "DATABASE_URL": "postgres://tracker@primary.internal/prices",
+            "DATABASE_REPLICA_URL": "postgres://tracker@replica.internal/prices",
+            "DATABASE_POOL_MAX": "6",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == [
+        "replica.internal",
+        "6",
+        "['tcgtracker.lib.replica.ReplicaRouter']",
+    ]

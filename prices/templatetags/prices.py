@@ -6,7 +6,7 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
-from prices import history, keys
+from prices import history, keys, stats
 from tcgtracker.lib.money import format_money
 
 register = template.Library()
@@ -88,3 +88,44 @@ def freshness(moment, now=None):
 @register.filter
 def is_stale(moment):
     return moment is not None and timezone.now() - moment > STALE_AFTER
+
+
+@register.filter
+def volatility(value):
+    """Annualised volatility in whole percent; "—" saying why when there is too little
+    data (prices.stats)."""
+    if value is None:
+        return format_html(
+            '<span class="change-none" title="{}">—</span>',
+            f"Too little data: needs {stats.MIN_RETURNS} day-to-day changes",
+        )
+    return f"{value:,.0f}%"
+
+
+TREND_MARKS = {stats.RISING: "▲", stats.FALLING: "▼", stats.FLAT: "▶"}
+
+
+@register.filter
+def trend(value: stats.Trend):
+    """ "▲ Rising +3.2%/month" with its confidence interval in the title; "Too little
+    data" saying what is needed."""
+    if value.percent_per_month is None:
+        return format_html(
+            '<span class="trend trend-none" title="{}">Too little data</span>',
+            f"Needs {stats.MIN_TREND_DAYS} days with a price over at least "
+            f"{stats.MIN_TREND_SPAN_DAYS} days",
+        )
+    low, high = value.interval
+    return format_html(
+        '<span class="trend trend-{}" title="{}"><span aria-hidden="true">{} </span>{} '
+        '<span class="trend-rate">{}%/month</span></span>',
+        value.direction,
+        f"95% confidence interval: {_signed(low)}% to {_signed(high)}% a month",
+        TREND_MARKS[value.direction],
+        value.direction.capitalize(),
+        _signed(value.percent_per_month),
+    )
+
+
+def _signed(value: float) -> str:
+    return f"{'+' if value >= 0 else '−'}{abs(value):,.1f}"

@@ -66,8 +66,12 @@ SQLITE_OPTIONS = {
 }
 
 
-def database_config(url: str, base_dir) -> dict:
-    """DATABASES["default"] from DATABASE_URL; unset means a SQLite file in the project."""
+def database_config(url: str, base_dir, pool_max: int = 0, name: str = "DATABASE_URL") -> dict:
+    """DATABASES["default"] from DATABASE_URL; unset means a SQLite file in the project.
+
+    On PostgreSQL, pool_max > 0 gives each process a pool of up to that many connections
+    (psycopg's pool through Django's "pool" option), checked before each use; 0 keeps
+    Django's own persistent connection per thread instead."""
     import dj_database_url
 
     if not url:
@@ -79,11 +83,30 @@ def database_config(url: str, base_dir) -> dict:
     try:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+        raise ImproperlyConfigured(f"{name} is not a database URL: {exc}") from None
     if not config.get("ENGINE"):
-        raise ImproperlyConfigured("DATABASE_URL has an unknown scheme.")
+        raise ImproperlyConfigured(f"{name} has an unknown scheme.")
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
+    if pool_max < 0:
+        raise ImproperlyConfigured("DATABASE_POOL_MAX must be 0 (no pool) or more.")
+    if pool_max and config["ENGINE"] == "django.db.backends.postgresql":
+        # A pooled connection goes back to the pool after each request: Django refuses
+        # persistent connections alongside a pool. With CONN_HEALTH_CHECKS the pool checks
+        # a connection before handing it out, so one the server dropped (a restart, a
+        # failover) is replaced rather than failing a request.
+        config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = True
+        config["OPTIONS"] = {
+            **config.get("OPTIONS", {}),
+            "pool": {
+                "min_size": 1,
+                "max_size": pool_max,
+                # A request waits this long for a free connection, then fails.
+                "timeout": 10,
+                "max_idle": 300,
+            },
+        }
     return config
 
 

@@ -358,6 +358,10 @@ class CircuitBreaker:
         self._local.probing = False
         cache.delete_many([self._failures_key, self._opened_key, self._probe_key])
 
+    def record_neutral(self) -> None:
+        """An answer that says nothing about an outage (a 404 for one thing, a 401)."""
+        self._release_probe()
+
     def _release_probe(self) -> None:
         """The probe got an answer that says nothing about the outage: let another probe."""
         if getattr(self._local, "probing", False):

@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent, EmailPreferences
+from alerts.models import Alert, AlertEvent, Channel, Delivery, EmailPreferences
 from api.models import ApiKey
 from collections_app.importing import decode_upload, detect_format
 from collections_app.models import CollectionImport, PortfolioSnapshot, Watch
@@ -63,15 +63,31 @@ def everything(owner):
     )
     Watch.objects.create(user=owner, card=card)
     alert = Alert.objects.create(user=owner, card=card, kind=Alert.Kind.BELOW, threshold=30000)
-    AlertEvent.objects.create(
+    event = AlertEvent.objects.create(
         alert=alert, source="pricecharting", price=29000, observed_at=timezone.now()
     )
+    channel = Channel.objects.create(
+        user=owner,
+        kind=Channel.Kind.JSON,
+        name="Ash's bot",
+        url="https://bots.example/hook/ash-secret-path-1234",
+        signing_secret="ash-signing-secret",
+    )
+    alert.channels.add(channel)
+    Delivery.objects.create(event=event, channel=channel, status=Delivery.Status.SENT, attempts=1)
     EmailPreferences.for_user(owner)
     key, secret = ApiKey.issue(owner, "Ash's sheet", ApiKey.Scope.WRITE)
     LogEntry.objects.log_actions(
         user_id=make_user(is_staff=True).pk, queryset=[owner], action_flag=ADDITION
     )
-    return {"card": card, "collection": collection, "alert": alert, "key": key, "secret": secret}
+    return {
+        "card": card,
+        "collection": collection,
+        "alert": alert,
+        "key": key,
+        "secret": secret,
+        "channel": channel,
+    }
 
 
 # --- Permissions ---------------------------------------------------------------------------------
@@ -141,6 +157,8 @@ def test_the_export_is_one_zip_of_everything_without_key_hashes(owner, everythin
         "watchlist.csv",
         "alerts.csv",
         "alert_history.csv",
+        "alert_channels.csv",
+        "alert_deliveries.csv",
         "api_keys.csv",
         "collection_imports.csv",
     }
@@ -159,6 +177,12 @@ def test_the_export_is_one_zip_of_everything_without_key_hashes(owner, everythin
     assert rows("watchlist.csv")[0]["card_name"] == "Charizard"
     assert rows("alerts.csv")[0]["threshold"] == "300.00"
     assert rows("alert_history.csv")[0]["price"] == "290.00"
+    channel = everything["channel"]
+    assert rows("alerts.csv")[0]["channel_ids"] == str(channel.pk)
+    [exported_channel] = rows("alert_channels.csv")
+    assert exported_channel["name"] == "Ash's bot"
+    assert exported_channel["destination"] == "https://bots.example/…1234"
+    assert rows("alert_deliveries.csv")[0]["status"] == "sent"
     assert rows("collection_imports.csv")[0]["filename"] == "ash.csv"
     key = everything["key"]
     assert rows("api_keys.csv") == [
@@ -174,6 +198,8 @@ def test_the_export_is_one_zip_of_everything_without_key_hashes(owner, everythin
     everything_exported = b"".join(archive.read(name) for name in archive.namelist())
     assert key.hash.encode() not in everything_exported
     assert everything["secret"].encode() not in everything_exported
+    for secret in ("ash-secret-path", "ash-signing-secret"):
+        assert secret.encode() not in everything_exported
 
 
 def test_an_exported_collections_items_are_in_the_importers_own_format(owner, everything):

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts import links
-from alerts.models import Alert, AlertEvent, EmailPreferences
+from alerts.models import Alert, AlertEvent, Channel, Delivery, EmailPreferences
 from prices.writing import Observation, record_observations
 from tests.factories import make_card, make_user
 
@@ -191,22 +191,48 @@ def test_anonymous_visitors_cannot_create(card):
     assert not Alert.objects.exists()
 
 
-# --- The one-click pause link ------------------------------------------------------
+# --- The pause link ----------------------------------------------------------------
 
 
-def test_the_pause_link_pauses_without_logging_in(alert):
-    response = Client().get(links.pause_url(alert).removeprefix("http://127.0.0.1:8000"))
+def pause_link_of(alert) -> str:
+    return links.pause_url(alert).removeprefix("http://127.0.0.1:8000")
+
+
+def test_opening_the_pause_link_only_asks(alert):
+    # Mail scanners and link previews open every link of an email: a GET changes nothing.
+    response = Client().get(pause_link_of(alert))
+    assert response.status_code == 200
+    assert b"Pause this alert?" in response.content
+    assert b'<form method="post"' in response.content
+    assert snapshot(alert)["active"] is True
+    assert Client().head(pause_link_of(alert)).status_code == 200
+    assert snapshot(alert)["active"] is True
+
+
+def test_the_pause_button_pauses_without_logging_in(alert):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(pause_link_of(alert))
+    response = client.post(
+        pause_link_of(alert), {"csrfmiddlewaretoken": page.cookies["csrftoken"].value}
+    )
     assert response.status_code == 200
     assert b"Alert paused" in response.content
     assert alert.get_absolute_url().encode() in response.content
     assert snapshot(alert)["active"] is False
 
 
-def test_the_pause_link_works_twice(alert):
+def test_the_pause_button_needs_the_page_s_csrf_token(alert):
+    response = Client(enforce_csrf_checks=True).post(pause_link_of(alert))
+    assert response.status_code == 403
+    assert snapshot(alert)["active"] is True
+
+
+def test_pausing_twice_is_the_same_as_once(alert):
     url = reverse("alerts:pause_link", args=[links.pause_token(alert)])
-    assert Client().get(url).status_code == 200
-    assert client_for(alert.user).get(url).status_code == 200
+    assert Client().post(url).status_code == 200
+    assert client_for(alert.user).post(url).status_code == 200
     assert snapshot(alert)["active"] is False
+    assert b"Alert paused" in Client().get(url).content
 
 
 def test_a_pause_token_for_another_users_alert_is_404(alert, other, card):
@@ -214,10 +240,10 @@ def test_a_pause_token_for_another_users_alert_is_404(alert, other, card):
     from django.core import signing
 
     token = signing.dumps({"alert": alert.pk, "user": other.pk}, salt=links.PAUSE_SALT)
-    assert client_for(other).get(reverse("alerts:pause_link", args=[token])).status_code == 404
+    assert client_for(other).post(reverse("alerts:pause_link", args=[token])).status_code == 404
     # The other user's own alert's token does not pause this alert either.
     theirs = make_alert(other, card)
-    client_for(other).get(reverse("alerts:pause_link", args=[links.pause_token(theirs)]))
+    client_for(other).post(reverse("alerts:pause_link", args=[links.pause_token(theirs)]))
     assert snapshot(alert)["active"] is True
     assert snapshot(theirs)["active"] is False
 
@@ -226,19 +252,22 @@ def test_a_pause_token_for_another_users_alert_is_404(alert, other, card):
     "token",
     ["forged", "eyJhbGVydCI6MSwidXNlciI6MX0:1abcde:tampered"],
 )
-def test_a_forged_pause_token_is_404(token, alert):
-    assert Client().get(reverse("alerts:pause_link", args=[token])).status_code == 404
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_forged_pause_token_is_404(token, method, alert):
+    response = getattr(Client(), method)(reverse("alerts:pause_link", args=[token]))
+    assert response.status_code == 404
     assert snapshot(alert)["active"] is True
 
 
 def test_an_unsubscribe_token_does_not_pause(alert):
     token = links.unsubscribe_token(alert.user)
-    assert Client().get(reverse("alerts:pause_link", args=[token])).status_code == 404
+    assert Client().post(reverse("alerts:pause_link", args=[token])).status_code == 404
 
 
-def test_the_pause_link_only_accepts_get(alert):
+def test_the_pause_link_refuses_other_methods(alert):
     url = reverse("alerts:pause_link", args=[links.pause_token(alert)])
-    assert Client().post(url).status_code == 405
+    assert Client().put(url).status_code == 405
+    assert Client().delete(url).status_code == 405
 
 
 # --- Unsubscribe ------------------------------------------------------------------
@@ -372,7 +401,7 @@ def test_creating_from_the_card_page_with_htmx_answers_a_confirmation(card, owne
 
 def test_creating_from_my_alerts_with_htmx_answers_the_list(card, owner, alert):
     response = client_for(owner).post(
-        reverse("alerts:create"), valid_post(card, **{"from": "list"}), **HTMX
+        reverse("alerts:create"), valid_post(card, threshold="12.00", **{"from": "list"}), **HTMX
     )
     assert response.status_code == 200
     assert response["HX-Retarget"] == "#alert-list"
@@ -454,7 +483,7 @@ def test_paused_alerts_do_not_count_towards_the_limit(settings, card, owner, oth
     make_alert(owner, card, active=False)
     make_alert(other, card)
     make_alert(other, card)
-    response = client_for(owner).post(reverse("alerts:create"), valid_post(card))
+    response = client_for(owner).post(reverse("alerts:create"), valid_post(card, threshold="12.00"))
     assert response.status_code == 302
 
 
@@ -543,7 +572,7 @@ def test_the_list_shows_price_distance_status_and_history(card, owner):
     ]
     assert "$13.20" in content
     assert "Trigger history" in content
-    assert "$16.00" in content and ">Sent<" in content
+    assert "$16.00" in content and "Email: Sent<" in content
     assert "2 of 50" in content
 
 
@@ -572,17 +601,24 @@ def test_the_list_query_count_does_not_grow_with_alerts(owner):
             price(card, 1000 + i)
             price(card, 2000 + i, key="PSA 10", source="ebay")
             a = make_alert(owner, card, price_key="PSA 10" if i % 2 else "ungraded")
+            channel = Channel.objects.create(
+                user=owner, kind=Channel.Kind.DISCORD, name=f"Server {i}", url="https://x.test/1"
+            )
+            a.channels.add(channel)
             for _ in range(3):
-                AlertEvent.objects.create(
+                event = AlertEvent.objects.create(
                     alert=a, source="ebay", price=2000, observed_at=timezone.now()
                 )
+                Delivery.objects.create(event=event, channel=channel)
 
     add(2)
     with_two = _list_queries(client)
     add(18)
     with_twenty = _list_queries(client)
     assert with_two == with_twenty
-    assert with_two <= 6
+    # The session and its user, the alerts, their channels, the prices, the latest
+    # triggers and where each was delivered.
+    assert with_two <= 8
 
 
 def test_unsubscribing_stops_the_daily_digest_too(client):

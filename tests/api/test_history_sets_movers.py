@@ -19,8 +19,8 @@ def error_of(response, status):
     return response.json()["error"]
 
 
-def observe(card, days_ago, cents, *, source="pricecharting", key="ungraded", hours=0):
-    record_observations(
+def observe(card, days_ago, cents, *, source="pricecharting", key="ungraded", hours=0, **extra):
+    result = record_observations(
         [
             Observation(
                 card_id=card.pk,
@@ -28,9 +28,11 @@ def observe(card, days_ago, cents, *, source="pricecharting", key="ungraded", ho
                 price_key=key,
                 market=cents,
                 observed_at=NOW - dt.timedelta(days=days_ago, hours=hours),
+                **extra,
             )
         ]
     )
+    assert result.rejected == 0, result.errors
 
 
 @pytest.fixture
@@ -67,8 +69,8 @@ def test_history_has_one_series_per_source_and_key_with_every_point(api, card, c
         ("demo", "ungraded"),
     ]
     assert series[("pricecharting", "ungraded")]["points"] == [
-        {"t": "2025-06-12T12:00:00Z", "market": "10.00"},
-        {"t": "2025-06-14T12:00:00Z", "market": "12.50"},
+        point("2025-06-12T12:00:00Z", "10.00"),
+        point("2025-06-14T12:00:00Z", "12.50"),
     ]
     assert series[("pricecharting", "ungraded")]["currency"] == "USD"
     assert series[("demo", "ungraded")]["simulated"] is True
@@ -85,8 +87,54 @@ def test_long_periods_average_per_day(api, card, clock):
     assert data["bucket"] == "day"
     [series] = data["series"]
     assert series["points"] == [
-        {"t": "2025-06-05T00:00:00Z", "market": "15.00"},
-        {"t": "2025-06-10T00:00:00Z", "market": "30.00"},
+        point("2025-06-05T00:00:00Z", "15.00"),
+        point("2025-06-10T00:00:00Z", "30.00"),
+    ]
+
+
+def point(t, market, low=None, high=None, sample_size=None, product_sales_volume=None):
+    return {
+        "t": t,
+        "market": market,
+        "low": low,
+        "high": high,
+        "sample_size": sample_size,
+        "product_sales_volume": product_sales_volume,
+    }
+
+
+def test_history_points_carry_the_range_and_sample_the_source_reported(api, card, clock):
+    observe(card, 2, 1000, source="ebay", low=800, high=1500, sample_size=12)
+    observe(card, 1, 1100, source="ebay")
+
+    [series] = api.get(f"/api/v1/cards/{card.pk}/prices/history", {"period": "7d"}).json()["series"]
+
+    assert series["points"] == [
+        point("2025-06-13T12:00:00Z", "10.00", "8.00", "15.00", 12),
+        point("2025-06-14T12:00:00Z", "11.00"),
+    ]
+
+
+def test_pricecharting_sales_volume_is_the_card_s_never_a_grade_s_sample(api, card, clock):
+    observe(card, 1, 50000, key="PSA 10", sample_size=340)
+
+    [series] = api.get(f"/api/v1/cards/{card.pk}/prices/history").json()["series"]
+
+    assert series["points"] == [
+        point("2025-06-14T12:00:00Z", "500.00", sample_size=None, product_sales_volume=340)
+    ]
+
+
+def test_a_day_s_average_carries_its_widest_range_and_largest_sample(api, card, clock):
+    observe(card, 10, 1000, source="ebay", hours=2, low=900, high=1200, sample_size=5)
+    observe(card, 10, 2000, source="ebay", hours=1, low=700, high=2500, sample_size=9)
+    observe(card, 5, 3000, source="ebay")
+
+    [series] = api.get(f"/api/v1/cards/{card.pk}/prices/history", {"period": "3m"}).json()["series"]
+
+    assert series["points"] == [
+        point("2025-06-05T00:00:00Z", "15.00", "7.00", "25.00", 9),
+        point("2025-06-10T00:00:00Z", "30.00"),
     ]
 
 
@@ -171,6 +219,111 @@ def test_the_history_query_count_does_not_grow_with_the_history(api, card, clock
     many = count_queries(api, f"/api/v1/cards/{card.pk}/prices/history")
     # The key, the card, the series.
     assert few == many == 3
+
+
+# --- Stats ----------------------------------------------------------------------------
+
+
+def test_stats_answer_each_line_s_figures_over_the_period(api, card, clock):
+    # 1 % a day for 20 days: a steady climb, no volatility.
+    for day in range(20):
+        observe(card, 19 - day, round(1000 * 1.01**day))
+    observe(card, 0, 900, hours=1)  # a second price today: the day's price is their mean
+    observe(card, 1, 5000, key="PSA 10")
+    observe(card, 2, 990, source="demo")
+
+    response = api.get(f"/api/v1/cards/{card.pk}/stats", {"period": "30d"})
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["card_id"], data["period"], data["simulated"]) == (card.pk, "30d", True)
+    assert (data["from"], data["to"]) == ("2025-05-16T12:00:00Z", "2025-06-15T12:00:00Z")
+    lines = {(line["source"], line["key"]): line for line in data["lines"]}
+    assert list(lines) == [
+        ("pricecharting", "ungraded"),
+        ("pricecharting", "PSA 10"),
+        ("demo", "ungraded"),
+    ]
+    ungraded = lines[("pricecharting", "ungraded")]
+    assert ungraded["observations"] == 21
+    assert ungraded["days"] == 20
+    assert (ungraded["first_day"], ungraded["last_day"]) == ("2025-05-27", "2025-06-15")
+    assert (ungraded["low"], ungraded["high"]) == ("9.00", "12.08")
+    assert ungraded["trend"]["direction"] == "rising"
+    assert ungraded["volatility_percent"] > 0  # today's mean breaks the steady climb
+    assert ungraded["simulated"] is False
+    psa = lines[("pricecharting", "PSA 10")]
+    assert psa["trend"] == {
+        "direction": "too little data",
+        "percent_per_month": None,
+        "interval_low": None,
+        "interval_high": None,
+    }
+    assert psa["volatility_percent"] is None
+    assert (psa["average"], psa["median"], psa["key_label"]) == ("50.00", "50.00", "PSA 10")
+    assert lines[("demo", "ungraded")]["simulated"] is True
+
+
+def test_stats_of_a_steady_climb_match_the_hand_computed_trend(api, card, clock):
+    for day in range(30):
+        observe(card, 29 - day, round(100000 * 1.01**day))
+
+    [line] = api.get(f"/api/v1/cards/{card.pk}/stats").json()["lines"]
+
+    assert line["trend"]["direction"] == "rising"
+    assert line["trend"]["percent_per_month"] == pytest.approx(35.4, abs=0.1)
+    assert line["volatility_percent"] == pytest.approx(0, abs=0.1)
+
+
+def test_stats_filter_by_source_and_key(api, card, clock):
+    observe(card, 1, 1000)
+    observe(card, 1, 5000, key="PSA 10")
+    observe(card, 1, 990, source="demo")
+
+    by_source = api.get(f"/api/v1/cards/{card.pk}/stats", {"source": "demo"}).json()
+    by_key = api.get(f"/api/v1/cards/{card.pk}/stats", {"key": "PSA 10"}).json()
+
+    assert [(s["source"], s["key"]) for s in by_source["lines"]] == [("demo", "ungraded")]
+    assert [(s["source"], s["key"]) for s in by_key["lines"]] == [("pricecharting", "PSA 10")]
+    assert by_key["simulated"] is False
+
+
+def test_stats_of_a_card_without_prices_are_an_empty_list(api, card):
+    data = api.get(f"/api/v1/cards/{card.pk}/stats", {"period": "all"}).json()
+    assert (data["lines"], data["from"], data["simulated"]) == ([], None, False)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [("period", "2w"), ("source", "cardmarket"), ("key", "PSA 11"), ("key", "x" * 33)],
+)
+def test_bad_stats_parameters_are_a_400_naming_the_parameter(api, card, parameter, value):
+    error = error_of(api.get(f"/api/v1/cards/{card.pk}/stats", {parameter: value}), 400)
+    assert (error["code"], error["details"]) == ("INVALID_PARAMETER", {"parameter": parameter})
+
+
+def test_stats_of_an_unknown_card_are_card_not_found(api):
+    error = error_of(api.get("/api/v1/cards/424242/stats"), 404)
+    assert error["code"] == "CARD_NOT_FOUND"
+
+
+def test_stats_revalidate_with_their_etag(api, card):
+    record_prices(card, {"ungraded": 1000})
+    url = f"/api/v1/cards/{card.pk}/stats"
+    first = api.get(url)
+    assert first["Cache-Control"] == "private, max-age=60"
+    assert api.get(url, headers={"If-None-Match": first["ETag"]}).status_code == 304
+
+
+def test_stats_query_count_does_not_grow_with_history(api, count_queries, clock):
+    short, long = make_card(), make_card()
+    for card, days in [(short, 3), (long, 60)]:
+        for day in range(days):
+            observe(card, day, 1000 + day)
+            observe(card, day, 5000 + day, key="PSA 10")
+    few = count_queries(api, f"/api/v1/cards/{short.pk}/stats", {"period": "all"})
+    many = count_queries(api, f"/api/v1/cards/{long.pk}/stats", {"period": "all"})
+    assert few == many
 
 
 # --- Sets ------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ def test_the_document_is_served_without_a_key():
         "/cards",
         "/cards/{card_id}",
         "/cards/{card_id}/prices/history",
+        "/cards/{card_id}/stats",
         "/sets",
         "/prices/movers",
         "/openapi.json",

@@ -467,8 +467,8 @@ def test_a_failed_post_keeps_nothing_so_it_can_be_sent_again(writer, card):
 def test_idempotency_keys_belong_to_one_api_key(owner, card):
     _, first_secret = ApiKey.issue(owner, "a", ApiKey.Scope.WRITE)
     _, second_secret = ApiKey.issue(owner, "b", ApiKey.Scope.WRITE)
-    body = {"card_id": card.pk, "threshold": 1}
-    for secret in (first_secret, second_secret):
+    for threshold, secret in enumerate((first_secret, second_secret), start=1):
+        body = {"card_id": card.pk, "threshold": threshold}  # identical alerts are refused
         response = send(
             client_with(secret), "post", "/api/v1/alerts", body, **{"Idempotency-Key": "same"}
         )

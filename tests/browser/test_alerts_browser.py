@@ -50,6 +50,14 @@ def test_create_an_alert_from_a_card_page_see_it_listed_and_pause_it(page, live_
     expect(page.get_by_label("Condition or grade")).to_have_value("PSA 10")
     page.get_by_label("Alert me when the price").select_option("below")
     page.get_by_label("Price line ($)").fill("250")
+    # The form says what the alert will do, as it is filled in.
+    expect(page.locator(".alert-preview")).to_contain_text(
+        "Email when PSA 10 at any source falls to $250.00 or below"
+    )
+    page.get_by_label("Source").select_option("pricecharting")
+    expect(page.locator(".alert-preview")).to_contain_text(
+        "Email when PSA 10 at PriceCharting falls to $250.00 or below"
+    )
     page.get_by_role("button", name="Create alert").click()
     expect(page.get_by_text("Alert created.")).to_be_visible()
 
@@ -65,7 +73,7 @@ def test_create_an_alert_from_a_card_page_see_it_listed_and_pause_it(page, live_
     expect(page).to_have_title(f"My alerts · {settings.SITE_NAME}")
     row = page.locator(f"#alert-{alert.pk}")
     expect(row).to_contain_text("Charizard")
-    expect(row).to_contain_text("falls to or below $250.00")
+    expect(row).to_contain_text("Email when PSA 10 at PriceCharting falls to $250.00 or below")
     expect(row).to_contain_text("$310.00")
     expect(row).to_contain_text("$60.00 above your line")
     expect(row.locator(".alert-status")).to_have_text("Active")

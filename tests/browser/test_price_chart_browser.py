@@ -64,6 +64,27 @@ def test_the_chart_renders_and_the_period_buttons_change_it(page):
     assert page.console_errors == []
 
 
+def test_the_period_buttons_change_the_statistics_beside_the_chart(page):
+    card = make_card(name="Venusaur")
+    a_year_of_prices(card)
+
+    page.goto(card.get_absolute_url())
+    stats = page.locator("#price-stats")
+    expect(stats.get_by_role("heading")).to_have_text("Statistics over the last 30 days")
+    expect(stats.get_by_role("row", name=re.compile("PriceCharting · Ungraded"))).to_contain_text(
+        "30 days"
+    )
+
+    page.get_by_role("link", name="1Y").click()
+    expect(stats.get_by_role("heading")).to_have_text("Statistics over the last year")
+    expect(stats.get_by_role("row", name=re.compile("PriceCharting · Ungraded"))).to_contain_text(
+        "365 days"
+    )
+    expect(page.locator("#price-stats")).to_have_count(1)
+    expect(page.locator("#price-chart-controls")).to_have_count(1)
+    assert page.console_errors == []
+
+
 def test_a_line_can_be_switched_off_and_stays_off_across_periods(page):
     card = make_card(name="Pikachu")
     a_year_of_prices(card, source="demo")

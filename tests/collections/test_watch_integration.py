@@ -13,7 +13,7 @@ from alerts.tasks import digest_card_ids, send_daily_digests
 from cards.models import Card, Game
 from collections_app.models import Watch
 from pages.views import HOME_WATCHLIST_SIZE
-from prices import sync
+from prices import movers, sync
 from prices.models import SyncState
 from prices.writing import Observation, record_observations
 from tests.factories import make_card, make_collection, make_item, make_set, make_user
@@ -109,6 +109,7 @@ def test_movers_list_the_most_watched_cards_of_the_game(client):
     collectors = [make_user() for _ in range(3)]
     for card, watchers in [(favourite, collectors), (liked, collectors[:1]), (luffy, collectors)]:
         Watch.objects.bulk_create(Watch(user=user, card=card) for user in watchers)
+    movers.refresh_rankings()  # the movers-refresh job (bulk_create sends no signal)
 
     response = client.get("/movers/")
 
@@ -209,3 +210,16 @@ def test_home_watchlist_takes_the_same_queries_for_one_or_twelve_cards(client):
     few = queries()
     watch_cards(user, HOME_WATCHLIST_SIZE + 3)
     assert queries() == few
+
+
+def test_watching_and_unwatching_a_card_ranks_the_most_watched_again(client):
+    card = make_card(card_set=make_set(game=Game.POKEMON), name="Favourite")
+    move(card, 1000, 1100)
+    client.force_login(make_user())
+
+    client.post(f"/collections/watch/{card.pk}/", {"watch": "1"})
+    watched = client.get("/movers/").context["movers"].most_watched
+    assert [c.name for c, _ in watched] == ["Favourite"]
+
+    client.post(f"/collections/watch/{card.pk}/", {"watch": "0"})
+    assert client.get("/movers/").context["movers"].most_watched == []

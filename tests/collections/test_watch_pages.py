@@ -180,3 +180,10 @@ def test_the_watchlist_query_count_does_not_grow_with_watches(user, client):
         response = client.get(reverse("collections:watchlist"))
     assert response.content.decode().count('<tr id="watch-') == 10
     assert len(ten) == len(one)
+
+
+def test_the_admin_names_watches_in_plain_english(client):
+    client.force_login(make_user(is_staff=True, is_superuser=True))
+    html = client.get("/admin/").content.decode()
+    assert ">Watches<" in html
+    assert "Watchs" not in html

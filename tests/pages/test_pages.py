@@ -94,6 +94,15 @@ def test_card_short_url_redirects_to_the_slugged_one(client):
     assert response["Location"] == f"/cards/{card.pk}/mr-mime/"
 
 
+def test_the_redirect_to_the_card_s_full_address_keeps_the_chart_period(client):
+    card = make_card(name="Mr. Mime")
+    response = client.get(f"/cards/{card.pk}/", {"period": "1y"})
+    assert response.status_code == 301
+    assert response["Location"] == f"/cards/{card.pk}/mr-mime/?period=1y"
+    old_slug = client.get(f"/cards/{card.pk}/mime/?period=all&q=a%26b")
+    assert old_slug["Location"] == f"/cards/{card.pk}/mr-mime/?period=all&q=a%26b"
+
+
 def test_set_page_query_count_does_not_grow_with_cards(client):
     card_set = make_set(code="grow2")
     make_card(card_set=card_set)

@@ -63,6 +63,7 @@ def test_sync_now_runs_the_source_through_the_task_queue(staff_client, settings)
     response = staff_client.post("/staff/sources/demo/sync/", follow=True)
     assert "sync queued" in response.content.decode()
     run = JobRun.objects.get(kind=JobRun.Kind.PRICE_SYNC)  # the test cluster runs tasks at once
+    # ungraded, PSA 9 and PSA 10 of the one card
     assert (run.source, run.status, run.written) == ("demo", JobRun.Status.SUCCEEDED, 3)
 
 

@@ -1,0 +1,11 @@
+from django.core.management import BaseCommand
+
+from prices import movers
+
+
+class Command(BaseCommand):
+    help = "Rank each game's movers and most watched cards again and store the rankings."
+
+    def handle(self, *args, **options):
+        movers.refresh_rankings()
+        self.stdout.write("Movers ranked.")
