@@ -52,8 +52,8 @@ STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
 
 DESCRIPTION = """\
-JSON for cards, current prices, price history, sets and movers, and — for keys that may
-write — your own alerts, collections and watchlist.
+JSON for cards, current prices, price history and its statistics, sets and movers, and —
+for keys that may write — your own alerts, collections and watchlist.
 
 **Authentication**: send your key in the `X-API-Key` header. Create keys on your
 account's *API keys* page; a key is shown once, when it is created. A key reads, or

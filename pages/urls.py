@@ -18,6 +18,7 @@ catalog = [
 prices = [
     path("cards/<int:pk>/prices/table/", views.card_prices, name="card_prices"),
     path("cards/<int:pk>/prices/history/", views.card_history, name="card_history"),
+    path("cards/<int:pk>/prices/grading/", views.card_grading, name="card_grading"),
     path("movers/", views.movers_page, name="movers"),
 ]
 

@@ -26,7 +26,13 @@ from cards.search import (
 from collections_app import access
 from collections_app.models import Watch
 from collections_app.valuation import raw_prices
-from pages.card_cache import cache_card_page, cached_card_page, is_anonymous_card_page
+from pages import grading
+from pages.card_cache import (
+    cache_card_page,
+    cached_card_page,
+    current_generation,
+    is_anonymous_card_page,
+)
 from prices import headline, history, movers, stats
 from prices.models import Source
 
@@ -52,7 +58,8 @@ def home(request):
             .filter(card_count__gt=0)
             .order_by("-release_date")[:6]
         )
-        sets_by_game.append((game, recent))
+        values = game_set_values(game)
+        sets_by_game.append((game, [(card_set, values.get(card_set.pk)) for card_set in recent]))
     movers_by_game = [
         (game, movers.movers(game, HOME_MOVERS_PERIOD, limit=5, most_watched=False))
         for game in Game
@@ -270,6 +277,7 @@ def card_detail(request, pk, slug=None):
     if cacheable and (page := cached_card_page(request, pk)):
         count_view(request, Card(pk=pk))
         return page
+    generation = current_generation() if cacheable else 0
     card = get_object_or_404(Card.objects.select_related("card_set"), pk=pk)
     if request.path != card.get_absolute_url():
         return redirect(with_query(request, card.get_absolute_url()), permanent=True)
@@ -284,9 +292,10 @@ def card_detail(request, pk, slug=None):
     if period not in history.PERIODS:
         period = history.DEFAULT_PERIOD
     context = {"card": card, "other_prints": other_prints, **card_price_context(card, period)}
+    context.update(grading_context(request, context["prices"]))
     count_view(request, card)
     if cacheable:
-        return cache_card_page(request, card, context, "pages/card_detail.html")
+        return cache_card_page(request, card, context, "pages/card_detail.html", generation)
     return render(request, "pages/card_detail.html", context)
 
 
@@ -332,11 +341,12 @@ def price_table_context(card) -> dict:
 
 
 def chart_context(card, period: str) -> dict:
-    """The chart and, beside it, the period's statistics: one query each."""
+    """The chart and, beside it, the period's statistics: one query for both."""
     now = timezone.now()
-    lines = stats.card_stats(card.pk, period, now)
+    data = history.read_period(card.pk, period, now)
+    lines = stats.stats_of(data.days)
     return {
-        "chart": history.history_series(card, period, now),
+        "chart": history.history_series(card, period, now, data=data),
         "period": period,
         "period_spec": history.PERIODS[period],
         "periods": list(history.PERIODS.values()),
@@ -363,6 +373,41 @@ def card_prices(request, pk):
         return redirect(f"{card.get_absolute_url()}#prices")
     context = {"card": card, **price_table_context(card)}
     return render(request, "pages/card_detail.html#price_table", context)
+
+
+def grading_context(request, prices) -> dict:
+    """The grading helper's figures for the cost asked for (`grading_cost`, in dollars),
+    else the default; a cost that cannot be read is said so and the default used."""
+    default = settings.GRADING_COST_DEFAULT * 100
+    typed = request.GET.get("grading_cost", "").strip()
+    cost = grading.parse_cost(typed) if typed else default
+    error = ""
+    if cost is None:
+        error = (
+            f"Enter the grading cost in dollars, from 0 to {grading.MAX_COST_DOLLARS:,} "
+            "(for example 25 or 12.50)."
+        )
+        cost = default
+    return {
+        "grading": grading.outlook(prices, cost),
+        "grading_cost": typed if error else grading.format_cost(cost),
+        "grading_cost_error": error,
+        "grading_cost_default": settings.GRADING_COST_DEFAULT,
+    }
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+def card_grading(request, pk):
+    """The grading helper for another grading cost, for its htmx form; the card page
+    (with that cost) otherwise."""
+    card = get_object_or_404(Card, pk=pk)
+    if not _is_partial(request):
+        params = QueryDict(mutable=True)
+        params["grading_cost"] = request.GET.get("grading_cost", "")
+        return redirect(f"{card.get_absolute_url()}?{params.urlencode()}#grading")
+    context = {"card": card, **grading_context(request, history.current_prices(card))}
+    return render(request, "pages/_grading_panel.html", context)
 
 
 @require_safe

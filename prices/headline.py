@@ -1,14 +1,22 @@
-"""A card's headline price: the one figure a list shows beside each card and sorts by.
+"""A card's headline price: the one figure a list shows beside each card and sorts by, the
+watchlist values a card at, and the movers rank a card by.
 
-It is a raw copy's market price, chosen as the watchlist values a card: the first of
-HEADLINE_KEYS that any source prices ("ungraded" — PriceCharting's loose —, then Near
-Mint, then the other conditions, best first), from the most trusted source that has it
-(SOURCE_RANKING: sales before asks, the demo simulation last), the newest figure on a tie.
+It is a raw copy's market price, from the best-ranked source that has one:
+
+1. a real source before the demo simulation (the demo only when nothing else prices a
+   raw copy);
+2. "ungraded" (PriceCharting's loose) or Near Mint first, then the other conditions,
+   best first;
+3. then the sources in order of trust: PriceCharting (sales), TCGplayer, JustTCG, eBay
+   (asks, not sales);
+4. "ungraded" before Near Mint from one source, then the newest figure.
+
 Only USD prices count, so that a list's figures can be compared and summed.
 
 The same choice is written twice: in Python (choose(), over a card's summaries already
-read) and in SQL (annotate(), a subquery per card, for sorting a list or summing a set
-in the database). tests/prices/test_headline.py holds the two to the same answers.
+read) and in SQL (ordering(), annotate(): a subquery per card, for sorting a list or
+summing a set in the database). tests/prices/test_headline.py holds the two to the same
+answers.
 """
 
 from collections import defaultdict
@@ -27,28 +35,43 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
+from django.db.models.functions import RowNumber
 
 from cards.models import Card
 from prices import keys
 from prices.models import PriceSummary, Source
-from prices.movers import SOURCE_PREFERENCE
 
 CURRENCY = "USD"
 HEADLINE_KEYS = [keys.UNGRADED, *keys.CONDITIONS]
+SOURCE_PREFERENCE = [Source.PRICECHARTING, Source.TCGPLAYER, Source.JUSTTCG, Source.EBAY]
 SOURCE_RANKING = [*SOURCE_PREFERENCE, Source.DEMO]
 SOURCE_RANK = {source: rank for rank, source in enumerate(SOURCE_RANKING)}
-KEY_RANK = {key: rank for rank, key in enumerate(HEADLINE_KEYS)}
+# Ungraded and Near Mint are one tier: the source decides between them.
+KEY_TIER = {keys.UNGRADED: 0, **{key: rank for rank, key in enumerate(keys.CONDITIONS)}}
 # The annotations annotate() adds to a card queryset.
 MARKET = "headline_market"
 CHANGE_7D = "headline_change_7d"
 
 
 def preference(summary) -> tuple:
-    """Sort key of a card's candidate prices, best first."""
+    """Sort key of a card's candidate prices, best first (the module docstring's order)."""
     observed = getattr(summary, "observed_at", None)
     return (
-        KEY_RANK.get(summary.price_key, len(KEY_RANK)),
+        summary.source == Source.DEMO,
+        KEY_TIER.get(summary.price_key, len(KEY_TIER)),
+        SOURCE_RANK.get(summary.source, len(SOURCE_RANK)),
+        summary.price_key != keys.UNGRADED,
+        -observed.timestamp() if observed else 0,
+        getattr(summary, "pk", 0) or 0,
+    )
+
+
+def source_preference(summary) -> tuple:
+    """Sort key of one key's prices from several sources: the most trusted, the newest."""
+    observed = getattr(summary, "observed_at", None)
+    return (
         SOURCE_RANK.get(summary.source, len(SOURCE_RANK)),
         -observed.timestamp() if observed else 0,
         getattr(summary, "pk", 0) or 0,
@@ -60,7 +83,7 @@ def choose(candidates: Iterable[PriceSummary]) -> PriceSummary | None:
     eligible = [
         summary
         for summary in candidates
-        if summary.price_key in KEY_RANK and summary.currency == CURRENCY
+        if summary.price_key in KEY_TIER and summary.currency == CURRENCY
     ]
     return min(eligible, key=preference, default=None)
 
@@ -86,15 +109,18 @@ def key_prices(card_ids: Iterable[int], key: str) -> dict[int, PriceSummary]:
     )
     for summary in summaries.defer("updated_at"):
         by_card[summary.card_id].append(summary)
-    return {
-        card_id: min(rows, key=lambda s: preference(s)[1:]) for card_id, rows in by_card.items()
-    }
+    return {card_id: min(rows, key=source_preference) for card_id, rows in by_card.items()}
 
 
-def _ordering() -> list:
-    key_rank = Case(
-        *(When(price_key=key, then=Value(rank)) for key, rank in KEY_RANK.items()),
-        default=Value(len(KEY_RANK)),
+def ordering() -> list:
+    """The order of preference() as SQL ORDER BY expressions over PriceSummary rows; any
+    other key (a grade) ranks after every raw one."""
+    demo_last = Case(
+        When(source=Source.DEMO, then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
+    key_tier = Case(
+        *(When(price_key=key, then=Value(tier)) for key, tier in KEY_TIER.items()),
+        default=Value(len(KEY_TIER)),
         output_field=IntegerField(),
     )
     source_rank = Case(
@@ -102,7 +128,17 @@ def _ordering() -> list:
         default=Value(len(SOURCE_RANK)),
         output_field=IntegerField(),
     )
-    return [key_rank.asc(), source_rank.asc(), F("observed_at").desc(), F("pk").asc()]
+    ungraded_first = Case(
+        When(price_key=keys.UNGRADED, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    return [
+        demo_last.asc(),
+        key_tier.asc(),
+        source_rank.asc(),
+        ungraded_first.asc(),
+        F("observed_at").desc(),
+        F("pk").asc(),
+    ]
 
 
 def subquery(field: str, card_ref: str = "pk") -> Subquery:
@@ -111,7 +147,7 @@ def subquery(field: str, card_ref: str = "pk") -> Subquery:
         PriceSummary.objects.filter(
             card_id=OuterRef(card_ref), currency=CURRENCY, price_key__in=HEADLINE_KEYS
         )
-        .order_by(*_ordering())
+        .order_by(*ordering())
         .values(field)[:1]
     )
     return Subquery(chosen)
@@ -138,26 +174,50 @@ class SetValue:
         return self.cards - self.priced
 
 
-def set_values(card_sets) -> dict[int, SetValue]:
-    """The value of each of these sets (ids or a queryset), in one query; a set without
-    cards is left out."""
-    rows = (
-        annotate(Card.objects.filter(card_set__in=card_sets))
-        .alias(headline_source=subquery("source"))
-        .values("card_set_id")
+def chosen_summaries(cards: QuerySet) -> QuerySet:
+    """The ids of the headline summaries of `cards`, ranked in one pass over their raw
+    summaries (a window function): for many cards at once, where a subquery per card
+    would cost more."""
+    return (
+        PriceSummary.objects.filter(
+            card__in=cards.values("pk"), currency=CURRENCY, price_key__in=HEADLINE_KEYS
+        )
         .annotate(
-            card_count=Count("pk"),
-            priced=Count(MARKET),
-            total=Sum(MARKET),
-            simulated=Count("pk", filter=Q(headline_source=Source.DEMO)),
+            headline_rank=Window(RowNumber(), partition_by=[F("card_id")], order_by=ordering())
+        )
+        .filter(headline_rank=1)
+        .values("pk")
+    )
+
+
+def set_values(card_sets) -> dict[int, SetValue]:
+    """The value of each of these sets (ids or a queryset) with a card, in two queries."""
+    cards = Card.objects.filter(card_set__in=card_sets)
+    counts = dict(
+        cards.values("card_set_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("card_set_id", "n")
+    )
+    sums = (
+        PriceSummary.objects.filter(pk__in=chosen_summaries(cards))
+        .values("card__card_set_id")
+        .annotate(
+            priced=Count("pk"),
+            total=Sum("market"),
+            simulated=Count("pk", filter=Q(source=Source.DEMO)),
         )
         .order_by()
     )
+    found = {row["card__card_set_id"]: row for row in sums}
     return {
-        row["card_set_id"]: SetValue(
-            row["card_count"], row["priced"], row["total"] or 0, row["simulated"]
+        set_id: SetValue(
+            count,
+            found.get(set_id, {}).get("priced", 0),
+            found.get(set_id, {}).get("total") or 0,
+            found.get(set_id, {}).get("simulated", 0),
         )
-        for row in rows
+        for set_id, count in counts.items()
     }
 
 

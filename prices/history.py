@@ -1,9 +1,10 @@
 """One card's prices as its page shows them: the current price table and the history chart.
 
 Both read a fixed number of queries whatever the length of the history: the table reads
-the summaries (one row per source and price key), the chart reads the series in one
-query, grouped by day or week in the database for the long periods so that neither the
-query nor the payload grows with the history.
+the summaries (one row per source and price key), the chart reads the period in one
+query (read_period) — grouped per day in the database for the long periods, so that
+neither the query nor the payload grows with the history —, and the period's statistics
+(prices.stats) come from the same rows.
 
 The chart's moments are UTC wall-clock times without a zone: sources report prices per
 UTC day (PriceCharting's at midnight), and a browser in New York would otherwise draw
@@ -14,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Avg, Max, Min
+from django.db.models import Avg, Count, Max, Min
 from django.db.models.functions import Trunc
 from django.utils import dateformat, timezone
 
@@ -154,14 +155,44 @@ class HistoryPoint(NamedTuple):
     sample_size: int | None
 
 
-def history_lines(
-    card_id: int, period: str, now: dt.datetime, *, source: str = "", price_key: str = ""
-) -> dict[tuple[str, str, str], list[HistoryPoint]]:
-    """One card's history for a period: its points per (source, price key, currency), in
-    display order, optionally for one source or key.
+Line = tuple[str, str, str]  # (source, price key, currency)
 
-    Short periods return every point; long ones one averaged point per day or week,
-    computed by the database. One query whatever the history's length.
+
+class DailyPrice(NamedTuple):
+    """One line's observations of one UTC day, summed up."""
+
+    day: dt.datetime  # midnight UTC
+    mean: float  # cents: the average market of the day
+    observations: int
+    lowest: int  # the lowest and highest market observed
+    highest: int
+    # The source's own range and sample: the lowest low, highest high and largest sample
+    # of the day's observations; None where none had one.
+    range_low: int | None = None
+    range_high: int | None = None
+    sample_size: int | None = None
+
+
+@dataclass(frozen=True)
+class PeriodData:
+    """A card's history for one period, read in one query: the chart's points and the
+    daily prices the statistics (prices.stats) are computed from, per line, in display
+    order."""
+
+    lines: dict[Line, list[HistoryPoint]]
+    days: dict[Line, list[DailyPrice]]
+
+
+def read_period(
+    card_id: int, period: str, now: dt.datetime, *, source: str = "", price_key: str = ""
+) -> PeriodData:
+    """One card's history for a period, optionally for one source or key, in one query
+    whatever the history's length.
+
+    Short periods (7d, 30d) read every point: the chart shows each, and Python sums them
+    up per day. Long ones read one row per line and day, summed up by the database: the
+    chart shows the days (3m, 1y) or weeks (all) — a week's average is its observations'
+    average, whichever days they fall on.
     """
     spec = PERIODS[period]
     points = PricePoint.objects.filter(card_id=card_id)
@@ -172,38 +203,122 @@ def history_lines(
     if price_key:
         points = points.filter(price_key=price_key)
     if spec.bucket:
-        rows = (
-            points.annotate(moment=Trunc("observed_at", spec.bucket))
-            .values_list("source", "price_key", "currency", "moment")
-            .annotate(
-                market=Avg("market"),
-                lowest=Min("low"),
-                highest=Max("high"),
-                sample=Max("sample_size"),
-            )
-            .order_by("source", "price_key", "currency", "moment")
-        )
+        days = _daily_rows(points)
+        lines = {line: _buckets(line_days, spec.bucket) for line, line_days in days.items()}
     else:
-        rows = points.order_by("source", "price_key", "currency", "observed_at").values_list(
-            "source", "price_key", "currency", "observed_at", "market", "low", "high", "sample_size"
-        )
-    lines: dict[tuple[str, str, str], list[HistoryPoint]] = {}
+        lines = _every_point(points)
+        days = {line: _days_of(line_points) for line, line_points in lines.items()}
+    order = sorted(lines, key=_line_order)
+    return PeriodData({line: lines[line] for line in order}, {line: days[line] for line in order})
+
+
+def history_lines(
+    card_id: int, period: str, now: dt.datetime, *, source: str = "", price_key: str = ""
+) -> dict[Line, list[HistoryPoint]]:
+    """One card's chart points for a period per (source, price key, currency), in display
+    order: every point for the short periods, one average per day or week for the long
+    ones. One query (read_period)."""
+    return read_period(card_id, period, now, source=source, price_key=price_key).lines
+
+
+def _line_order(line: Line):
+    return (SOURCE_ORDER.get(line[0], len(SOURCE_ORDER)), keys.sort_key(line[1]), line[2])
+
+
+def _every_point(points) -> dict[Line, list[HistoryPoint]]:
+    rows = points.order_by("source", "price_key", "currency", "observed_at").values_list(
+        "source", "price_key", "currency", "observed_at", "market", "low", "high", "sample_size"
+    )
+    lines: dict[Line, list[HistoryPoint]] = {}
     for row_source, row_key, currency, moment, market, low, high, sample in rows:
         lines.setdefault((row_source, row_key, currency), []).append(
-            HistoryPoint(moment, round(market), low, high, sample)
+            HistoryPoint(moment, market, low, high, sample)
         )
-    ordered = sorted(
-        lines,
-        key=lambda line: (
-            SOURCE_ORDER.get(line[0], len(SOURCE_ORDER)),
-            keys.sort_key(line[1]),
-            line[2],
-        ),
+    return lines
+
+
+def _daily_rows(points) -> dict[Line, list[DailyPrice]]:
+    rows = (
+        points.annotate(day=Trunc("observed_at", "day", tzinfo=dt.UTC))
+        .values_list("source", "price_key", "currency", "day")
+        .annotate(
+            mean=Avg("market"),
+            count=Count("pk"),
+            lowest=Min("market"),
+            highest=Max("market"),
+            range_low=Min("low"),
+            range_high=Max("high"),
+            sample=Max("sample_size"),
+        )
+        .order_by("source", "price_key", "currency", "day")
     )
-    return {line: lines[line] for line in ordered}
+    days: dict[Line, list[DailyPrice]] = {}
+    for row_source, row_key, currency, day, mean, *figures in rows:
+        days.setdefault((row_source, row_key, currency), []).append(
+            DailyPrice(day, float(mean), *figures)
+        )
+    return days
 
 
-def history_series(card, period: str, now: dt.datetime | None = None) -> dict:
+def _days_of(points: list[HistoryPoint]) -> list[DailyPrice]:
+    """Points in time order, summed up per UTC day."""
+    by_day: dict[dt.date, list[HistoryPoint]] = {}
+    for point in points:
+        by_day.setdefault(point.moment.astimezone(dt.UTC).date(), []).append(point)
+    return [
+        DailyPrice(
+            dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC),
+            sum(point.market for point in found) / len(found),
+            len(found),
+            min(point.market for point in found),
+            max(point.market for point in found),
+            _least(point.low for point in found),
+            _most(point.high for point in found),
+            _most(point.sample_size for point in found),
+        )
+        for day, found in by_day.items()
+    ]
+
+
+def _buckets(days: list[DailyPrice], bucket: str) -> list[HistoryPoint]:
+    """The chart's points of a long period: a day's average, or a week's (from Monday,
+    as the database truncates weeks) of all its observations."""
+    if bucket == "day":
+        groups = [[day] for day in days]
+    else:
+        weeks: dict[dt.datetime, list[DailyPrice]] = {}
+        for day in days:
+            weeks.setdefault(day.day - dt.timedelta(days=day.day.weekday()), []).append(day)
+        groups = list(weeks.values())
+    points = []
+    for group in groups:
+        observations = sum(day.observations for day in group)
+        total = sum(day.mean * day.observations for day in group)
+        start = group[0].day
+        moment = start - dt.timedelta(days=start.weekday()) if bucket == "week" else start
+        points.append(
+            HistoryPoint(
+                moment,
+                round(total / observations),
+                _least(day.range_low for day in group),
+                _most(day.range_high for day in group),
+                _most(day.sample_size for day in group),
+            )
+        )
+    return points
+
+
+def _least(values):
+    return min((value for value in values if value is not None), default=None)
+
+
+def _most(values):
+    return max((value for value in values if value is not None), default=None)
+
+
+def history_series(
+    card, period: str, now: dt.datetime | None = None, *, data: PeriodData | None = None
+) -> dict:
     """Chart.js-ready history of one card for a period: one dataset per (source, key) and
     the bounds of the x axis.
 
@@ -214,7 +329,7 @@ def history_series(card, period: str, now: dt.datetime | None = None) -> dict:
     """
     spec = PERIODS[period]
     now = now or timezone.now()
-    lines = history_lines(card.pk, period, now)
+    lines = (data or read_period(card.pk, period, now)).lines
     currencies = {currency for _, _, currency in lines}
     has_real = any(source != Source.DEMO for source, _, _ in lines)
     datasets = []

@@ -2,13 +2,10 @@
 collectors watch most.
 
 A card has many summaries (one per source and price key); a mover list shows each card
-once, by one representative price chosen in the database:
-
-1. a real source before the demo simulation (demo only when a card has nothing else);
-2. a raw copy — "ungraded" or Near Mint — before other conditions, and those before
-   grades, because that is the price most collectors mean;
-3. then the sources in order of trust: PriceCharting (sales), TCGplayer, JustTCG, eBay
-   (asks, not sales).
+once, by one representative price chosen in the database: its headline price, the one
+every list shows (prices.headline: a real source before the demo, ungraded or Near Mint
+before other conditions, the most trusted source), or for a card with only graded prices
+its best-ranked grade.
 
 Only prices observed in the last few days count (a source that stopped answering does
 not leave stale movers behind), and gainers and losers only at prices of at least
@@ -28,13 +25,13 @@ import heapq
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When, Window
+from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from cards.models import Card, Game
-from prices import keys
-from prices.models import MoverRanking, PriceSummary, Source
+from prices import headline
+from prices.models import MoverRanking, PriceSummary
 
 PERIODS = {"24h": "change_1d", "7d": "change_7d", "30d": "change_30d"}
 PERIOD_LABELS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days"}
@@ -47,7 +44,6 @@ RANKED = 50
 # Set while a refresh is queued, so that a burst of writes queues one.
 QUEUED_KEY = "prices:movers:refresh-queued"
 QUEUED_SECONDS = 600
-SOURCE_PREFERENCE = [Source.PRICECHARTING, Source.TCGPLAYER, Source.JUSTTCG, Source.EBAY]
 
 
 @dataclass
@@ -65,25 +61,13 @@ class Movers:
 def representative_prices(game: str, now: dt.datetime | None = None) -> QuerySet:
     """One fresh summary per card of the game, by the preference in the module docstring."""
     now = now or timezone.now()
-    source_rank = Case(
-        *(When(source=source, then=Value(rank)) for rank, source in enumerate(SOURCE_PREFERENCE)),
-        default=Value(len(SOURCE_PREFERENCE)),
-        output_field=IntegerField(),
-    )
-    demo_last = Case(When(source=Source.DEMO, then=Value(1)), default=Value(0))
-    key_rank = Case(
-        When(price_key__in=[keys.UNGRADED, "NM"], then=Value(0)),
-        When(price_key__in=keys.CONDITIONS, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
     return (
         PriceSummary.objects.filter(card__card_set__game=game, observed_at__gte=now - FRESH_FOR)
         .annotate(
             preference=Window(
                 RowNumber(),
                 partition_by=[F("card_id")],
-                order_by=[demo_last.asc(), key_rank.asc(), source_rank.asc(), F("price_key").asc()],
+                order_by=headline.ordering(),
             )
         )
         .filter(preference=1)

@@ -3,9 +3,9 @@ average, median, low and high, the volatility, the trend and how many observatio
 rest on. The card page shows them beside the chart; the API answers them at
 /api/v1/cards/{id}/stats.
 
-One query per card: the database groups the period's points per line and UTC day (count,
-mean, lowest and highest market), so what Python reads grows with the days, never with the
-observations of a day. From those rows:
+One query per card, the chart's own (prices.history.read_period): the period's points
+summed up per line and UTC day (count, mean, lowest and highest market), so what the
+statistics read grows with the days, never with the observations of a day. From those:
 
 - observations: every point of the period; low and high: the lowest and highest market
   observed (the true extremes, not daily averages).
@@ -31,11 +31,9 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from django.db.models import Avg, Count, Max, Min
-from django.db.models.functions import Trunc
-
-from prices import history, keys
-from prices.models import PricePoint, Source
+from prices import history
+from prices.history import DailyPrice, Line
+from prices.models import Source
 
 DAYS_PER_YEAR = 365
 DAYS_PER_MONTH = 365.25 / 12
@@ -68,15 +66,6 @@ T_95 = {
 
 
 @dataclass(frozen=True)
-class DailyPrice:
-    day: dt.datetime  # midnight UTC
-    price: float  # cents: the day's average
-    observations: int
-    low: int
-    high: int
-
-
-@dataclass(frozen=True)
 class Trend:
     direction: str  # one of DIRECTIONS
     percent_per_month: float | None = None
@@ -104,29 +93,24 @@ class LineStats:
     def simulated(self) -> bool:
         return self.source == Source.DEMO
 
-    @property
-    def label(self) -> str:
-        return history.series_label(self.source, self.price_key)
-
 
 def t_critical(degrees_of_freedom: int) -> float:
     if degrees_of_freedom < 1:
         raise ValueError("a t interval needs at least one degree of freedom")
-    fitting = [df for df in T_95 if df <= degrees_of_freedom]
     if degrees_of_freedom > max(T_95):
         return 1.96
-    return T_95[max(fitting)]
+    return T_95[max(df for df in T_95 if df <= degrees_of_freedom)]
 
 
 def volatility(days: list[DailyPrice]) -> float | None:
     """Annualised volatility in percent from daily prices in day order; None with too few
     returns. See the module docstring."""
-    priced = [day for day in days if day.price > 0]
+    priced = [day for day in days if day.mean > 0]
     returns = []
     for before, after in zip(priced, priced[1:], strict=False):
         gap = (after.day - before.day).days
         if 1 <= gap <= MAX_RETURN_GAP_DAYS:
-            returns.append(math.log(after.price / before.price) / math.sqrt(gap))
+            returns.append(math.log(after.mean / before.mean) / math.sqrt(gap))
     if len(returns) < MIN_RETURNS:
         return None
     return statistics.stdev(returns) * math.sqrt(DAYS_PER_YEAR) * 100
@@ -135,14 +119,14 @@ def volatility(days: list[DailyPrice]) -> float | None:
 def trend(days: list[DailyPrice]) -> Trend:
     """Least-squares slope of ln(price) over days, as % per month with its 95 % interval,
     and the word for it. See the module docstring for the rule."""
-    priced = [day for day in days if day.price > 0]
+    priced = [day for day in days if day.mean > 0]
     if len(priced) < MIN_TREND_DAYS:
         return Trend(TOO_LITTLE_DATA)
     first = priced[0].day
     xs = [(day.day - first).total_seconds() / 86400 for day in priced]
     if xs[-1] < MIN_TREND_SPAN_DAYS:
         return Trend(TOO_LITTLE_DATA)
-    ys = [math.log(day.price) for day in priced]
+    ys = [math.log(day.mean) for day in priced]
     n = len(xs)
     mean_x, mean_y = sum(xs) / n, sum(ys) / n
     sxx = sum((x - mean_x) ** 2 for x in xs)
@@ -165,7 +149,7 @@ def _percent_per_month(log_slope_per_day: float) -> float:
 
 def line_stats(source: str, price_key: str, currency: str, days: list[DailyPrice]) -> LineStats:
     """The statistics of one line from its daily prices, in day order (at least one)."""
-    prices = [day.price for day in days]
+    prices = [day.mean for day in days]
     return LineStats(
         source=source,
         price_key=price_key,
@@ -176,59 +160,22 @@ def line_stats(source: str, price_key: str, currency: str, days: list[DailyPrice
         last_day=days[-1].day,
         average=round(statistics.fmean(prices)),
         median=round(statistics.median(prices)),
-        low=min(day.low for day in days),
-        high=max(day.high for day in days),
+        low=min(day.lowest for day in days),
+        high=max(day.highest for day in days),
         volatility=volatility(days),
         trend=trend(days),
     )
 
 
-def daily_prices(
-    card_id: int, period: str, now: dt.datetime, *, source: str = "", price_key: str = ""
-) -> dict[tuple[str, str, str], list[DailyPrice]]:
-    """The period's points of one card grouped per (source, price key, currency) and UTC
-    day by the database, in day order: one query."""
-    spec = history.PERIODS[period]
-    points = PricePoint.objects.filter(card_id=card_id)
-    if spec.span is not None:
-        points = points.filter(observed_at__gte=now - spec.span)
-    if source:
-        points = points.filter(source=source)
-    if price_key:
-        points = points.filter(price_key=price_key)
-    rows = (
-        points.annotate(day=Trunc("observed_at", "day", tzinfo=dt.UTC))
-        .values_list("source", "price_key", "currency", "day")
-        .annotate(
-            count=Count("pk"), mean=Avg("market"), lowest=Min("market"), highest=Max("market")
-        )
-        .order_by("source", "price_key", "currency", "day")
-    )
-    lines: dict[tuple[str, str, str], list[DailyPrice]] = {}
-    for row_source, row_key, currency, day, count, mean, lowest, highest in rows:
-        lines.setdefault((row_source, row_key, currency), []).append(
-            DailyPrice(day, float(mean), count, lowest, highest)
-        )
-    return lines
+def stats_of(days: dict[Line, list[DailyPrice]]) -> list[LineStats]:
+    """Every line's statistics from its daily prices (prices.history.read_period's), in
+    the same order: by source, then raw before graded."""
+    return [line_stats(*line, line_days) for line, line_days in days.items() if line_days]
 
 
 def card_stats(
-    card_id: int,
-    period: str,
-    now: dt.datetime,
-    *,
-    source: str = "",
-    price_key: str = "",
+    card_id: int, period: str, now: dt.datetime, *, source: str = "", price_key: str = ""
 ) -> list[LineStats]:
-    """Every line's statistics over the period, in the price table's order (by source,
-    then raw before graded). One query."""
-    lines = daily_prices(card_id, period, now, source=source, price_key=price_key)
-    found = [line_stats(s, k, c, days) for (s, k, c), days in lines.items()]
-    return sorted(
-        found,
-        key=lambda line: (
-            history.SOURCE_ORDER.get(line.source, len(history.SOURCE_ORDER)),
-            keys.sort_key(line.price_key),
-            line.currency,
-        ),
-    )
+    """A card's statistics over a period, optionally for one source or key. One query."""
+    data = history.read_period(card_id, period, now, source=source, price_key=price_key)
+    return stats_of(data.days)

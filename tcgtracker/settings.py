@@ -205,6 +205,9 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 # The same work, and so the same time, for a known email address as for a new one.
 ACCOUNT_FORMS = {"signup": "tcgtracker.accounts.SignupForm"}
+# Our wording in allauth's emails; accounts named by their email address.
+ACCOUNT_ADAPTER = "tcgtracker.accounts.AccountAdapter"
+ACCOUNT_USER_DISPLAY = "tcgtracker.accounts.user_display"
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
@@ -315,6 +318,10 @@ if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
 # Cards per page: search results, and a set page (a whole base set fits on one).
 SEARCH_PAGE_SIZE = env_int("SEARCH_PAGE_SIZE", 24)
 SET_PAGE_SIZE = env_int("SET_PAGE_SIZE", 120)
+# The card page's grading helper starts from this cost of grading one card, in US dollars.
+GRADING_COST_DEFAULT = env_int("GRADING_COST_DEFAULT", 25)
+if not 0 <= GRADING_COST_DEFAULT <= 10_000:
+    raise ImproperlyConfigured("GRADING_COST_DEFAULT must be from 0 to 10000 (US dollars).")
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
 # Price sources. Secrets stay in the environment; each base URL can be overridden so

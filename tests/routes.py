@@ -193,6 +193,7 @@ def make_world(*, owner_is_staff: bool = False) -> World:
         "cards:set_detail": {"game": card_set.game, "code": card_set.code},
         "prices:card_prices": {"pk": str(card.pk)},
         "prices:card_history": {"pk": str(card.pk)},
+        "prices:card_grading": {"pk": str(card.pk)},
         "staff:sync_now": {"source": Source.DEMO},
         "staff:job_detail": {"pk": str(job.pk)},
         "staff:match_row": {"pk": str(unmatched.pk)},

@@ -34,6 +34,8 @@ def percent_change(value):
         return format_html(
             '<span class="change change-none" title="{}">—</span>', "Not enough history"
         )
+    # As shown, to one decimal: −0.04% reads as no change, not as a fall.
+    value = round(value, 1)
     if value > 0:
         css, arrow, sign = "change-up", "▲", "+"
     elif value < 0:

@@ -14,7 +14,7 @@ def test_sign_up_verify_email_then_log_in(page, mailoutbox):
     page.get_by_label("Email").fill("collector@example.com")
     page.get_by_label("Password", exact=False).first.fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
 
     assert len(mail.outbox) == 1
@@ -28,7 +28,7 @@ def test_sign_up_verify_email_then_log_in(page, mailoutbox):
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill("collector@example.com")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     assert page.console_errors == []
 
@@ -38,11 +38,11 @@ def test_logging_in_before_verifying_is_refused(page, mailoutbox):
     page.get_by_label("Email").fill("early@example.com")
     page.get_by_label("Password", exact=False).first.fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up").click()
 
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill("early@example.com")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)

@@ -181,3 +181,19 @@ def test_sets_list_shows_each_sets_value_and_to_a_collector_the_cards_they_have(
     row = html.split("Priced Set")[1].split("</tr>")[0]
     assert "2 of 4" in row
     assert "$912.50" in row
+
+
+def test_home_shows_each_recent_sets_value(client):
+    priced_set("home1")
+
+    html = client.get("/").content.decode()
+
+    assert "Set value $912.50" in html
+
+
+def test_home_query_count_does_not_grow_with_sets(client):
+    priced_set("home2")
+    few = query_count(client, "/")
+    for n in range(4):
+        priced_set(f"home3{n}")
+    assert query_count(client, "/") == few

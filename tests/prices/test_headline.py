@@ -130,3 +130,30 @@ def test_the_most_valuable_cards_come_dearest_first_with_their_prices():
         ("4", 1200),
         ("1", 300),
     ]
+
+
+def test_ungraded_and_near_mint_are_one_tier_where_the_more_trusted_source_decides():
+    card = make_card()
+    record_prices(card, {"ungraded": 900}, source="ebay")
+    record_prices(card, {"NM": 1100, "LP": 800}, source="tcgplayer")
+    assert python_headline(card) == (1100, "tcgplayer") == sql_headline(card)
+
+
+def test_any_real_raw_price_beats_the_simulation():
+    card = make_card()
+    record_prices(card, {"ungraded": 800, "NM": 850}, source="demo")
+    record_prices(card, {"HP": 300}, source="ebay")
+    assert python_headline(card) == (300, "ebay") == sql_headline(card)
+
+
+def test_the_movers_rank_a_card_by_its_headline_price():
+    from prices.models import PriceSummary
+    from prices.movers import representative_prices
+
+    card = make_card()
+    record_prices(card, {"ungraded": 900, "PSA 10": 9000}, source="ebay")
+    record_prices(card, {"NM": 1100}, source="justtcg")
+    record_prices(card, {"ungraded": 700}, source="demo")
+
+    [chosen] = PriceSummary.objects.filter(pk__in=representative_prices(card.card_set.game))
+    assert (chosen.market, chosen.source) == python_headline(card)

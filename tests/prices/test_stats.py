@@ -6,7 +6,7 @@ import math
 import pytest
 
 from prices import stats
-from prices.stats import DailyPrice
+from prices.history import DailyPrice
 from prices.writing import Observation, record_observations
 from tests.factories import make_card
 
