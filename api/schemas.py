@@ -360,7 +360,8 @@ class AlertIn(BaseModel):
     window: str = _enum(AlertModel.Window.values, default=AlertModel.Window.DAY)
     cooldown_hours: Whole = _enum(
         COOLDOWN_HOURS,
-        "At most one email every so many hours while the price stays past the line.",
+        "At most one alert (email and channels) every so many hours while the price stays "
+        "past the line.",
         default=AlertForm.base_fields["cooldown_hours"].initial,
     )
     channels: list[Annotated[str, Field(max_length=20)]] | None = Field(
