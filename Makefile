@@ -19,12 +19,13 @@ setup: $(STAMP)
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py setup_demo
 
-# Web and task worker together on http://$(HOST):$(PORT) until Ctrl-C.
+# Web and task worker together on http://$(HOST):$(PORT) until Ctrl-C. (`migrate` in
+# setup has just run the system checks: the server skips them to answer sooner.)
 run: setup
 	@echo "Serving on http://$(HOST):$(PORT)/ with a task worker — Ctrl-C stops both."
 	@trap 'kill 0' INT TERM EXIT; \
 	  DEBUG=true SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py qcluster & \
-	  DEBUG=true SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
+	  DEBUG=true SITE_URL=http://$(HOST):$(PORT) $(PY) manage.py runserver --skip-checks $(HOST):$(PORT)
 
 worker: $(STAMP)
 	DEBUG=true $(PY) manage.py qcluster
@@ -50,6 +51,7 @@ clean:
 # The targets of docs/performance.md, measured on the local PostgreSQL; prints a table, exits 1 when
 # a row is over its target. The first run generates the data (about 5 minutes, kept).
 # Quicker: BENCH_SAMPLES=50 BENCH_SKIP=import,alerts,load make bench; BENCH_PRICE_DAYS=30
-# for a smaller history (a change of days regenerates it).
+# for a smaller history (a change of days regenerates it). BENCH_SCALE=1,2,4: the scale curve
+# instead (bench/scale.py), cards and history multiplied, each scale in its own database.
 bench: $(STAMP)
-	$(PY) bench/run.py
+	$(PY) bench/$(if $(BENCH_SCALE),scale,run).py

@@ -65,7 +65,7 @@ class AlertForm(forms.ModelForm):
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "inputmode": "decimal"}),
     )
     cooldown_hours = forms.TypedChoiceField(
-        label="At most one email every",
+        label="At most one alert every",
         coerce=int,
         choices=COOLDOWN_HOURS,
         initial=24,

@@ -58,6 +58,19 @@ def queue_alert_email(event_id: int) -> None:
     async_task("alerts.tasks.send_alert_email", event_id, task_name=f"alert email {event_id}")
 
 
+def queue_evaluation(card_ids) -> None:
+    async_task(
+        "alerts.tasks.evaluate_alerts_of_cards",
+        sorted(card_ids),
+        task_name=f"alerts of {len(card_ids)} cards",
+    )
+
+
+def evaluate_alerts_of_cards(card_ids: list[int]) -> int:
+    """The alerts of cards whose prices changed; returns triggers."""
+    return len(evaluate_cards(card_ids).triggered)
+
+
 def evaluate_all_alerts() -> int:
     """The sweep: every active alert against the current summaries; returns triggers."""
     return len(evaluate_cards(None).triggered)

@@ -429,6 +429,7 @@ def channel_disable(request, pk):
 def channel_delete(request, pk):
     channel = get_channel_for_user(request, pk)
     name = channel.name
+    webhooks.breaker_for(channel).reset()  # its state in the cache goes with it
     channel.delete()
     messages.success(request, f"Deleted: {name}.")
     return redirect("alerts:channels")

@@ -138,8 +138,9 @@ class Card(Answer):
 
 class CardListItem(Card):
     headline: Price | None = Field(
-        description="The price lists show and sort by: ungraded (else the best raw "
-        "condition) from the most trusted source that has it; null without a raw price."
+        description="The price lists show and sort by: ungraded or Near Mint (else the best "
+        "raw condition) from the most trusted source that has one, the demo simulation "
+        "last; null without a raw price."
     )
     prices: list[Price]
 
@@ -359,7 +360,8 @@ class AlertIn(BaseModel):
     window: str = _enum(AlertModel.Window.values, default=AlertModel.Window.DAY)
     cooldown_hours: Whole = _enum(
         COOLDOWN_HOURS,
-        "At most one email every so many hours while the price stays past the line.",
+        "At most one alert (email and channels) every so many hours while the price stays "
+        "past the line.",
         default=AlertForm.base_fields["cooldown_hours"].initial,
     )
     channels: list[Annotated[str, Field(max_length=20)]] | None = Field(

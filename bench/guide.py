@@ -6,8 +6,11 @@ by PriceCharting id once an import has stored it) and the rest products of other
 Japanese sets and sealed products that match nothing. Prices are dollar strings as
 PriceCharting writes them ("$1,234.56"), varied per day so each run's file is a new day.
 
-The import runs on a day after the newest price so that every point it writes is new;
-COPY then writes the same number of rows into an empty scratch copy of the table.
+The import runs on a day after the newest price so that every point it writes is new,
+with django-q's queue as in production (the alert checks and the movers' ranking it
+triggers are queued, not run: the bench has no worker, and drops them afterwards). COPY
+then writes the very points the import wrote, a day later, into the same table with its
+indexes, in a transaction that is rolled back.
 """
 
 import csv
@@ -181,40 +184,47 @@ def next_day() -> dt.date:
     return max(today, latest.astimezone(dt.UTC).date() + dt.timedelta(days=1)) if latest else today
 
 
-def copy_seconds(count: int, day: dt.date) -> float:
-    """Seconds PostgreSQL COPY takes for `count` price points into an empty copy of
-    prices_pricepoint (its indexes and constraints), from rows already in memory."""
-    observed_at = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-    card_ids = list(Card.objects.values_list("pk", flat=True))
-    keys = ["ungraded", "ANY 7", "ANY 8", "ANY 9", "ANY 9.5", "PSA 10", "BGS 10", "CGC 10"]
-    rows = [
-        (
-            card_ids[i // len(keys) % len(card_ids)],
-            "pricecharting",
-            keys[i % len(keys)],
-            "USD",
-            100 + i,
-            None,
-            None,
-            i % 300,
-            observed_at + dt.timedelta(days=i // (len(keys) * len(card_ids))),
-        )
-        for i in range(count)
-    ]
+def copy_seconds(day: dt.date) -> tuple[int, float]:
+    """(points, seconds) of PostgreSQL COPY of the points written for `day`, moved a day
+    later, into prices_pricepoint itself (its indexes, constraints and WAL), from rows
+    already in memory; rolled back."""
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
     columns = "card_id, source, price_key, currency, market, low, high, sample_size, observed_at"
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMP TABLE bench_copy (LIKE prices_pricepoint INCLUDING ALL) ON COMMIT DROP"
+            f"SELECT {columns} FROM prices_pricepoint WHERE observed_at >= %s AND observed_at < %s",
+            [start, start + dt.timedelta(days=1)],
         )
+        rows = [(*row[:8], row[8] + dt.timedelta(days=1)) for row in cursor.fetchall()]
+    with transaction.atomic(), connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor
-        start = time.perf_counter()
-        with raw.copy(f"COPY bench_copy ({columns}) FROM STDIN") as copy:
+        begin = time.perf_counter()
+        with raw.copy(f"COPY prices_pricepoint ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        elapsed = time.perf_counter() - start
-        cursor.execute("SELECT count(*) FROM bench_copy")
-        assert cursor.fetchone()[0] == count
-    return elapsed
+        elapsed = time.perf_counter() - begin
+        transaction.set_rollback(True)
+    return len(rows), elapsed
+
+
+def _queued_not_run():
+    """django-q as in production: async_task queues (the ORM broker) instead of running."""
+    from django_q.conf import Conf
+
+    class Queued:
+        def __enter__(self):
+            self.sync, Conf.SYNC = Conf.SYNC, False
+
+        def __exit__(self, *exc):
+            Conf.SYNC = self.sync
+
+    return Queued()
+
+
+def _drop_queued_tasks() -> int:
+    from django_q.models import OrmQ
+
+    return OrmQ.objects.all().delete()[0]
 
 
 def run_import(log=print) -> dict:
@@ -225,12 +235,16 @@ def run_import(log=print) -> dict:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / f"pokemon-cards-{day}.csv"
         info = write_guide(path, day)
-        start = time.perf_counter()
-        run = import_price_guide(path, observed_on=day)
-        seconds = time.perf_counter() - start
+        with _queued_not_run():
+            start = time.perf_counter()
+            run = import_price_guide(path, observed_on=day)
+            seconds = time.perf_counter() - start
+    queued = _drop_queued_tasks()
     if run.status not in ("succeeded", "partial"):
         raise RuntimeError(f"import failed: {run.errors}")
-    copy = copy_seconds(run.written, day)
+    copied, copy = copy_seconds(day)
+    if copied != run.written:
+        raise RuntimeError(f"COPY read {copied} points for {day}, the import wrote {run.written}")
     return {
         **info,
         "day": day,
@@ -242,6 +256,7 @@ def run_import(log=print) -> dict:
         "description": run.description,
         "report": run.report,
         "copy_seconds": copy,
+        "queued": queued,
         "rate": run.written / seconds,
         "copy_rate": run.written / copy if copy else float("inf"),
     }

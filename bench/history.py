@@ -1,9 +1,11 @@
 """Bench data: a long price history for every bench card, generated in SQL.
 
 About 25,000 cards x 2 price keys x BENCH_PRICE_DAYS (default 300) days of PriceCharting
-points: 15 million rows. The ORM would take hours; one INSERT ... SELECT over
-generate_series per batch of cards takes minutes, once: the history is kept between runs
-and only regenerated when BENCH_PRICE_DAYS changes or it has gone stale.
+points: 15 million rows; BENCH_SCALE=2 or 4 multiplies the cards, and so the points, for
+the scale curve (bench/scale.py), each scale in a database of its own. The ORM would
+take hours; one INSERT ... SELECT over generate_series per batch of cards takes minutes,
+once: the history is kept between runs and only regenerated when BENCH_PRICE_DAYS or the
+number of cards changes, or it has gone stale.
 
 The summaries of the generated series are built by the app's own full refresh
 (prices.writing.refresh_all_summaries): the bench keeps no SQL of its own for them.
@@ -19,6 +21,19 @@ SOURCE = "pricecharting"
 # (price key, multiple of the card's base price): a raw copy and a PSA 10.
 KEYS = (("ungraded", 1.0), ("PSA 10", 6.0))
 DAYS = int(os.environ.get("BENCH_PRICE_DAYS", "300"))
+# One scale per process: bench/scale.py runs a list of them ("1,2,4"), each in a process
+# of its own with BENCH_SCALE set to one.
+SCALES = (1, 2, 4)
+
+
+def scale() -> int:
+    raw = os.environ.get("BENCH_SCALE", "1").strip() or "1"
+    if not raw.isdigit() or int(raw) not in SCALES:
+        raise SystemExit(f"BENCH_SCALE={raw!r}: one of {', '.join(map(str, SCALES))} here.")
+    return int(raw)
+
+
+SCALE = scale()
 CARDS_PER_STATEMENT = 1000
 STALE_AFTER = dt.timedelta(days=20)
 
@@ -52,9 +67,12 @@ def ensure_history(log=print) -> tuple[int, dt.date]:
         meta = _meta(cursor)
         last_day = dt.date.fromisoformat(meta["last_day"]) if "last_day" in meta else None
         complete = meta.get("complete") == "1"
+        cursor.execute("SELECT count(*) FROM cards_card")
+        cards = cursor.fetchone()[0]
         if (
             complete
             and int(meta.get("days", -1)) == DAYS
+            and int(meta.get("cards", cards)) == cards
             and last_day is not None
             and today - last_day <= STALE_AFTER
         ):
@@ -65,10 +83,14 @@ def ensure_history(log=print) -> tuple[int, dt.date]:
         cursor.execute("TRUNCATE prices_pricesummary, prices_pricepoint")
         cursor.execute(f"DELETE FROM {META_TABLE}")
         last_day = today - dt.timedelta(days=1)
-        _set_meta(cursor, days=DAYS, last_day=last_day.isoformat(), complete=0)
+        _set_meta(cursor, days=DAYS, last_day=last_day.isoformat(), cards=cards, complete=0)
         cursor.execute("SELECT id FROM cards_card ORDER BY id")
         card_ids = [row[0] for row in cursor.fetchall()]
     end = dt.datetime.combine(last_day, dt.time.min, tzinfo=dt.UTC)
+    # On the partitioned table, every month of the history has its partition first.
+    from prices.partitions import ensure_partitions
+
+    ensure_partitions(since=end - dt.timedelta(days=DAYS))
     keys_sql = ", ".join(f"('{key}', {multiple})" for key, multiple in KEYS)
     # Base price log-uniform from $0.50 to about $1,000 per card; a slow swing, a faster
     # wiggle and a trend per card, so that changes over 1/7/30 days differ from card to card.
@@ -110,6 +132,20 @@ def ensure_history(log=print) -> tuple[int, dt.date]:
         _set_meta(cursor, complete=1)
     log(f"history ready in {time.perf_counter() - started:.0f} s")
     return DAYS, last_day
+
+
+def point_count() -> int:
+    """The planner's count of price points: the table's, or its partitions' together."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint FROM pg_class c
+            WHERE c.oid IN (
+                SELECT inhrelid FROM pg_inherits WHERE inhparent = 'prices_pricepoint'::regclass
+            ) OR (c.oid = 'prices_pricepoint'::regclass AND c.relkind = 'r')
+            """
+        )
+        return cursor.fetchone()[0]
 
 
 def build_summaries() -> int:

@@ -61,7 +61,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from bench import guide, history, load  # noqa: E402
 from cards.models import Card, CardSet, Game  # noqa: E402
 
-TARGET_CARDS = 25_000
+TARGET_CARDS = 25_000 * history.SCALE
 CARDS_PER_SET = 250
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "200"))
 SKIP = {part.strip() for part in os.environ.get("BENCH_SKIP", "").split(",") if part.strip()}
@@ -429,7 +429,7 @@ def import_rows(log) -> list[Row]:
     report = figures["report"]
     return [
         Row(
-            f"price-guide import ({figures['rows']:,} rows)",
+            f"price-guide import ({figures['rows']:,} rows, summaries, alerts queued)",
             f"{figures['seconds']:.1f} s, {figures['written']:,} points, {figures['rate']:,.0f}/s",
             f"COPY: {figures['copy_seconds']:.1f} s, {figures['copy_rate']:,.0f}/s",
             ratio,
@@ -513,9 +513,7 @@ def measure_rows(log=print) -> list[Row]:
 def run_all(scale: int = 1, log=print) -> tuple[str, list[Row]]:
     """Prepare the data for `scale` and measure every row: (the run's header, its rows)."""
     days = prepare(scale, log=log)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'prices_pricepoint'")
-        points = cursor.fetchone()[0]
+    points = history.point_count()
     header = (
         f"{machine()}\n{Card.objects.count():,} cards, ~{points / 1e6:.1f} million price points "
         f"({days} days), {SAMPLES} requests per page row"

@@ -8,6 +8,7 @@ class CollectionsAppConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
+        from collections_app import receivers  # noqa: F401  (cached valuations forgotten)
         from collections_app.models import CollectionItem, Watch
         from prices import movers
         from prices.sync import HOT_CARD_PROVIDERS

@@ -21,7 +21,6 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -48,6 +47,7 @@ from collections_app.models import Collection, CollectionItem, Watch
 from collections_app.valuation import (
     CollectionValuation,
     ItemValuation,
+    load_items,
     raw_prices,
     value_collection,
     value_collections,
@@ -75,27 +75,15 @@ def _is_partial(request) -> bool:
 # --- Sorting the items table ----------------------------------------------------------------
 
 
-def _name_key(row: ItemValuation):
-    card = row.item.card
-    return (card.name.lower(), card.card_set.name.lower(), card.sort_number, row.item.pk)
-
-
-def _set_key(row: ItemValuation):
-    card = row.item.card
-    released = card.card_set.release_date
-    return (released is None, released or timezone.localdate(), card.card_set.code,
-            card.sort_number, card.number, row.item.pk)  # fmt: skip
-
-
 def sort_rows(rows: list[ItemValuation], sort: str) -> list[ItemValuation]:
     """Rows in the order `sort` asks for; items without a value or gain always last."""
     descending = sort.startswith("-")
     field = sort.lstrip("-")
-    rows = sorted(rows, key=_name_key)
+    rows = sorted(rows, key=lambda row: row.name_key)
     if field == "name":
         return rows[::-1] if descending else rows
     if field == "set":
-        return sorted(rows, key=_set_key, reverse=descending)
+        return sorted(rows, key=lambda row: row.set_key, reverse=descending)
     known = [row for row in rows if getattr(row, field) is not None]
     unknown = [row for row in rows if getattr(row, field) is None]
     # Stable: rows of equal value stay in name order either way.
@@ -163,7 +151,7 @@ def paginate_rows(rows: list[ItemValuation], page_number, base_url: str, sort: s
         return f"{base_url}?{params.urlencode()}#items" if params else f"{base_url}#items"
 
     return {
-        "rows": list(page.object_list),
+        "rows": load_items(list(page.object_list)),
         "page": page,
         "previous_url": link(page.previous_page_number()) if page.has_previous() else "",
         "next_url": link(page.next_page_number()) if page.has_next() else "",
@@ -460,7 +448,7 @@ def _row_response(request, item: CollectionItem, status=200):
     """One item's row, and the collection's totals out of band."""
     collection = item.collection
     valuation = value_collection(collection)
-    row = next(row for row in valuation.items if row.item.pk == item.pk)
+    [row] = load_items([row for row in valuation.items if row.item.pk == item.pk])
     context = {
         "collection": collection,
         "valuation": valuation,

@@ -3,9 +3,16 @@
 For a minute at most (its "2 h ago" figures age) and only while the card and its prices
 are as it shows them: when the card, its set and its summaries were last written and how
 many summaries there are. Each response carries the visitor's own CSRF token.
+
+Checking that version is a query; a cached page skips it while nothing in the catalog or
+its prices was written since it was checked last: every price write and every save of a
+card or set moves one generation number in the cache (pages.receivers), and a page whose
+generation is current is served with no query at all. After a write, each cached page is
+checked once more, and then again served as it is.
 """
 
 import datetime as dt
+import time
 
 from django.contrib import messages
 from django.core.cache import cache
@@ -37,25 +44,47 @@ def is_anonymous_card_page(request) -> bool:
     )
 
 
+GENERATION_KEY = "cards:page:generation"
+
+
+def new_generation() -> None:
+    """Something a card page shows was written: every cached page is checked again."""
+    cache.add(GENERATION_KEY, 0, None)
+    cache.incr(GENERATION_KEY)
+
+
 def cached_card_page(request, pk: int) -> HttpResponse | None:
     """The cached page of card `pk` when it is cached at this address and still shows the
-    card and prices as they are: one plain query (compiling one would cost more than
-    running it) for when the card, its set and its summaries were last written."""
-    entry = cache.get(_card_page_key(request, pk))
+    card and prices as they are: at once while the generation is the one it was checked
+    at, otherwise after one plain query (compiling one would cost more than running it)
+    for when the card, its set and its summaries were last written."""
+    key = _card_page_key(request, pk)
+    found = cache.get_many([key, GENERATION_KEY])
+    entry = found.get(key)
     if entry is None:
         return None
-    version, path, content = entry
-    if path != request.path:
+    version, path, content, rendered_at, generation = entry
+    left = CARD_PAGE_CACHE_SECONDS - (time.time() - rendered_at)
+    if path != request.path or left <= 0:
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(_CARD_VERSION_SQL, [pk])
-        row = cursor.fetchone()
-    if row is None or _card_version(*row) != version:
-        return None
+    current = found.get(GENERATION_KEY, 0)
+    if generation != current:
+        with connection.cursor() as cursor:
+            cursor.execute(_CARD_VERSION_SQL, [pk])
+            row = cursor.fetchone()
+        if row is None or _card_version(*row) != version:
+            return None
+        cache.set(key, (version, path, content, rendered_at, current), max(1, int(left)))
     return _with_csrf_token(request, content)
 
 
-def cache_card_page(request, card, context: dict, template: str) -> HttpResponse:
+def current_generation() -> int:
+    """Read before the card and prices a page shows: a write in between leaves the page
+    one generation behind, so it is checked again next time."""
+    return cache.get(GENERATION_KEY, 0)
+
+
+def cache_card_page(request, card, context: dict, template: str, generation: int) -> HttpResponse:
     """Render the card page with a placeholder where the CSRF token goes, cache it with
     the version of the card and prices it shows, and answer it.
 
@@ -70,7 +99,7 @@ def cache_card_page(request, card, context: dict, template: str) -> HttpResponse
         len(prices),
         max((summary.updated_at for summary in prices), default=None),
     )
-    entry = (version, request.path, content)
+    entry = (version, request.path, content, time.time(), generation)
     cache.set(_card_page_key(request, card.pk), entry, CARD_PAGE_CACHE_SECONDS)
     return _with_csrf_token(request, content)
 
@@ -85,7 +114,7 @@ WHERE c.id = %s
 
 
 def _card_page_key(request, pk: int) -> str:
-    return f"cards:page:v1:{pk}:{request.META.get('QUERY_STRING', '')}"
+    return f"cards:page:v2:{pk}:{request.META.get('QUERY_STRING', '')}"
 
 
 def _card_version(card_updated, set_updated, summaries: int, summaries_updated) -> tuple:

@@ -27,7 +27,12 @@ from collections_app import access
 from collections_app.models import Watch
 from collections_app.valuation import raw_prices
 from pages import grading
-from pages.card_cache import cache_card_page, cached_card_page, is_anonymous_card_page
+from pages.card_cache import (
+    cache_card_page,
+    cached_card_page,
+    current_generation,
+    is_anonymous_card_page,
+)
 from prices import headline, history, movers, stats
 from prices.models import Source
 
@@ -272,6 +277,7 @@ def card_detail(request, pk, slug=None):
     if cacheable and (page := cached_card_page(request, pk)):
         count_view(request, Card(pk=pk))
         return page
+    generation = current_generation() if cacheable else 0
     card = get_object_or_404(Card.objects.select_related("card_set"), pk=pk)
     if request.path != card.get_absolute_url():
         return redirect(with_query(request, card.get_absolute_url()), permanent=True)
@@ -289,7 +295,7 @@ def card_detail(request, pk, slug=None):
     context.update(grading_context(request, context["prices"]))
     count_view(request, card)
     if cacheable:
-        return cache_card_page(request, card, context, "pages/card_detail.html")
+        return cache_card_page(request, card, context, "pages/card_detail.html", generation)
     return render(request, "pages/card_detail.html", context)
 
 

@@ -10,9 +10,9 @@ from jobs.models import JobRun
 from prices import partitions
 from prices.models import PricePoint, SyncState
 from prices.sources import demo
-from prices.writing import WriteResult, record_observations
+from prices.writing import WriteResult, announce_changes, record_observations
 
-CARDS_PER_BATCH = 20
+CARDS_PER_BATCH = 50
 
 
 def backfill_demo_history(days: int = 365, card_ids=None, progress=None) -> JobRun:
@@ -45,25 +45,10 @@ def backfill_demo_history(days: int = 365, card_ids=None, progress=None) -> JobR
     with runs.running(run):
         total = WriteResult()
         days_list = demo.history_days((today - first_day).days, today)
-        for start in range(0, len(todo), CARDS_PER_BATCH):
-            batch = todo[start : start + CARDS_PER_BATCH]
-            result = record_observations(
-                observation for card in batch for observation in demo.observations(card, days_list)
-            )
-            total.add(result)
-            SyncState.objects.bulk_create(
-                [
-                    SyncState(card=card, source=demo.SOURCE, checked_at=timezone.now())
-                    for card in batch
-                ],
-                update_conflicts=True,
-                unique_fields=["card", "source"],
-                update_fields=["checked_at"],
-            )
-            run.progress_done = start + len(batch)
-            run.save(update_fields=["progress_done"])
-            if progress:
-                progress(run)
+        try:
+            _backfill(todo, days_list, run, total, progress)
+        finally:
+            announce_changes(total.changed_card_ids)  # once, for every batch written
         run.fetched, run.written, run.unchanged, run.rejected = (
             total.fetched,
             total.written,
@@ -75,3 +60,23 @@ def backfill_demo_history(days: int = 365, card_ids=None, progress=None) -> JobR
         run.finished_at = timezone.now()
         run.save()
     return run
+
+
+def _backfill(todo, days_list, run, total: WriteResult, progress) -> None:
+    for start in range(0, len(todo), CARDS_PER_BATCH):
+        batch = todo[start : start + CARDS_PER_BATCH]
+        result = record_observations(
+            (observation for card in batch for observation in demo.observations(card, days_list)),
+            announce=False,
+        )
+        total.add(result)
+        SyncState.objects.bulk_create(
+            [SyncState(card=card, source=demo.SOURCE, checked_at=timezone.now()) for card in batch],
+            update_conflicts=True,
+            unique_fields=["card", "source"],
+            update_fields=["checked_at"],
+        )
+        run.progress_done = start + len(batch)
+        run.save(update_fields=["progress_done"])
+        if progress:
+            progress(run)

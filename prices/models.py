@@ -72,7 +72,10 @@ class PriceSummary(models.Model):
     reads this, never the raw series.
     """
 
-    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="price_summaries")
+    # No index of its own: the unique key below starts with the card.
+    card = models.ForeignKey(
+        Card, on_delete=models.CASCADE, related_name="price_summaries", db_index=False
+    )
     source = models.CharField(max_length=16, choices=Source.choices)
     price_key = models.CharField(max_length=32)
     currency = models.CharField(max_length=3, default="USD")
@@ -100,11 +103,10 @@ class PriceSummary(models.Model):
                 fields=["card", "source", "price_key"], name="unique_summary_per_card_source_key"
             ),
         ]
-        indexes = [
-            models.Index(fields=["source", "change_1d"]),
-            models.Index(fields=["source", "change_7d"]),
-            models.Index(fields=["source", "change_30d"]),
-        ]
+        # No index on the changes: the movers are ranked by a job over every fresh price
+        # (prices.movers), and each index would be one more write per summary a price
+        # write updates (most of an import's work); with none on what a write changes,
+        # PostgreSQL can update a summary in place (HOT).
 
     def __str__(self):
         return f"{self.card_id} {self.source} {self.price_key} {self.market}"

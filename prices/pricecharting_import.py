@@ -53,8 +53,15 @@ from prices.sources.pricecharting import (
     observed_today,
     price_fields,
 )
-from prices.writing import MAX_CENTS, Observation, WriteResult, record_observations
+from prices.writing import (
+    MAX_CENTS,
+    Observation,
+    WriteResult,
+    announce_changes,
+    record_observations,
+)
 from tcgtracker.lib.http import SourceConfig, SourceError, scrub
+from tcgtracker.lib.sql import ids_in
 
 logger = logging.getLogger(__name__)
 
@@ -523,7 +530,7 @@ class GuideImport:
 
     def write_prices(self) -> None:
         if self.observations:
-            self.counts.written.add(record_observations(self.observations))
+            self.counts.written.add(record_observations(self.observations, announce=False))
             self.observations = []
         self._store_ids()
         self._resolve()
@@ -597,7 +604,7 @@ class GuideImport:
         run = self.run if self.run.pk else None
         for start in range(0, len(self.seen_again), UPDATES_PER_QUERY * 10):
             batch = self.seen_again[start : start + UPDATES_PER_QUERY * 10]
-            UnmatchedRow.objects.filter(pk__in=batch).update(
+            UnmatchedRow.objects.filter(pk__in=ids_in(batch)).update(
                 job_run=run, observed_at=self.observed_at
             )
         self.seen_again = []
@@ -711,6 +718,11 @@ def _import(run, lines, name, observed_at, game, dry_run, progress, save_run, se
     except Exception as exc:
         fail_run(run, f"{name}: unexpected error: {exc!r}", secrets, importer, save_run)
         raise
+    finally:
+        # Once for the whole file (alerts checked, movers ranked), also for what a run
+        # that failed halfway did write.
+        if importer is not None and not dry_run:
+            announce_changes(importer.counts.written.changed_card_ids)
 
 
 def fail_run(run: JobRun, message: str, secrets, importer, save_run) -> None:

@@ -35,7 +35,8 @@ prices_changed = Signal()
 
 # A sanity bound, not a market opinion: $100 million in cents.
 MAX_CENTS = 10_000_000_000
-CHUNK_SIZE = 2000
+# Observations per transaction on the plain path: a commit is a disk flush on SQLite.
+CHUNK_SIZE = 10_000
 # Observations per transaction on the set-based (PostgreSQL) path.
 SET_BASED_CHUNK_SIZE = 25_000
 # Database vendors written to by set-based SQL (tests switch it off to compare the paths).
@@ -144,8 +145,14 @@ class WriteResult:
         self.changed_card_ids |= other.changed_card_ids
 
 
-def record_observations(observations: Iterable[Observation]) -> WriteResult:
-    """Validate, upsert and summarise. Each chunk is one transaction."""
+def record_observations(
+    observations: Iterable[Observation], *, announce: bool = True
+) -> WriteResult:
+    """Validate, upsert and summarise. Each chunk is one transaction.
+
+    Then prices_changed goes out with the cards whose prices changed, unless `announce`
+    is off: a caller writing in many calls (an import, a backfill) announces once at the
+    end with announce_changes(), so what reacts (alerts, movers, valuations) runs once."""
     result = WriteResult()
     set_based = _set_based()
     write = _write_chunk_set_based if set_based else _write_chunk
@@ -165,9 +172,15 @@ def record_observations(observations: Iterable[Observation]) -> WriteResult:
             chunk = []
     if chunk:
         write(chunk, result)
-    if result.changed_card_ids:
-        prices_changed.send(sender=record_observations, card_ids=result.changed_card_ids)
+    if announce:
+        announce_changes(result.changed_card_ids)
     return result
+
+
+def announce_changes(card_ids: set[int]) -> None:
+    """prices_changed for these cards, when there are any."""
+    if card_ids:
+        prices_changed.send(sender=record_observations, card_ids=card_ids)
 
 
 class _CleanCheck:
@@ -266,7 +279,15 @@ def _upsert_points(observations: list[Observation]) -> None:
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
         f"ON CONFLICT (card_id, source, price_key, observed_at) DO UPDATE SET {updates}"
     )
-    adapt = connection.ops.adapt_datetimefield_value
+    # Many observations share a moment (a day's prices): adapt each moment once.
+    adapted: dict[dt.datetime, object] = {}
+
+    def adapt(moment):
+        value = adapted.get(moment)
+        if value is None:
+            value = adapted[moment] = connection.ops.adapt_datetimefield_value(moment)
+        return value
+
     rows = [
         (
             o.card_id,
@@ -475,9 +496,11 @@ _INCOMING = "price_writing_points"
 _DUE = "price_writing_combos"
 _POINT_COLUMNS = "card_id, source, price_key, currency, market, low, high, sample_size, observed_at"
 # JIT compilation costs more than these statements do (their cost estimates are high
-# because they run per combo); SET LOCAL lasts until the transaction ends.
+# because they run per combo), and their sorts of a chunk's rows would spill to disk with
+# the default work_mem; SET LOCAL lasts until the transaction ends.
 _SCRATCH_SQL = f"""
 SET LOCAL jit = off;
+SET LOCAL work_mem = '64MB';
 CREATE TEMP TABLE IF NOT EXISTS {_INCOMING} (
     card_id bigint, source text, price_key text, currency text, market bigint, low bigint,
     high bigint, sample_size integer, observed_at timestamptz
@@ -573,8 +596,11 @@ WITH t AS (
                AS latest_incoming
     FROM {_DUE} c
     LEFT JOIN LATERAL (
+        -- LIMIT keeps this a lookup per combo by the unique index: as a join the planner
+        -- reads and sorts the whole summary table.
         SELECT s.observed_at, s.all_time_high, s.all_time_low FROM {_SUMMARY_TABLE} s
         WHERE s.card_id = c.card_id AND s.source = c.source AND s.price_key = c.price_key
+        LIMIT 1
     ) s ON true
     LEFT JOIN LATERAL (
         SELECT max(p.observed_at) AS latest, max(p.market) AS high, min(p.market) AS low

@@ -41,6 +41,14 @@ def user_display(user) -> str:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def authenticate(self, request, **credentials):
+        """A superuser made before their address counted as verified is verified when
+        they next log in with the right password, before allauth asks for a link."""
+        user = super().authenticate(request, **credentials)
+        if user is not None:
+            verify_superuser_email(type(user), user)
+        return user
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         name = EMAILS.get(template_prefix)
         if name is None:
@@ -63,6 +71,8 @@ def verify_superuser_email(sender, instance, **kwargs):
     (see the module docstring), unless another account holds that address."""
     if not instance.is_superuser or not instance.email:
         return
+    if kwargs.get("update_fields") == frozenset({"last_login"}):
+        return  # every login saves this: nothing about the address has changed
     from allauth.account.models import EmailAddress
 
     email = instance.email.lower()  # as allauth stores and looks addresses up

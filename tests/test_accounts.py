@@ -109,6 +109,25 @@ def test_a_superuser_made_with_createsuperuser_logs_in_on_the_login_page(client,
     assert client.get("/admin/").status_code == 200
 
 
+def test_a_superuser_made_before_the_fix_is_verified_at_their_next_login(client):
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("old", "old-root@example.com", "x-long-passphrase")
+    get_user_model().objects.filter(pk=user.pk).update(is_superuser=True, is_staff=True)
+
+    wrong = client.post("/accounts/login/", {"login": "old-root@example.com", "password": "not-it"})
+    assert wrong.status_code == 200 and "_auth_user_id" not in client.session
+    assert not EmailAddress.objects.exists()  # a wrong password verifies nothing
+    response = client.post(
+        "/accounts/login/", {"login": "old-root@example.com", "password": "x-long-passphrase"}
+    )
+
+    assert response["Location"] == "/"
+    assert "_auth_user_id" in client.session
+    assert mail.outbox == []
+
+
 def test_promoting_an_unverified_account_to_superuser_verifies_its_address():
     from allauth.account.models import EmailAddress
     from django.contrib.auth import get_user_model

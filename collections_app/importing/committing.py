@@ -12,6 +12,7 @@ from collections_app import snapshots
 from collections_app.importing.rows import new_item
 from collections_app.importing.values import BATCH_SIZE, CommitRefused
 from collections_app.models import CollectionImport, CollectionItem, ImportRow, Watch
+from collections_app.valuation import forget_valuations
 
 Status = ImportRow.Status
 
@@ -87,6 +88,9 @@ def commit_import(collection_import: CollectionImport) -> CommitResult:
             if not watch_only
         ]
         CollectionItem.objects.bulk_create(items, batch_size=BATCH_SIZE)
+        # bulk_create sends no post_save: the cached valuation goes here.
+        forget_valuations([collection.pk])
+        transaction.on_commit(lambda: forget_valuations([collection.pk]))
         watched = {card_id for card_id, _, watch_only in accepted if watch_only}
         already = set(
             Watch.objects.filter(user_id=collection.user_id).values_list("card_id", flat=True)

@@ -94,21 +94,29 @@ def walk(card: Card, price_key: str, days: Iterable[dt.date]) -> Iterator[tuple]
         return
     level = math.log(level_cents(card, price_key))
     rng = _rng("walk", card.pk, price_key)
+    # A year of history for every card is millions of draws (make run waits for them):
+    # the draws of gauss(0, VOLATILITY), uniform(0.08, 0.25) and randint(1, 40) are made
+    # here as those methods make them, without their per-call overhead. Same numbers.
+    gauss, random_, getrandbits = rng.gauss, rng.random, rng.getrandbits
+    exp, one_day = math.exp, dt.timedelta(days=1)
     log_price = level
     day = EPOCH
-    index = 0
-    while index < len(wanted):
-        shock, spread, sample_size = (
-            rng.gauss(0, VOLATILITY),
-            rng.uniform(0.08, 0.25),
-            rng.randint(1, 40),
-        )
-        if day == wanted[index]:
-            cents = max(1, round(math.exp(log_price)))
-            yield day, cents, round(cents * (1 - spread)), round(cents * (1 + spread)), sample_size
+    index, last = 0, len(wanted)
+    next_wanted = wanted[0]
+    while index < last:
+        shock = gauss(0, VOLATILITY)
+        spread = 0.08 + (0.25 - 0.08) * random_()
+        draw = getrandbits(6)
+        while draw >= 40:
+            draw = getrandbits(6)
+        if day == next_wanted:
+            cents = max(1, round(exp(log_price)))
+            yield day, cents, round(cents * (1 - spread)), round(cents * (1 + spread)), 1 + draw
             index += 1
+            if index < last:
+                next_wanted = wanted[index]
         log_price += REVERSION * (level - log_price) + shock
-        day += dt.timedelta(days=1)
+        day += one_day
 
 
 def observations(card: Card, days: Iterable[dt.date]) -> Iterator[Observation]:

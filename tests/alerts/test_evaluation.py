@@ -242,3 +242,68 @@ def test_every_price_write_evaluates_the_changed_cards(card):
     a = alert(card, threshold=1000)
     price(card, 900)  # no explicit evaluation: the write does it
     assert events(a) == [900]
+
+
+def _random_market(rng):
+    """Cards priced by several sources and keys over a month, and every kind of alert on
+    them, armed or not, some just fired: what both evaluation paths must agree on."""
+    cards = [make_card() for _ in range(6)]
+    observations = []
+    for card in cards:
+        for source in ("pricecharting", "tcgplayer", "ebay"):
+            for key in ("ungraded", "PSA 10"):
+                if rng.random() < 0.3:
+                    continue
+                for days_ago in (31, 30, 8, 7, 1, 0):
+                    observations.append(
+                        Observation(card.pk, source, key, rng.randint(500, 1500),
+                                    (NOW - days_ago * DAY).replace(hour=0))
+                    )  # fmt: skip
+    record_observations(observations)
+    user = make_user()
+    for card in cards:
+        for _ in range(12):
+            kind = rng.choice(list(Alert.Kind))
+            Alert.objects.create(
+                user=user,
+                card=card,
+                price_key=rng.choice(["ungraded", "PSA 10"]),
+                source=rng.choice(["", "pricecharting", "ebay", "justtcg"]),
+                kind=kind,
+                threshold=None if kind == Alert.Kind.MOVE else rng.randint(400, 1600),
+                percent=Decimal(rng.choice(["5", "20", "40"])) if kind == Alert.Kind.MOVE else None,
+                window=rng.choice(list(Alert.Window)),
+                armed=rng.random() < 0.7,
+                last_triggered_at=rng.choice([None, NOW - 2 * DAY, NOW - dt.timedelta(hours=2)]),
+            )
+    return cards
+
+
+def _outcome():
+    fired = {
+        (e.alert_id, e.source, e.price, e.previous_price, e.change)
+        for e in AlertEvent.objects.all()
+    }
+    return fired, dict(Alert.objects.values_list("pk", "armed"))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL path is PostgreSQL's")
+@pytest.mark.parametrize("seed", range(4))
+def test_the_sql_and_python_paths_fire_and_rearm_the_same_alerts(seed, monkeypatch):
+    import random
+
+    from alerts import evaluation
+
+    with time_machine.travel(NOW, tick=False):
+        cards = _random_market(random.Random(seed))
+        state = list(Alert.objects.values_list("pk", "armed", "last_triggered_at"))
+        outcomes = []
+        for vendors in (frozenset({"postgresql"}), frozenset()):
+            monkeypatch.setattr(evaluation, "SET_BASED_VENDORS", vendors)
+            AlertEvent.objects.all().delete()
+            for pk, armed, last in state:
+                Alert.objects.filter(pk=pk).update(armed=armed, last_triggered_at=last)
+            result = evaluate_cards([card.pk for card in cards])
+            outcomes.append((_outcome(), result.alerts, result.rearmed, len(result.triggered)))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][3] > 0 and outcomes[0][2] > 0  # something fired, something re-armed

@@ -145,3 +145,24 @@ def test_old_addresses_still_redirect_and_missing_cards_are_404():
     assert (response.status_code, response["Location"]) == (301, url)
     Card.objects.filter(pk=card.pk).delete()
     assert Client().get(url).status_code == 404
+
+
+def test_a_cached_page_is_served_without_a_query_until_something_is_written():
+    card, other = make_card(), make_card()
+    record_observations([price(card, 1000)])
+    url = card.get_absolute_url()
+    visitor = Client()
+    get(visitor, url)  # rendered and cached (and this visitor's view counted)
+    assert get(visitor, url)[1] == 0
+    record_observations([price(other, 500)])  # another card's price: checked once more
+    assert get(visitor, url)[1] == 1
+    assert get(visitor, url)[1] == 0
+
+
+def test_an_edited_set_shows_at_once():
+    card = make_card()
+    url = card.get_absolute_url()
+    get(Client(), url)
+    card.card_set.name = "Renamed Expansion"
+    card.card_set.save()
+    assert "Renamed Expansion" in get(Client(), url)[0].content.decode()

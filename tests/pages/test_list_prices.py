@@ -197,3 +197,15 @@ def test_home_query_count_does_not_grow_with_sets(client):
     for n in range(4):
         priced_set(f"home3{n}")
     assert query_count(client, "/") == few
+
+
+def test_sets_list_query_count_does_not_grow_with_sets_or_holdings(client):
+    collection = make_collection()
+    client.force_login(collection.user)
+    _, cards = priced_set("cnt1")
+    make_item(collection, cards["Dear"])
+    few = query_count(client, f"/sets/?game={Game.POKEMON}")
+    for n in range(4):
+        _, more = priced_set(f"cnt2{n}")
+        make_item(collection, more["Cheap"])
+    assert query_count(client, f"/sets/?game={Game.POKEMON}") == few

@@ -17,6 +17,7 @@ from prices.pricecharting_import import (
     parse_dollars,
     parse_release_date,
 )
+from prices.writing import prices_changed
 from tests.factories import make_card, make_set
 from tests.fakes.pricecharting import (
     GUIDE_COLUMNS,
@@ -525,7 +526,7 @@ def test_a_dry_run_counts_but_writes_nothing(tmp_path, catalog):
 def test_an_unexpected_error_marks_the_run_failed_scrubbed_and_is_raised(
     tmp_path, catalog, monkeypatch, pricecharting_settings
 ):
-    def broken(observations):
+    def broken(observations, **options):
         raise RuntimeError(f"database said no to /api?t={TOKEN}")
 
     monkeypatch.setattr(pricecharting_import, "record_observations", broken)
@@ -649,3 +650,26 @@ def test_an_unmatched_row_follows_its_prices_and_candidates(tmp_path, catalog):
         shadowless,
     ]
     assert not PricePoint.objects.exists()
+
+
+def test_an_import_announces_its_price_changes_once_for_the_whole_file(
+    tmp_path, catalog, monkeypatch
+):
+    announced = []
+
+    def listen(sender, card_ids, **kwargs):
+        announced.append(set(card_ids))
+
+    monkeypatch.setattr(pricecharting_import, "OBSERVATIONS_PER_WRITE", 1)  # a write per row
+    rows = [
+        guide_row(id=1, console_name="Pokemon Base Set", product_name="Blastoise #2",
+                  loose_price=4500),
+        guide_row(id=2, console_name="Pokemon Base Set", product_name="Charizard #4",
+                  loose_price=30000),
+    ]  # fmt: skip
+    prices_changed.connect(listen)
+    try:
+        import_price_guide(write(tmp_path, guide_csv(rows)))
+    finally:
+        prices_changed.disconnect(listen)
+    assert announced == [{catalog["blastoise"].pk, catalog["charizard"].pk}]

@@ -1,0 +1,338 @@
+"""`BENCH_SCALE=1,2,4 make bench`: the scale curve, one table.
+
+For each scale (1, 2 or 4; any of them, comma-separated) a process of its own builds or
+reuses the bench data in a database of its own (BENCH_DATABASE_URL's name + `_x2` ...):
+25,000 cards x the scale, each with BENCH_PRICE_DAYS (default 300) days of two price keys,
+so 15, 30 and 60 million price points (bench/history.py). Then it measures, on that data:
+
+- each page row against its own SQL replayed raw: the statements the page ran, captured
+  once, run again through a cursor in the same loop (p95 against p95, the same run);
+- the price-guide import (88,000 rows, matched, with summaries and queued alert checks)
+  against COPY of the same points (bench/guide.py; a first import is run once untimed, so
+  every scale measures a daily import);
+- retention (prices/retention.py): a daily run, a run that folds a whole month again
+  (after extra intraday points were written into the oldest month), and the statement that
+  the unpartitioned job began with (every point past the cutoff grouped by day), timed
+  alone, for comparison.
+
+Prints one table with a column per scale. BENCH_SAMPLES (default 60 here) requests per
+page row. Generating a scale's data takes about five minutes per 15 million points, once.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+# As in bench/run.py: bench/alerts.py must not shadow the alerts app.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+SCALES = (1, 2, 4)
+BASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tcgtracker_bench"
+)
+SAMPLES = int(os.environ.get("BENCH_SAMPLES", "60"))
+# Statements that only make sense inside the request's own transaction.
+NOT_REPLAYED = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+def requested_scales() -> list[int]:
+    raw = os.environ.get("BENCH_SCALE", "1,2,4")
+    try:
+        scales = [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        scales = []
+    if not scales or any(scale not in SCALES for scale in scales):
+        raise SystemExit(f"BENCH_SCALE={raw!r}: a comma-separated list of 1, 2 and 4.")
+    return scales
+
+
+def database_url(scale: int) -> str:
+    parts = urlsplit(BASE_URL)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}_x{scale}"))
+
+
+def main() -> int:
+    results = []
+    for scale in requested_scales():
+        url = database_url(scale)
+        print(f"scale {scale}x: {urlsplit(url).path.lstrip('/')}", file=sys.stderr, flush=True)
+        env = {**os.environ, "BENCH_SCALE": str(scale), "BENCH_DATABASE_URL": url}
+        env["DATABASE_URL"] = url
+        done = subprocess.run(
+            [sys.executable, __file__, "--measure"], env=env, stdout=subprocess.PIPE, text=True
+        )
+        if done.returncode:
+            print(f"scale {scale}x failed", file=sys.stderr)
+            return done.returncode
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print_table(results)
+    return 0
+
+
+def print_table(results: list[dict]) -> None:
+    header = ["measure", *(f"{r['scale']}x" for r in results)]
+    rows = [
+        ["cards", *(f"{r['cards']:,}" for r in results)],
+        ["price points", *(f"{r['points'] / 1e6:.1f} M" for r in results)],
+    ]
+    for i, page in enumerate(results[0]["pages"]):
+        rows.append(
+            [
+                f"{page['label']}: p95 / its SQL's p95",
+                *(
+                    f"{r['pages'][i]['p95']:.1f} / {r['pages'][i]['sql_p95']:.1f} ms "
+                    f"= {r['pages'][i]['ratio']:.2f}x"
+                    for r in results
+                ),
+            ]
+        )
+    rows.append(
+        [
+            "price-guide import vs COPY (points/s)",
+            *(
+                f"{r['import']['rate']:,.0f} / {r['import']['copy_rate']:,.0f} "
+                f"= {r['import']['ratio']:.2f}x"
+                for r in results
+            ),
+        ]
+    )
+    retention = [
+        ("daily", "retention: a daily run"),
+        ("month", "retention: a run folding one month"),
+        ("unpartitioned_scan", "retention unpartitioned: its first scan alone"),
+    ]
+    for key, label in retention:
+        rows.append([label, *(f"{r['retention'][key]:.1f} s" for r in results)])
+    rows.append(
+        ["  (the month folded)", *(f"{r['retention']['month_points']:,} points" for r in results)]
+    )
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    machine = results[0]["machine"]
+    print(f"\nScale curve, {machine}\n")
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+# --- One scale, in its own process ---------------------------------------------------------
+
+
+def p95(values: list[float]) -> float:
+    values = sorted(values)
+    return values[max(0, int(len(values) * 0.95) - 1)]
+
+
+def page_ratio(client, label: str, urls: list[str]) -> dict:
+    """p95 of the page and p95 of its own SQL replayed raw, alternating in one loop."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    statements = {}
+    for url in urls:
+        client.get(url)  # warm up
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        statements[url] = [
+            query["sql"]
+            for query in captured.captured_queries
+            if not query["sql"].upper().startswith(NOT_REPLAYED)
+        ]
+    page_times, sql_times = [], []
+    for i in range(SAMPLES):
+        url = urls[i % len(urls)]
+        start = time.perf_counter()
+        client.get(url)
+        page_times.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        with connection.cursor() as cursor:
+            for sql in statements[url]:
+                cursor.execute(sql)
+                if cursor.description:
+                    cursor.fetchall()
+        sql_times.append((time.perf_counter() - start) * 1000)
+    page, sql = p95(page_times), p95(sql_times)
+    return {
+        "label": label,
+        "p50": statistics.median(page_times),
+        "p95": page,
+        "sql_p95": sql,
+        "ratio": page / sql if sql else float("inf"),
+        "queries": len(statements[urls[0]]),
+    }
+
+
+def page_rows() -> list[dict]:
+    import random
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from bench import portfolio
+    from cards.models import Card
+
+    anonymous = Client()
+    htmx = Client(HTTP_HX_REQUEST="true")
+    member, _ = get_user_model().objects.get_or_create(
+        username="bench-member", defaults={"email": "bench-member@example.com"}
+    )
+    logged_in = Client()
+    logged_in.force_login(member)
+    api = Client(HTTP_X_API_KEY=portfolio.api_key())
+    rng = random.Random(7)
+    card_ids = rng.sample(list(Card.objects.values_list("pk", flat=True)), 50)
+    card_urls = [card.get_absolute_url() for card in Card.objects.filter(pk__in=card_ids)]
+    return [
+        page_ratio(
+            anonymous,
+            "search: free text",
+            ["/cards/?q=charizard", "/cards/?q=pikachu", "/cards/?q=luffy"],
+        ),
+        page_ratio(
+            anonymous,
+            "search: typo",
+            ["/cards/?q=charzard", "/cards/?q=blastiose", "/cards/?q=pikchu"],
+        ),
+        page_ratio(anonymous, "search: browse page 50", ["/cards/?page=50"]),
+        page_ratio(logged_in, "card page (rendered)", card_urls),
+        page_ratio(
+            anonymous,
+            "set page (120 of 250)",
+            ["/sets/pokemon/bench001/", "/sets/pokemon/bench002/"],
+        ),
+        page_ratio(
+            htmx, "price history 1y", [f"/cards/{pk}/prices/history/?period=1y" for pk in card_ids]
+        ),
+        page_ratio(api, "api: card search", ["/api/v1/cards?q=charizard"]),
+    ]
+
+
+def import_ratio(log) -> dict:
+    from bench import guide
+
+    figures = guide.run_import(log=log)
+    if figures["first"]:
+        log("  that was the first import (matching every card); once more, measured ...")
+        figures = guide.run_import(log=log)
+    return {
+        "rate": figures["rate"],
+        "copy_rate": figures["copy_rate"],
+        "ratio": figures["rate"] / figures["copy_rate"],
+        "seconds": figures["seconds"],
+        "written": figures["written"],
+    }
+
+
+def retention_times(log) -> dict:
+    import datetime as dt
+
+    from django.conf import settings
+    from django.db import connection
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    from prices import partitions
+    from prices.models import PricePoint
+    from prices.retention import fold_old_points
+
+    log("retention: bringing the months up to date (the first time: every old month) ...")
+    fold_old_points()
+    oldest = partitions.partitions()[0]
+    with connection.cursor() as cursor:
+        # A day's second point for every 50th card, all through the oldest month.
+        cursor.execute(
+            f"""
+            INSERT INTO prices_pricepoint
+                (card_id, source, price_key, currency, market, low, high, sample_size,
+                 observed_at)
+            SELECT card_id, source, price_key, currency, market, NULL, NULL, sample_size,
+                   observed_at + interval '1 minute'
+            FROM {oldest.name} WHERE card_id % 50 = 0
+            ON CONFLICT DO NOTHING
+            """
+        )
+        cursor.execute(f"SELECT count(*) FROM {oldest.name}")
+        month_points = cursor.fetchone()[0]
+    start = time.perf_counter()
+    run = fold_old_points()
+    month = time.perf_counter() - start
+    log(f"  {run.description}")
+    start = time.perf_counter()
+    fold_old_points()
+    daily = time.perf_counter() - start
+    cutoff = timezone.now() - dt.timedelta(days=settings.PRICE_RETENTION_DAYS)
+    start = time.perf_counter()
+    list(
+        PricePoint.objects.filter(observed_at__lt=cutoff)
+        .annotate(day=TruncDate("observed_at", tzinfo=dt.UTC))
+        .values("card_id", "source", "price_key", "day")
+        .annotate(points=Count("id"))
+        .filter(points__gt=1)
+        .order_by()
+    )
+    unpartitioned_scan = time.perf_counter() - start
+    return {
+        "daily": daily,
+        "month": month,
+        "month_points": month_points,
+        "unpartitioned_scan": unpartitioned_scan,
+    }
+
+
+def measure() -> dict:
+    import importlib
+
+    # bench/run.py sets Django up (on this scale's database) as it is imported: first.
+    bench = importlib.import_module("bench.run")
+    from bench import guide, history
+
+    def log(message):
+        print(message, file=sys.stderr, flush=True)
+
+    from django.conf import settings
+    from django.db import connection
+
+    from cards.models import Card
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    bench.ensure_database()
+    bench.ensure_catalog()
+    guide.bench_sets()
+    history.ensure_history(log=log)
+    bench.vacuum()
+    log("pages ...")
+    pages = page_rows()
+    log("import ...")
+    imported = import_ratio(log)
+    retention = retention_times(log)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW shared_buffers")
+        shared_buffers = cursor.fetchone()[0]
+    return {
+        "scale": history.SCALE,
+        "cards": Card.objects.count(),
+        "points": history.point_count(),
+        "pages": pages,
+        "import": imported,
+        "retention": retention,
+        "machine": (
+            f"PostgreSQL, {os.cpu_count()} CPUs, shared_buffers {shared_buffers}, "
+            f"{SAMPLES} requests per page row, {history.DAYS} days of history per card"
+        ),
+    }
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--measure"]:
+        # Importing bench.run sets Django up on this scale's database.
+        figures = measure()
+        print(json.dumps(figures))
+        sys.exit(0)
+    sys.exit(main())
