@@ -13,7 +13,7 @@ UTC day (PriceCharting's at midnight), and a browser in New York would otherwise
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Avg
+from django.db.models import Avg, DateField
 from django.db.models.functions import Trunc
 from django.utils import dateformat, timezone
 
@@ -57,6 +57,7 @@ PERIODS = {
     ]
 }
 DEFAULT_PERIOD = "30d"
+MIDNIGHT = dt.time()
 SHORTEST_SPAN = min(period.span for period in PERIODS.values() if period.span)
 
 # Distinct on white and for the common colour-vision deficiencies, in order of use.
@@ -157,11 +158,17 @@ def history_lines(
     if price_key:
         points = points.filter(price_key=price_key)
     if spec.bucket:
+        # Truncated to a date, which the driver hands over as it is: a datetime would go
+        # through Django's time-zone conversion per row, most of a year's chart's time.
+        zone = timezone.get_current_timezone()
         rows = (
-            points.annotate(moment=Trunc("observed_at", spec.bucket))
-            .values_list("source", "price_key", "currency", "moment")
-            .annotate(market=Avg("market"))
-            .order_by("source", "price_key", "currency", "moment")
+            (row_source, row_key, currency, dt.datetime.combine(day, MIDNIGHT, zone), market)
+            for row_source, row_key, currency, day, market in (
+                points.annotate(day=Trunc("observed_at", spec.bucket, output_field=DateField()))
+                .values_list("source", "price_key", "currency", "day")
+                .annotate(market=Avg("market"))
+                .order_by("source", "price_key", "currency", "day")
+            )
         )
     else:
         rows = points.order_by("source", "price_key", "currency", "observed_at").values_list(
