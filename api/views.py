@@ -274,7 +274,7 @@ class MoversFilter(Schema):
     summary="Biggest price moves",
     description="One price per card: a real source before the simulation, a raw copy "
     "before grades; only prices observed in the last 3 days and of at least 1.00. "
-    "Rankings are recomputed every few minutes.",
+    "Rankings are redone after every price write and every 5 minutes.",
     url_name="movers",
     by_alias=True,
 )

@@ -23,7 +23,15 @@ def forget_item_collection(sender, instance, **kwargs):
     _forget([instance.collection_id])
 
 
+CARDS_PER_QUERY = 5000
+
+
 @receiver(prices_changed)
 def forget_repriced_collections(sender, card_ids, **kwargs):
-    holding = CollectionItem.objects.filter(card_id__in=ids_in(card_ids))
-    _forget(list(holding.values_list("collection_id", flat=True).distinct()))
+    card_ids = sorted(card_ids)
+    collection_ids: set[int] = set()
+    for start in range(0, len(card_ids), CARDS_PER_QUERY):
+        batch = card_ids[start : start + CARDS_PER_QUERY]
+        holding = CollectionItem.objects.filter(card_id__in=ids_in(batch))
+        collection_ids.update(holding.values_list("collection_id", flat=True).distinct())
+    _forget(list(collection_ids))

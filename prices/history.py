@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Avg, Count, Max, Min
+from django.db.models import Avg, Count, DateField, Max, Min
 from django.db.models.functions import Trunc
 from django.utils import dateformat, timezone
 
@@ -239,7 +239,9 @@ def _every_point(points) -> dict[Line, list[HistoryPoint]]:
 
 def _daily_rows(points) -> dict[Line, list[DailyPrice]]:
     rows = (
-        points.annotate(day=Trunc("observed_at", "day", tzinfo=dt.UTC))
+        # Truncated to a date, which the driver hands over as it is: a datetime would go
+        # through Django's time-zone conversion per row, most of a year's chart's time.
+        points.annotate(day=Trunc("observed_at", "day", output_field=DateField(), tzinfo=dt.UTC))
         .values_list("source", "price_key", "currency", "day")
         .annotate(
             mean=Avg("market"),
@@ -255,7 +257,7 @@ def _daily_rows(points) -> dict[Line, list[DailyPrice]]:
     days: dict[Line, list[DailyPrice]] = {}
     for row_source, row_key, currency, day, mean, *figures in rows:
         days.setdefault((row_source, row_key, currency), []).append(
-            DailyPrice(day, float(mean), *figures)
+            DailyPrice(dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC), float(mean), *figures)
         )
     return days
 
