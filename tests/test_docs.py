@@ -56,3 +56,14 @@ def test_every_relative_link_in_the_docs_points_at_a_file():
             if not (doc.parent / target).exists():
                 broken.append(f"{doc.name}: {target}")
     assert broken == []
+
+
+def test_make_run_gives_web_and_worker_the_site_url_it_serves_on():
+    """Emails are written by the worker, which has no request to take a host from: the
+    links in them must point where `make run` actually serves (HOST and PORT)."""
+    recipe = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    commands = [line for line in recipe.splitlines() if "manage.py" in line]
+    assert any("qcluster" in line for line in commands)
+    assert any("runserver" in line and "$(HOST):$(PORT)" in line for line in commands)
+    for line in commands:
+        assert "SITE_URL=http://$(HOST):$(PORT)" in line, line
