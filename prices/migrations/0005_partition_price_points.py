@@ -8,8 +8,8 @@ under their old names, the primary key becoming (id, observed_at) as PostgreSQL 
 of a partitioned table. `id` keeps its identity sequence, continued from where it was, so
 the model (primary key `id`) is unchanged. Reversible. Elsewhere (SQLite) nothing changes.
 
-The copy takes the table's lock for as long as it runs: about a minute per ten million
-points on a small server. Plan it like any table rewrite.
+The copy takes the table's lock for as long as it runs: 46 s for 8.2 million points on a
+2-CPU development VM (55 s back). Plan it like any table rewrite.
 """
 
 import datetime as dt

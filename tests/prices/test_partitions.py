@@ -267,3 +267,21 @@ def test_a_month_with_nothing_to_fold_is_marked_and_kept():
     assert table_oid(june) == before
     assert next(p for p in partitions.partitions() if p.name == june).folded_through is not None
     assert PricePoint.objects.count() == 3
+
+
+@pytest.mark.django_db
+@time_machine.travel(at(2029, 1, 5), tick=False)
+def test_the_command_lists_with_dry_run_and_then_creates():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("ensure_price_partitions", "--dry-run", "--months-ahead", "1", stdout=out)
+    assert out.getvalue().strip() == (
+        "would create 2 partitions: prices_pricepoint_p2029_01, prices_pricepoint_p2029_02"
+    )
+    call_command("ensure_price_partitions", "--months-ahead", "1", stdout=out)
+    assert "created 2 partitions" in out.getvalue()
+    call_command("ensure_price_partitions", "--months-ahead", "1", stdout=out)
+    assert out.getvalue().strip().endswith("created 0 partitions.")
