@@ -61,7 +61,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from bench import guide, history, load  # noqa: E402
 from cards.models import Card, CardSet, Game  # noqa: E402
 
-TARGET_CARDS = 25_000 * history.SCALE
+TARGET_CARDS = 25_000  # at scale 1; BENCH_SCALE (history.SCALE) multiplies it
 CARDS_PER_SET = 250
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "200"))
 SKIP = {part.strip() for part in os.environ.get("BENCH_SKIP", "").split(",") if part.strip()}
@@ -162,7 +162,7 @@ def ensure_database():
     call_command("migrate", verbosity=0)
 
 
-def ensure_catalog(scale: int = 1):
+def ensure_catalog(scale: int = history.SCALE):
     """The demo catalog plus generated bench sets: TARGET_CARDS x scale cards."""
     target = TARGET_CARDS * scale
     if Card.objects.count() >= target:
@@ -211,7 +211,7 @@ def vacuum() -> bool:
     return True
 
 
-def prepare(scale: int = 1, log=print) -> int:
+def prepare(scale: int = history.SCALE, log=print) -> int:
     """Database, catalog and price history for `scale`; returns the days of history."""
     ensure_database()
     ensure_catalog(scale)
@@ -510,7 +510,7 @@ def measure_rows(log=print) -> list[Row]:
     return rows
 
 
-def run_all(scale: int = 1, log=print) -> tuple[str, list[Row]]:
+def run_all(scale: int = history.SCALE, log=print) -> tuple[str, list[Row]]:
     """Prepare the data for `scale` and measure every row: (the run's header, its rows)."""
     days = prepare(scale, log=log)
     points = history.point_count()
