@@ -183,13 +183,11 @@ def card_history(request, card_id: CardId, wanted: Query[HistoryFilter]):
     }
 
 
-class StatsFilter(Schema):
+class StatsFilter(HistoryFilter):
+    """The history's filters; the period is only described otherwise."""
+
     period: params.choice(list(history.PERIODS), history.DEFAULT_PERIOD) = Field(
         history.DEFAULT_PERIOD, description="The period, as the card page's chart tabs."
-    )
-    source: params.choice(Source.values) = Field("", description="Only this source.")
-    key: params.text(32) = Field(
-        "", description="Only this condition or grade, e.g. ungraded, NM or PSA 10."
     )
 
 
