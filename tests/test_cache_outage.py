@@ -109,3 +109,22 @@ def test_the_cache_comes_back_by_itself_when_redis_does(client, catalog, monkeyp
     messages = [r.getMessage() for r in caplog.records]
     assert any("unreachable" in m for m in messages)
     assert any("answers again" in m for m in messages)
+
+
+def test_clearing_the_cache_deletes_only_this_installs_keys():
+    """Two installs (or test processes, or a task broker) may share one Redis database:
+    clearing one's cache leaves the others' keys alone."""
+    redis = RedisServer().start()
+    try:
+        ours = {**redis_cache(redis.url)["default"], "KEY_PREFIX": "ours"}
+        theirs = {**ours, "KEY_PREFIX": "theirs"}
+        with override_settings(CACHES={"default": ours, "other": theirs}):
+            from django.core.cache import caches
+
+            caches["default"].set("page", "ours")
+            caches["other"].set("page", "theirs")
+            caches["default"].clear()
+            assert caches["default"].get("page") is None
+            assert caches["other"].get("page") == "theirs"
+    finally:
+        redis.stop()

@@ -147,7 +147,10 @@ class FailOpenRedisCache(RedisCache):
         return self._or(0, self.client.delete_pattern, *args, **kwargs)
 
     def clear(self):
-        return self._or(None, self.client.clear)
+        """Delete this install's keys (its KEY_PREFIX) only: django-redis would FLUSHDB,
+        taking with it whatever else shares the Redis database (another install, a task
+        broker, another test process)."""
+        self.delete_pattern("*")
 
 
 class DatabaseCache(db.DatabaseCache):

@@ -19,13 +19,6 @@ def token(user):
     return secret
 
 
-def clear_cache():
-    if hasattr(cache, "delete_pattern"):
-        cache.delete_pattern("*")  # django-redis: only this worker's prefix
-    else:
-        cache.clear()
-
-
 @pytest.fixture
 def count_queries():
     """How many queries a request makes once the key's last use is recorded (that write
@@ -34,7 +27,7 @@ def count_queries():
     def count(client, url, params=None, *, results=None, fresh=False):
         client.get(url, params)
         if fresh:
-            clear_cache()
+            cache.clear()
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url, params)
         assert response.status_code == 200

@@ -5,10 +5,8 @@ Django cache either way.
 """
 
 import base64
-import copy
 import io
 import logging
-import os
 import socket
 import threading
 import time
@@ -45,32 +43,6 @@ def make_config(base_url, *, name="pricecharting", rate_limit=(100, 60), credent
         batch_size=20,
         options={},
     )
-
-
-def clear_cache():
-    from django.core.cache import cache
-
-    if hasattr(cache, "delete_pattern"):
-        cache.delete_pattern("*")
-    else:
-        cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def own_cache_namespace(settings):
-    """A cache key prefix of this process's own.
-
-    tests/settings.py means to give each xdist worker its own prefix, but pytest-django
-    imports the settings before xdist sets PYTEST_XDIST_WORKER, so on a shared Redis every
-    worker is "test-main" and one worker's cache clear wipes another's breaker and budget
-    in the middle of a test.
-    """
-    caches = copy.deepcopy(settings.CACHES)
-    caches["default"]["KEY_PREFIX"] = f"{caches['default'].get('KEY_PREFIX', '')}-{os.getpid()}"
-    settings.CACHES = caches
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture
