@@ -155,10 +155,11 @@ WITH judged AS (
     ) r ON true
     WHERE a.card_id = ANY(%(cards)s) AND a.active
 )
-SELECT id, met, source, market, change, previous, observed_at, threshold, percent,
-       (SELECT count(*) FROM judged)
-FROM judged
-WHERE source IS NOT NULL AND ((met AND may_fire) OR (NOT met AND NOT armed))
+SELECT j.id, j.met, j.source, j.market, j.change, j.previous, j.observed_at, j.threshold,
+       j.percent, t.evaluated
+FROM (SELECT count(*) AS evaluated FROM judged) t
+LEFT JOIN judged j
+    ON j.source IS NOT NULL AND ((j.met AND j.may_fire) OR (NOT j.met AND NOT j.armed))
 """
 
 Line = namedtuple("Line", "pk threshold percent")
@@ -175,15 +176,15 @@ def _evaluate_batch_in_sql(card_ids: list[int], now, result: EvaluationResult) -
     with connection.cursor() as cursor:
         cursor.execute(_JUDGE_SQL, {"now": now, "cards": card_ids})
         rows = cursor.fetchall()
-    if not rows:
-        # Still count what was evaluated (nothing fires or re-arms).
-        result.alerts += Alert.objects.filter(_cards_in(card_ids), active=True).count()
-        return
+    # Always one row at least: the count of alerts evaluated, with the alerts that fire or
+    # re-arm (none: one row of NULLs).
     result.alerts += rows[0][-1]
     fire: dict[int, Reading] = {}
     rearm: list[int] = []
     lines = []
     for pk, met, source, market, change, previous, observed_at, threshold, percent, _ in rows:
+        if pk is None:
+            continue
         if met:
             fire[pk] = Reading(source, market, change, previous, observed_at)
             lines.append(Line(pk, threshold, percent))
