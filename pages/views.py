@@ -2,12 +2,10 @@
 price table and chart, the movers. The layer above the apps: cards knows nothing of prices,
 prices nothing of collections; these pages put them together."""
 
-import hashlib
-
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, F
+from django.db.models import Count
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -33,6 +31,7 @@ from pages.card_cache import (
     current_generation,
     is_anonymous_card_page,
 )
+from pages.popularity import count_view
 from prices import headline, history, movers, stats
 from prices.models import Source
 
@@ -275,7 +274,7 @@ def card_detail(request, pk, slug=None):
     # Anonymous visitors all see the same page: it is cached whole (pages.card_cache).
     cacheable = is_anonymous_card_page(request)
     if cacheable and (page := cached_card_page(request, pk)):
-        count_view(request, Card(pk=pk))
+        count_view(request, pk)
         return page
     generation = current_generation() if cacheable else 0
     card = get_object_or_404(Card.objects.select_related("card_set"), pk=pk)
@@ -293,7 +292,7 @@ def card_detail(request, pk, slug=None):
         period = history.DEFAULT_PERIOD
     context = {"card": card, "other_prints": other_prints, **card_price_context(card, period)}
     context.update(grading_context(request, context["prices"]))
-    count_view(request, card)
+    count_view(request, card.pk)
     if cacheable:
         return cache_card_page(request, card, context, "pages/card_detail.html", generation)
     return render(request, "pages/card_detail.html", context)
@@ -304,17 +303,6 @@ def with_query(request, path: str) -> str:
     address keeps what was asked of it (?period=1y)."""
     query = request.GET.urlencode()
     return f"{path}?{query}" if query else path
-
-
-VIEW_DEDUPE_SECONDS = 60 * 60
-
-
-def count_view(request, card) -> None:
-    """Popularity: one view per visitor and card an hour, so reloads do not inflate it."""
-    visitor = request.user.pk if request.user.is_authenticated else request.META.get("REMOTE_ADDR")
-    digest = hashlib.sha256(f"{visitor}:{card.pk}".encode()).hexdigest()[:24]
-    if cache.add(f"card-view:{digest}", 1, VIEW_DEDUPE_SECONDS):
-        Card.objects.filter(pk=card.pk).update(popularity=F("popularity") + 1)
 
 
 # --- The card page's price table and chart, and the movers -------------------------

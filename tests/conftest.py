@@ -4,10 +4,15 @@ import pytest
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Every test starts with an empty cache; on a shared Redis only this process's keys
-    (its KEY_PREFIX) are cleared."""
+    (its KEY_PREFIX) are cleared. What the process keeps beside the cache goes too."""
     from django.core.cache import cache
 
+    from pages.card_cache import forget_local_pages
+    from pages.popularity import forget_visitors
+
     cache.clear()
+    forget_local_pages()
+    forget_visitors()
     yield
 
 

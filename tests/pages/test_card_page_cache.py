@@ -166,3 +166,70 @@ def test_an_edited_set_shows_at_once():
     card.card_set.name = "Renamed Expansion"
     card.card_set.save()
     assert "Renamed Expansion" in get(Client(), url)[0].content.decode()
+
+
+class SharedCacheCalls:
+    """The shared cache, counting the calls made to it."""
+
+    def __init__(self, cache):
+        self.cache, self.calls = cache, []
+
+    def __getattr__(self, name):
+        method = getattr(self.cache, name)
+
+        def counted(*args, **kwargs):
+            self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return counted
+
+
+@pytest.fixture
+def shared_cache(monkeypatch):
+    from django.core.cache import cache
+
+    from pages import card_cache, popularity
+
+    calls = SharedCacheCalls(cache)
+    monkeypatch.setattr(card_cache, "cache", calls)
+    monkeypatch.setattr(popularity, "cache", calls)
+    return calls
+
+
+def test_a_popular_page_reloaded_costs_no_round_trip_to_the_shared_cache(shared_cache):
+    card = make_card()
+    url = card.get_absolute_url()
+    visitor = Client(REMOTE_ADDR="10.0.0.7")
+    get(visitor, url)
+    get(visitor, url)
+    shared_cache.calls.clear()
+    response, queries = get(visitor, url)
+    assert (shared_cache.calls, queries) == ([], 0)
+    assert card.name in response.content.decode()
+    assert Card.objects.get(pk=card.pk).popularity == 1
+
+
+def test_a_write_in_another_process_is_checked_within_the_recheck_interval(monkeypatch):
+    from django.core.cache import cache
+
+    from pages import card_cache
+
+    card = make_card()
+    url = card.get_absolute_url()
+    get(Client(), url)
+    assert get(Client(), url)[1] == 0
+    monkeypatch.setattr(card_cache, "GENERATION_RECHECK_SECONDS", 0.0)
+    cache.incr(card_cache.GENERATION_KEY)  # what a worker's price write does
+    Card.objects.filter(pk=card.pk).update(rarity="Rarity set elsewhere", updated=timezone.now())
+    assert "Rarity set elsewhere" in get(Client(), url)[0].content.decode()
+
+
+def test_a_visitor_counted_by_another_process_is_not_counted_again():
+    from pages import popularity
+
+    card = make_card()
+    visitor = Client(REMOTE_ADDR="10.0.0.9")
+    get(visitor, card.get_absolute_url())
+    popularity.forget_visitors()  # as if this visit had been counted by another process
+    get(visitor, card.get_absolute_url())
+    assert Card.objects.get(pk=card.pk).popularity == 1
