@@ -44,6 +44,9 @@ SET_VIEWS = {"grid": "Cards", "table": "Price table"}
 # The graded column of a set's price table.
 SET_TABLE_GRADE = "PSA 10"
 MOST_VALUABLE_SIZE = 5
+# What a set page's tiles and price table show of its cards. Reading the other columns (the
+# search document, external ids, timestamps) was a third of reading the page of cards.
+SET_PAGE_FIELDS = ("card_set", "number", "name", "rarity", "variant", "kind", "image_url")
 # Set values sum every card's headline price: the sets list caches them briefly.
 SET_VALUES_CACHE_SECONDS = 300
 
@@ -220,7 +223,9 @@ def set_detail(request, game, code):
     if view not in SET_VIEWS:
         view = "grid"
     # Each card's set is this one (the related manager hands it over): no join for it.
-    cards = order_cards(card_set.cards.all(), sort, has_text=False, prices=headline.annotate)
+    cards = order_cards(
+        card_set.cards.only(*SET_PAGE_FIELDS), sort, has_text=False, prices=headline.annotate
+    )
     page = Paginator(cards, settings.SET_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = with_headlines(page.object_list)
     graded = {}
