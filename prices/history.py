@@ -263,12 +263,15 @@ def _daily_rows(points) -> dict[Line, list[DailyPrice]]:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     days: dict[Line, list[DailyPrice]] = {}
-    for row_source, row_key, currency, day, mean, *figures in fetched:
+    line = None
+    for source, price_key, currency, day, mean, count, *extremes in fetched:
+        if (source, price_key, currency) != line:  # rows come line by line
+            line = (source, price_key, currency)
+            line_days = days.setdefault(line, [])
         if isinstance(day, str):
             day = dt.date.fromisoformat(day)
-        days.setdefault((row_source, row_key, currency), []).append(
-            DailyPrice(dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC), float(mean), *figures)
-        )
+        midnight = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+        line_days.append(DailyPrice(midnight, float(mean), count, *extremes))
     return days
 
 
@@ -365,8 +368,9 @@ def history_series(
                 "priceKey": price_key,
                 "currency": currency,
                 "simulated": simulated,
+                # cents_to_float() is already the nearest float to the dollars and cents.
                 "data": [
-                    {"x": _moment(point.moment), "y": round(cents_to_float(point.market), 2)}
+                    {"x": _moment(point.moment), "y": cents_to_float(point.market)}
                     for point in points
                 ],
                 "borderColor": color,
