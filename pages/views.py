@@ -222,7 +222,8 @@ def set_detail(request, game, code):
     view = request.GET.get("view", "")
     if view not in SET_VIEWS:
         view = "grid"
-    # Each card's set is this one (the related manager hands it over): no join for it.
+    # Each card's set is this one, which the related manager hands over: not read again
+    # with every card (select_related).
     cards = order_cards(
         card_set.cards.only(*SET_PAGE_FIELDS), sort, has_text=False, prices=headline.annotate
     )
