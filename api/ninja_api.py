@@ -1,7 +1,8 @@
 """The API's one declaration: a django-ninja NinjaAPI whose operations (api.views,
 api.account_views) declare their paths, parameters, request bodies and answers as
 pydantic types. From that declaration come the parsing and validation of every request,
-the checking of every answer and the OpenAPI document (api.openapi).
+the checking of every answer (but the card search's, which api.views.cards writes as JSON
+itself) and the OpenAPI document (api.openapi).
 
 What django-ninja does not do our way is done around it: api.http checks the method, the
 key and the rate limit before an operation runs (routes()), and the exception handlers

@@ -1,9 +1,11 @@
 """What the API answers and what it accepts, declared once as pydantic models: django-ninja
-checks every response against them and writes the OpenAPI document from them, and the
-suite runs schemathesis against that document.
+checks every response against them (but the card search's, written as JSON directly for
+speed and checked by the suite) and writes the OpenAPI document from them, and the suite
+runs schemathesis against that document.
 
 Answers are closed (extra="forbid", so additionalProperties: false): a field added to a
-serializer without being declared here fails every request that returns it.
+serializer without being declared here fails every request that returns it, and the
+suite's check of the card search.
 
 Requests (the *In and *Changes models) declare the JSON a client sends: its fields, their
 JSON types, defaults and the choices offered. The rules and messages are the web forms'

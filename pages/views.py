@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from cards.models import Card, CardSet, Game
+from cards.models import Card, CardSet, Game, card_urls
 from cards.search import (
     SORTS,
     filter_choices,
@@ -43,6 +43,9 @@ SET_VIEWS = {"grid": "Cards", "table": "Price table"}
 # The graded column of a set's price table.
 SET_TABLE_GRADE = "PSA 10"
 MOST_VALUABLE_SIZE = 5
+# What a set page's tiles and price table show of its cards. Reading the other columns (the
+# search document, external ids, timestamps) was a third of reading the page of cards.
+SET_PAGE_FIELDS = ("card_set", "number", "name", "rarity", "variant", "kind", "image_url")
 # Set values sum every card's headline price: the sets list caches them briefly.
 SET_VALUES_CACHE_SECONDS = 300
 
@@ -156,11 +159,13 @@ def _query_without_page(request) -> str:
     return params.urlencode()
 
 
-def with_headlines(cards) -> list[tuple[Card, object]]:
-    """(card, its headline price or None) for a page of cards: one query."""
+def with_headlines(cards) -> list[tuple[Card, str, object]]:
+    """(card, its page's address, its headline price or None) for a page of cards: one
+    query, and the addresses reversed once for the page (cards.models.card_urls)."""
     cards = list(cards)
     prices = headline.headline_prices(card.pk for card in cards)
-    return [(card, prices.get(card.pk)) for card in cards]
+    urls = card_urls(cards)
+    return [(card, url, prices.get(card.pk)) for card, url in zip(cards, urls, strict=True)]
 
 
 @require_safe
@@ -216,20 +221,23 @@ def set_detail(request, game, code):
     view = request.GET.get("view", "")
     if view not in SET_VIEWS:
         view = "grid"
+    # Each card's set is this one, which the related manager hands over: not read again
+    # with every card (select_related).
     cards = order_cards(
-        card_set.cards.select_related("card_set"), sort, has_text=False, prices=headline.annotate
+        card_set.cards.only(*SET_PAGE_FIELDS), sort, has_text=False, prices=headline.annotate
     )
     page = Paginator(cards, settings.SET_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = with_headlines(page.object_list)
     graded = {}
     if view == "table":
-        graded = headline.key_prices((card.pk for card, _ in rows), SET_TABLE_GRADE)
+        graded = headline.key_prices((card.pk for card, _, _ in rows), SET_TABLE_GRADE)
     value, most_valuable = set_summary(card_set)
-    shown = [price for _, price in rows if price] + list(graded.values())
+    shown = [price for _, _, price in rows if price] + list(graded.values())
     context = {
         "card_set": card_set,
         "page": page,
-        "rows": [(card, price, graded.get(card.pk)) for card, price in rows],
+        "tiles": rows,
+        "rows": [(card, url, price, graded.get(card.pk)) for card, url, price in rows],
         "sort": sort,
         "sorts": list(SET_SORTS.items()),
         "view": view,

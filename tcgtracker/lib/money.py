@@ -34,5 +34,6 @@ def format_money(cents: int | None, currency: str = "USD") -> str:
 
 
 def cents_to_float(cents: int) -> float:
-    """Dollars for a chart axis: JSON has no decimals, and the chart only draws them."""
-    return float(cents_to_decimal(cents))
+    """Dollars for a chart axis: JSON has no decimals, and the chart only draws them.
+    Python divides two integers correctly rounded: the float nearest the decimal amount."""
+    return int(cents) / 100

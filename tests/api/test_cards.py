@@ -1,10 +1,12 @@
 import datetime as dt
+import json
 import re
 
 import pytest
 import time_machine
 from django.utils import timezone
 
+from api.schemas import CardList
 from prices.writing import Observation, record_observations
 from tests.factories import make_card, make_set, record_prices
 
@@ -52,6 +54,30 @@ def test_search_answers_the_page_envelope_with_cards_and_their_prices(api, chari
     assert prices[("pricecharting", "ungraded")]["market"] == "420.00"
     assert prices[("pricecharting", "PSA 10")]["market"] == "12500.50"
     assert prices[("pricecharting", "PSA 10")]["currency"] == "USD"
+
+
+def test_a_search_answer_is_exactly_what_the_card_list_schema_declares(api, charizard):
+    """The search writes its JSON itself (api.views.cards): its fields, their types and
+    their order are CardList's, as django-ninja would have dumped them."""
+    observed = timezone.now().replace(microsecond=123456) - dt.timedelta(days=9)
+    record_observations(
+        [
+            Observation(charizard.pk, "pricecharting", "ungraded", 42000, observed, sample_size=31),
+            Observation(charizard.pk, "pricecharting", "PSA 10", 1250050, observed, low=1100000),
+            Observation(charizard.pk, "ebay", "NM", 45099, observed, sample_size=7),
+            Observation(charizard.pk, "demo", "ungraded", 39900, observed),
+        ]
+    )
+    make_card(card_set=charizard.card_set, name="Charizard", number="5", image_url="")
+
+    response = api.get("/api/v1/cards", {"q": "charizard"})
+
+    assert response.status_code == 200
+    declared = CardList.model_validate(response.json()).model_dump(by_alias=True)
+    assert (
+        response.content == json.dumps(declared, ensure_ascii=False, separators=(",", ":")).encode()
+    )
+    assert [len(result["prices"]) for result in declared["results"]] == [4, 0]
 
 
 def test_search_uses_the_search_pages_query_syntax(api, base_set, charizard):
