@@ -116,6 +116,10 @@ def running(run: JobRun):
             mark_interrupted(run, _reason(exc))
             raise
         except Exception as exc:
+            if (interruption := _interruption(exc)) is not None:
+                heartbeat.stop()
+                mark_interrupted(run, _reason(interruption))
+                raise interruption from exc
             if run.status in JobRun.ACTIVE:  # the job did not record its failure itself
                 run.status, run.finished_at = JobRun.Status.FAILED, timezone.now()
                 run.errors = with_error(
@@ -125,6 +129,22 @@ def running(run: JobRun):
             raise
         finally:
             heartbeat.stop()
+
+
+def _interruption(exc: BaseException) -> BaseException | None:
+    """The interruption an error was raised while handling, if any. A signal that lands in
+    the middle of a database call surfaces as the driver's complaint about the broken call
+    (and a job's own `except Exception` may then fail to record its error), with the
+    interruption further down the chain."""
+    from django_q.exceptions import TimeoutException
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (Interrupted, KeyboardInterrupt, TimeoutException)):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _reason(exc: BaseException) -> str:

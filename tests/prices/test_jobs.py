@@ -10,6 +10,7 @@ import threading
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError
 from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
@@ -162,6 +163,29 @@ def test_the_workers_timeout_marks_the_run_interrupted(cards, settings):
     run = JobRun.objects.get()
     assert run.status == JobRun.Status.INTERRUPTED
     assert "task worker's timeout (Q_TIMEOUT=600 s)" in run.errors[-1]
+
+
+class BrokenCallClient(ScriptedClient):
+    """A SIGTERM that lands inside a database call: the driver's complaint about the
+    broken call is what reaches the job, the interruption is further down its chain."""
+
+    def fetch(self, cards):
+        if self.batches:
+            try:
+                raise runs.Interrupted("Interrupted by SIGTERM", signal.SIGTERM)
+            except runs.Interrupted:
+                raise DatabaseError("can't change 'autocommit' now") from None
+        return super().fetch(cards)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_signal_inside_a_database_call_still_marks_the_run_interrupted(cards):
+    with pytest.raises(runs.Interrupted):
+        sync.sync_source("pricecharting", client=BrokenCallClient())
+    run = JobRun.objects.get()
+    assert run.status == JobRun.Status.INTERRUPTED
+    assert "Interrupted by SIGTERM" in run.errors[-1]
+    assert sync.sync_source("pricecharting", client=ScriptedClient()).written == 3
 
 
 # --- Time budget and one task per source ------------------------------------------------------
