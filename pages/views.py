@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -333,6 +334,8 @@ def price_table_context(card) -> dict:
     prices = history.current_prices(card)
     return {
         "prices": prices,
+        # Each row links to it with its own price key: reversed once, not once a row.
+        "create_alert_url": reverse("alerts:create"),
         "price_sources": history.by_source(prices),
         "has_real": any(not summary.is_simulated for summary in prices),
         "has_simulated": any(summary.is_simulated for summary in prices),
@@ -349,11 +352,22 @@ def chart_context(card, period: str) -> dict:
         "chart": history.history_series(card, period, now, data=data),
         "period": period,
         "period_spec": history.PERIODS[period],
-        "periods": list(history.PERIODS.values()),
+        "periods": period_links(card),
         "stats": lines,
         "stats_simulated": any(line.simulated for line in lines),
         "stats_rules": stats.RULES,
     }
+
+
+def period_links(card) -> list[tuple[str, str, str, str]]:
+    """The chart's period buttons: (value, label, the card page's address for the period,
+    the htmx history endpoint's), each address reversed once for all five."""
+    page = card.get_absolute_url()
+    chart = reverse("prices:card_history", args=[card.pk])
+    return [
+        (spec.value, spec.label, f"{page}?period={spec.value}", f"{chart}?period={spec.value}")
+        for spec in history.PERIODS.values()
+    ]
 
 
 def _is_partial(request) -> bool:

@@ -3,7 +3,7 @@
 import datetime as dt
 
 from django import template
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import format_html
 
 from prices import history, keys, stats
@@ -88,6 +88,22 @@ def freshness(moment, now=None):
 @register.filter
 def is_stale(moment):
     return moment is not None and timezone.now() - moment > STALE_AFTER
+
+
+@register.filter
+def updated_time(moment):
+    """The price table's "Updated" cell: how long ago in a <time> carrying the moment,
+    its date in the title and "stale" after STALE_AFTER. One filter a row, not four."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    return format_html(
+        '<time datetime="{}" title="{} UTC"{}>{}</time>',
+        local.isoformat(),
+        dateformat.format(local, "j M Y, H:i"),
+        format_html(' class="stale"') if is_stale(moment) else "",
+        freshness(moment),
+    )
 
 
 @register.filter
