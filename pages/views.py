@@ -282,10 +282,9 @@ def card_detail(request, pk, slug=None):
     card = get_object_or_404(Card.objects.select_related("card_set"), pk=pk)
     if request.path != card.get_absolute_url():
         return redirect(with_query(request, card.get_absolute_url()), permanent=True)
-    other_prints = (
-        Card.objects.filter(card_set=card.card_set, number=card.number)
-        .exclude(pk=card.pk)
-        .select_related("card_set")
+    # The other prints are of the same set, and their links need no more than the card.
+    other_prints = Card.objects.filter(card_set=card.card_set, number=card.number).exclude(
+        pk=card.pk
     )
     # An unknown period falls back to the default: a stale or mistyped link still shows
     # the card. (The htmx history endpoint answers 400 instead.)
