@@ -27,7 +27,7 @@ from cards.search import (
 from collections_app import access
 from collections_app.models import Watch
 from collections_app.valuation import raw_prices
-from pages import grading
+from pages import card_tables, grading
 from pages.card_cache import (
     cache_card_page,
     cached_card_page,
@@ -333,9 +333,8 @@ def price_table_context(card) -> dict:
     prices = history.current_prices(card)
     return {
         "prices": prices,
-        # Each row links to it with its own price key: reversed once, not once a row.
-        "create_alert_url": reverse("alerts:create"),
-        "price_sources": history.by_source(prices),
+        # Each row links to an alert on its price key: the address reversed once.
+        "price_sources": card_tables.price_rows(card, prices, reverse("alerts:create")),
         "has_real": any(not summary.is_simulated for summary in prices),
         "has_simulated": any(summary.is_simulated for summary in prices),
         "has_asks": any(summary.source == Source.EBAY for summary in prices),
@@ -352,7 +351,7 @@ def chart_context(card, period: str) -> dict:
         "period": period,
         "period_spec": history.PERIODS[period],
         "periods": period_links(card),
-        "stats": lines,
+        "stats": card_tables.stat_rows(lines),
         "stats_simulated": any(line.simulated for line in lines),
         "stats_rules": stats.RULES,
     }

@@ -3,8 +3,10 @@
 import datetime as dt
 
 from django import template
-from django.utils import dateformat, timezone
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from prices import history, keys, stats
 from tcgtracker.lib.money import format_money
@@ -93,16 +95,17 @@ def is_stale(moment):
 @register.filter
 def updated_time(moment):
     """The price table's "Updated" cell: how long ago in a <time> carrying the moment,
-    its date in the title and "stale" after STALE_AFTER. One filter a row, not four."""
+    its date in the title ("30 Nov 2026, 14:05", as the date filter's "j M Y, H:i") and
+    "stale" after STALE_AFTER. One filter a row, not four; and no format_html(): nothing
+    here needs escaping (digits, a month's abbreviation, the age in words)."""
     if moment is None:
         return ""
     local = timezone.localtime(moment)
-    return format_html(
-        '<time datetime="{}" title="{} UTC"{}>{}</time>',
-        local.isoformat(),
-        dateformat.format(local, "j M Y, H:i"),
-        format_html(' class="stale"') if is_stale(moment) else "",
-        freshness(moment),
+    month = MONTHS_3[local.month].title()
+    stale = ' class="stale"' if is_stale(moment) else ""
+    return mark_safe(
+        f'<time datetime="{local.isoformat()}" title="{local.day} {month} {local.year}, '
+        f'{local:%H:%M} UTC"{stale}>{freshness(moment)}</time>'
     )
 
 
