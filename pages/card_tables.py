@@ -40,18 +40,32 @@ class PriceRow:
 
 
 class SourceRows(NamedTuple):
-    """One source's rows, under its heading."""
+    """One source's rows, under its heading: its name and, for a source counting its sales
+    for the whole card, how many ("1,234 sales, all grades"; else "")."""
 
     source: history.SourcePrices
+    heading: str
+    sales: str
     rows: list[PriceRow]
 
 
 def price_rows(card, prices: list[PriceSummary], create_alert_url: str) -> list[SourceRows]:
     """current_prices() per source, each price as its table row."""
     return [
-        SourceRows(group, [_price_row(card, summary, create_alert_url) for summary in group.prices])
+        SourceRows(
+            group,
+            history.source_name(group.source),
+            _sales(group.product_sample),
+            [_price_row(card, summary, create_alert_url) for summary in group.prices],
+        )
         for group in history.by_source(prices)
     ]
+
+
+def _sales(count: int | None) -> str:
+    if count is None:
+        return ""
+    return f"{count:,} sale{'' if count == 1 else 's'}, all grades"
 
 
 def _price_row(card, summary: PriceSummary, create_alert_url: str) -> PriceRow:

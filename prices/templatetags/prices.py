@@ -93,6 +93,16 @@ def is_stale(moment):
 
 
 @register.filter
+def time_ago(moment):
+    """How long ago, in a <time> carrying the moment. Written as updated_time is."""
+    if moment is None:
+        return ""
+    return mark_safe(
+        f'<time datetime="{timezone.localtime(moment).isoformat()}">{freshness(moment)}</time>'
+    )
+
+
+@register.filter
 def updated_time(moment):
     """The price table's "Updated" cell: how long ago in a <time> carrying the moment,
     its date in the title ("30 Nov 2026, 14:05", as the date filter's "j M Y, H:i") and
