@@ -331,10 +331,12 @@ def card_price_context(card, period: str) -> dict:
 
 def price_table_context(card) -> dict:
     prices = history.current_prices(card)
+    # The alert form's address, reversed once for the alert panel and every row's link.
+    create_alert_url = reverse("alerts:create")
     return {
         "prices": prices,
-        # Each row links to an alert on its price key: the address reversed once.
-        "price_sources": card_tables.price_rows(card, prices, reverse("alerts:create")),
+        "create_alert_url": create_alert_url,
+        "price_sources": card_tables.price_rows(card, prices, create_alert_url),
         "has_real": any(not summary.is_simulated for summary in prices),
         "has_simulated": any(summary.is_simulated for summary in prices),
         "has_asks": any(summary.source == Source.EBAY for summary in prices),
