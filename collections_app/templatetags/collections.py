@@ -60,11 +60,13 @@ def collection_panel(context, card):
         panel["login_url"] = f"{reverse('account_login')}?next={card.get_absolute_url()}"
         return {**panel, "signed_in": False}
     collections = list(collections_for_user(request).only("pk", "name"))
-    holdings = list(
-        CollectionItem.objects.filter(collection__in=[c.pk for c in collections], card=card)
-        .select_related("collection")
-        .order_by("collection__name", "pk")
-    )
+    holdings = []
+    if collections:  # else nothing holds the card, and there is no query to build
+        holdings = list(
+            CollectionItem.objects.filter(collection__in=[c.pk for c in collections], card=card)
+            .select_related("collection")
+            .order_by("collection__name", "pk")
+        )
     return {
         **panel,
         "signed_in": True,
