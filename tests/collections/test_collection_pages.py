@@ -900,6 +900,16 @@ def test_the_card_page_add_form_shows_what_the_unbound_form_renders(owner, chari
     assert 'id="a-collection"' in rendered and 'id="a-grade"' in rendered
 
 
+def test_the_card_page_of_a_user_without_collections_asks_for_no_holdings(client, charizard):
+    client.get(charizard.get_absolute_url())  # warm the view counter
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(charizard.get_absolute_url())
+
+    assert "Not in any of your collections yet." in text_of(response)
+    assert "It goes into a new collection, “My collection”" in text_of(response)
+    assert not [q for q in queries.captured_queries if "collectionitem" in q["sql"]]
+
+
 def test_the_card_page_panel_runs_the_same_queries_with_many_collections(owner, client, charizard):
     make_item(make_collection(owner), charizard)
     client.get(charizard.get_absolute_url())  # warm the view counter
