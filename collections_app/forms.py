@@ -5,10 +5,12 @@ message still reads right when shown away from it (an inline row, the card page)
 """
 
 import datetime as dt
+import functools
 from decimal import Decimal
 
 from django import forms
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cards.models import Card
@@ -298,3 +300,21 @@ class AddToCollectionForm(ItemForm):
         if commit:
             item.save()
         return item
+
+
+@functools.lru_cache(maxsize=256)
+def blank_add_fields(collections: tuple[tuple[int, str], ...], auto_id: str) -> str:
+    """The fields of an unbound AddToCollectionForm offering these collections (pk, name),
+    as collections/_item_fields.html renders them.
+
+    Nothing else changes them: no initial value depends on the card, the user or the
+    day. The card page offers the form to every signed-in visitor, and its dozen widgets
+    rendered through the form templates were most of that page's time, so each set of
+    choices is rendered once per process.
+    """
+    form = AddToCollectionForm(
+        user=None,
+        collections=[Collection(pk=pk, name=name) for pk, name in collections],
+        auto_id=auto_id,
+    )
+    return render_to_string("collections/_item_fields.html", {"form": form})

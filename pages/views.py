@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -24,7 +25,7 @@ from cards.search import (
 from collections_app import access
 from collections_app.models import Watch
 from collections_app.valuation import raw_prices
-from pages import grading
+from pages import card_tables, grading
 from pages.card_cache import (
     cache_card_page,
     cached_card_page,
@@ -288,10 +289,9 @@ def card_detail(request, pk, slug=None):
     card = get_object_or_404(Card.objects.select_related("card_set"), pk=pk)
     if request.path != card.get_absolute_url():
         return redirect(with_query(request, card.get_absolute_url()), permanent=True)
-    other_prints = (
-        Card.objects.filter(card_set=card.card_set, number=card.number)
-        .exclude(pk=card.pk)
-        .select_related("card_set")
+    # The other prints are of the same set, and their links need no more than the card.
+    other_prints = Card.objects.filter(card_set=card.card_set, number=card.number).exclude(
+        pk=card.pk
     )
     # An unknown period falls back to the default: a stale or mistyped link still shows
     # the card. (The htmx history endpoint answers 400 instead.)
@@ -327,9 +327,12 @@ def card_price_context(card, period: str) -> dict:
 
 def price_table_context(card) -> dict:
     prices = history.current_prices(card)
+    # The alert form's address, reversed once for the alert panel and every row's link.
+    create_alert_url = reverse("alerts:create")
     return {
         "prices": prices,
-        "price_sources": history.by_source(prices),
+        "create_alert_url": create_alert_url,
+        "price_sources": card_tables.price_rows(card, prices, create_alert_url),
         "has_real": any(not summary.is_simulated for summary in prices),
         "has_simulated": any(summary.is_simulated for summary in prices),
         "has_asks": any(summary.source == Source.EBAY for summary in prices),
@@ -345,11 +348,22 @@ def chart_context(card, period: str) -> dict:
         "chart": history.history_series(card, period, now, data=data),
         "period": period,
         "period_spec": history.PERIODS[period],
-        "periods": list(history.PERIODS.values()),
-        "stats": lines,
+        "periods": period_links(card),
+        "stats": card_tables.stat_rows(lines),
         "stats_simulated": any(line.simulated for line in lines),
         "stats_rules": stats.RULES,
     }
+
+
+def period_links(card) -> list[tuple[str, str, str, str]]:
+    """The chart's period buttons: (value, label, the card page's address for the period,
+    the htmx history endpoint's), each address reversed once for all five."""
+    page = card.get_absolute_url()
+    chart = reverse("prices:card_history", args=[card.pk])
+    return [
+        (spec.value, spec.label, f"{page}?period={spec.value}", f"{chart}?period={spec.value}")
+        for spec in history.PERIODS.values()
+    ]
 
 
 def _is_partial(request) -> bool:

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from collections_app.access import collections_for_user, watches_for_user
-from collections_app.forms import FIRST_COLLECTION_NAME, AddToCollectionForm
+from collections_app.forms import FIRST_COLLECTION_NAME, blank_add_fields
 from collections_app.models import CollectionItem
 from tcgtracker.lib.money import format_money
 
@@ -60,14 +60,13 @@ def collection_panel(context, card):
         panel["login_url"] = f"{reverse('account_login')}?next={card.get_absolute_url()}"
         return {**panel, "signed_in": False}
     collections = list(collections_for_user(request).only("pk", "name"))
-    holdings = list(
-        CollectionItem.objects.filter(collection__in=[c.pk for c in collections], card=card)
-        .select_related("collection")
-        .order_by("collection__name", "pk")
-    )
-    form = AddToCollectionForm(
-        user=request.user, collections=collections, card=card, auto_id="add-to-collection-%s"
-    )
+    holdings = []
+    if collections:  # else nothing holds the card, and there is no query to build
+        holdings = list(
+            CollectionItem.objects.filter(collection__in=[c.pk for c in collections], card=card)
+            .select_related("collection")
+            .order_by("collection__name", "pk")
+        )
     return {
         **panel,
         "signed_in": True,
@@ -75,6 +74,8 @@ def collection_panel(context, card):
         "holdings": holdings,
         "collections": collections,
         "first_collection_name": FIRST_COLLECTION_NAME,
-        "form": form,
+        "item_fields": blank_add_fields(
+            tuple((c.pk, c.name) for c in collections), "add-to-collection-%s"
+        ),
         "watching": watches_for_user(request).filter(card=card).exists(),
     }

@@ -4,6 +4,7 @@ import datetime as dt
 
 from django import template
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -87,6 +88,33 @@ def freshness(moment, now=None):
 @register.filter
 def is_stale(moment):
     return moment is not None and timezone.now() - moment > STALE_AFTER
+
+
+@register.filter
+def time_ago(moment):
+    """How long ago, in a <time> carrying the moment. Written as updated_time is."""
+    if moment is None:
+        return ""
+    return mark_safe(
+        f'<time datetime="{timezone.localtime(moment).isoformat()}">{freshness(moment)}</time>'
+    )
+
+
+@register.filter
+def updated_time(moment):
+    """The price table's "Updated" cell: how long ago in a <time> carrying the moment,
+    its date in the title ("30 Nov 2026, 14:05", as the date filter's "j M Y, H:i") and
+    "stale" after STALE_AFTER. One filter a row, not four; and no format_html(): nothing
+    here needs escaping (digits, a month's abbreviation, the age in words)."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    month = MONTHS_3[local.month].title()
+    stale = ' class="stale"' if is_stale(moment) else ""
+    return mark_safe(
+        f'<time datetime="{local.isoformat()}" title="{local.day} {month} {local.year}, '
+        f'{local:%H:%M} UTC"{stale}>{freshness(moment)}</time>'
+    )
 
 
 @register.filter

@@ -5,11 +5,13 @@ import re
 
 import pytest
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from collections_app.forms import AddToCollectionForm, blank_add_fields
 from collections_app.models import Collection, CollectionItem
 from collections_app.valuation import forget_valuations
 from collections_app.views import ITEMS_PER_PAGE
@@ -869,6 +871,43 @@ def test_the_card_page_lists_the_users_copies_and_offers_to_add_and_watch(
     assert f'<option value="{collection.pk}">Binder</option>' in html
     assert 'aria-pressed="false"' in html
     assert "Log in to add this card" not in text
+
+
+def test_the_card_page_offers_the_collections_under_their_current_names(
+    owner, client, collection, charizard
+):
+    client.get(charizard.get_absolute_url())
+    collection.name = "Slabs"
+    collection.save()
+    make_collection(owner, name="Duplicates")
+
+    html = client.get(charizard.get_absolute_url()).content.decode()
+
+    assert f'<option value="{collection.pk}">Slabs</option>' in html
+    assert "Binder" not in html
+    assert ">Duplicates</option>" in html
+
+
+def test_the_card_page_add_form_shows_what_the_unbound_form_renders(owner, charizard):
+    # The card page's fields are rendered once per process for each set of collections:
+    # they must be what rendering the form itself gives.
+    collections = [make_collection(owner, name="Binder"), make_collection(owner, name="Slabs")]
+    form = AddToCollectionForm(user=owner, collections=collections, card=charizard, auto_id="a-%s")
+
+    rendered = blank_add_fields(tuple((c.pk, c.name) for c in collections), "a-%s")
+
+    assert rendered == render_to_string("collections/_item_fields.html", {"form": form})
+    assert 'id="a-collection"' in rendered and 'id="a-grade"' in rendered
+
+
+def test_the_card_page_of_a_user_without_collections_asks_for_no_holdings(client, charizard):
+    client.get(charizard.get_absolute_url())  # warm the view counter
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(charizard.get_absolute_url())
+
+    assert "Not in any of your collections yet." in text_of(response)
+    assert "It goes into a new collection, “My collection”" in text_of(response)
+    assert not [q for q in queries.captured_queries if "collectionitem" in q["sql"]]
 
 
 def test_the_card_page_panel_runs_the_same_queries_with_many_collections(owner, client, charizard):

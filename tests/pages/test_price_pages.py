@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from cards.models import Game
 from collections_app.models import Watch
 from prices import history, movers
-from prices.templatetags.prices import freshness, money, percent_change
+from prices.templatetags.prices import freshness, money, percent_change, updated_time
 from prices.writing import Observation, record_observations
 from tcgtracker.lib.money import format_money
 from tests.factories import make_card, make_set, make_user
@@ -119,6 +119,20 @@ def test_freshness_reads_like_people_talk():
     assert freshness(None) == ""
 
 
+def test_the_updated_cell_says_when_in_words_with_the_moment_and_staleness_beside():
+    fresh = updated_time(NOW - 2 * dt.timedelta(hours=1))
+    old = updated_time(NOW - 8 * DAY)
+
+    assert fresh == (
+        '<time datetime="2026-03-15T10:00:00+00:00" title="15 Mar 2026, 10:00 UTC">2 h ago</time>'
+    )
+    assert old == (
+        '<time datetime="2026-03-07T12:00:00+00:00" title="7 Mar 2026, 12:00 UTC" '
+        'class="stale">8 d ago</time>'
+    )
+    assert updated_time(None) == ""
+
+
 # The card page's price table
 
 
@@ -147,6 +161,16 @@ def test_card_page_shows_a_price_table_with_formatted_figures(client):
     assert "$1,390.00 / $1,000.00" in table  # all-time high / low
     assert "2 h ago" in table
     assert "Simulated" not in table
+
+
+def test_every_row_of_the_price_table_links_to_an_alert_on_its_key(client):
+    card = make_card()
+    write_history(card, 3, price_keys=("ungraded", "PSA 10"))
+
+    html = client.get(card.get_absolute_url()).content.decode()
+
+    for key in ("ungraded", "PSA%2010"):
+        assert f'href="/alerts/create/?card={card.pk}&amp;price_key={key}&amp;from=card"' in html
 
 
 def test_a_falling_price_shows_a_negative_change(client):

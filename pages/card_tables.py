@@ -1,0 +1,131 @@
+"""The card page's price and statistics tables, their cells formatted here once per row.
+
+A card priced by several sources has a dozen rows or more in each table; written with a
+template filter per cell (money, labels, dates), the rows were most of the tables' time.
+The template keeps the markup; these keep the figures.
+"""
+
+from dataclasses import dataclass
+from typing import NamedTuple
+from urllib.parse import quote
+
+from django.utils.safestring import SafeString
+
+from prices import history, keys
+from prices.models import PriceSummary
+from prices.stats import LineStats
+from prices.templatetags.prices import percent_change, trend, updated_time, volatility
+from tcgtracker.lib.money import format_money
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    """One price of the table: a source's figure for one condition or grade."""
+
+    summary: PriceSummary
+    source_name: str
+    label: str  # the condition or grade
+    qualifier: str  # "asks", "simulated" or ""
+    alert_url: str  # the alert form for this card and price key
+    market: str
+    price_range: str  # "low – high"; "" when the source gives neither
+    sample: str  # the sales or listings behind the figure, "—" when unknown
+    change: SafeString  # over 30 days
+    extremes: str  # "all-time high / low"
+    updated: SafeString
+
+    @property
+    def is_simulated(self) -> bool:
+        return self.summary.is_simulated
+
+
+class SourceRows(NamedTuple):
+    """One source's rows, under its heading: its name and, for a source counting its sales
+    for the whole card, how many ("1,234 sales, all grades"; else "")."""
+
+    source: history.SourcePrices
+    heading: str
+    sales: str
+    rows: list[PriceRow]
+
+
+def price_rows(card, prices: list[PriceSummary], create_alert_url: str) -> list[SourceRows]:
+    """current_prices() per source, each price as its table row."""
+    return [
+        SourceRows(
+            group,
+            history.source_name(group.source),
+            _sales(group.product_sample),
+            [_price_row(card, summary, create_alert_url) for summary in group.prices],
+        )
+        for group in history.by_source(prices)
+    ]
+
+
+def _sales(count: int | None) -> str:
+    if count is None:
+        return ""
+    return f"{count:,} sale{'' if count == 1 else 's'}, all grades"
+
+
+def _price_row(card, summary: PriceSummary, create_alert_url: str) -> PriceRow:
+    currency = summary.currency
+    has_range = summary.low is not None or summary.high is not None
+    # As the urlencode filter quotes: "PSA 10" → "PSA%2010".
+    query = f"card={card.pk}&price_key={quote(summary.price_key, safe='/')}&from=card"
+    return PriceRow(
+        summary=summary,
+        source_name=history.source_name(summary.source),
+        label=keys.label(summary.price_key),
+        qualifier=history.source_qualifier(summary.source),
+        alert_url=f"{create_alert_url}?{query}",
+        market=format_money(summary.market, currency),
+        price_range=(
+            f"{format_money(summary.low, currency)} – {format_money(summary.high, currency)}"
+            if has_range
+            else ""
+        ),
+        sample="—" if summary.sample_size is None else f"{summary.sample_size:,}",
+        change=percent_change(summary.change_30d),
+        extremes=(
+            f"{format_money(summary.all_time_high, currency)} / "
+            f"{format_money(summary.all_time_low, currency)}"
+        ),
+        updated=updated_time(summary.observed_at),
+    )
+
+
+@dataclass(frozen=True)
+class StatRow:
+    """One line of the statistics table."""
+
+    line: LineStats
+    name: str  # "PriceCharting · PSA 10"
+    qualifier: str
+    observations: str
+    days: str  # "30 days"
+    average: str
+    median: str
+    low_high: str
+    volatility: SafeString | str
+    trend: SafeString
+
+
+def stat_rows(lines: list[LineStats]) -> list[StatRow]:
+    return [_stat_row(line) for line in lines]
+
+
+def _stat_row(line: LineStats) -> StatRow:
+    currency = line.currency
+    return StatRow(
+        line=line,
+        name=f"{history.source_name(line.source)} · {keys.label(line.price_key)}",
+        qualifier=history.source_qualifier(line.source),
+        observations=f"{line.observations:,}",
+        days=f"{line.days} day{'' if line.days == 1 else 's'}",
+        average=format_money(line.average, currency),
+        median=format_money(line.median, currency),
+        low_high=f"{format_money(line.low, currency)} – {format_money(line.high, currency)}",
+        volatility=volatility(line.volatility),
+        trend=trend(line.trend),
+    )

@@ -1,0 +1,76 @@
+import datetime as dt
+
+import pytest
+import time_machine
+
+from pages.card_tables import price_rows, stat_rows
+from prices import history, stats
+from prices.writing import Observation, record_observations
+from tests.factories import make_card
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 3, 15, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen_time():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def observe(card, source, key, market, *, days_ago=0, **extra):
+    result = record_observations(
+        [Observation(card.pk, source, key, market, NOW - dt.timedelta(days=days_ago), **extra)]
+    )
+    assert result.rejected == 0, result.errors
+
+
+def test_a_source_counting_sales_for_the_whole_card_says_how_many_in_its_heading():
+    card = make_card()
+    observe(card, "pricecharting", "ungraded", 1000, sample_size=1)
+    observe(card, "ebay", "ungraded", 1100, sample_size=2500)
+
+    pricecharting, ebay = price_rows(card, history.current_prices(card), "/alerts/create/")
+
+    assert (pricecharting.heading, pricecharting.sales) == ("PriceCharting", "1 sale, all grades")
+    assert (ebay.heading, ebay.sales) == ("eBay", "")
+    assert ebay.rows[0].sample == "2,500"
+    assert ebay.rows[0].qualifier == "asks"
+
+
+def test_a_price_row_carries_its_figures_formatted_and_its_alert_link():
+    card = make_card()
+    observe(card, "pricecharting", "PSA 10", 123_456, days_ago=8, low=100_000, high=150_000)
+
+    [[_, _, _, [row]]] = price_rows(card, history.current_prices(card), "/alerts/create/")
+
+    assert row.label == "PSA 10"
+    assert row.alert_url == f"/alerts/create/?card={card.pk}&price_key=PSA%2010&from=card"
+    assert (row.market, row.price_range) == ("$1,234.56", "$1,000.00 – $1,500.00")
+    assert row.extremes == "$1,234.56 / $1,234.56"
+    assert row.sample == "—"
+    assert 'class="stale"' in row.updated and "8 d ago" in row.updated
+
+
+def test_a_price_without_low_or_high_has_no_range():
+    card = make_card()
+    observe(card, "demo", "ungraded", 500)
+
+    [[_, _, _, [row]]] = price_rows(card, history.current_prices(card), "/alerts/create/")
+
+    assert row.price_range == ""
+    assert row.is_simulated and row.qualifier == "simulated"
+
+
+def test_a_statistics_row_names_its_line_and_counts_its_days():
+    card = make_card()
+    for day in range(3):
+        observe(card, "pricecharting", "ungraded", 1000 + day * 10, days_ago=day)
+
+    [row] = stat_rows(stats.card_stats(card.pk, "30d", NOW))
+
+    assert row.name == "PriceCharting · Ungraded"
+    assert (row.observations, row.days) == ("3", "3 days")
+    assert (row.average, row.median, row.low_high) == ("$10.10", "$10.10", "$10.00 – $10.20")
+    assert "Too little data" in row.trend
