@@ -346,6 +346,8 @@ def history_series(
     lines = (data or read_period(card.pk, period, now)).lines
     currencies = {currency for _, _, currency in lines}
     has_real = any(source != Source.DEMO for source, _, _ in lines)
+    # Each moment written once, however many lines share it (every key of a source does).
+    moments = {point.moment: _moment(point.moment) for points in lines.values() for point in points}
     datasets = []
     shown, shown_sources = 0, set()
     for index, ((source, price_key, currency), points) in enumerate(lines.items()):
@@ -370,7 +372,7 @@ def history_series(
                 "simulated": simulated,
                 # cents_to_float() is already the nearest float to the dollars and cents.
                 "data": [
-                    {"x": _moment(point.moment), "y": cents_to_float(point.market)}
+                    {"x": moments[point.moment], "y": cents_to_float(point.market)}
                     for point in points
                 ],
                 "borderColor": color,
