@@ -507,7 +507,8 @@ CREATE TEMP TABLE IF NOT EXISTS {_INCOMING} (
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS {_DUE} (
     card_id bigint, source text, price_key text, newest timestamptz, high bigint,
-    low bigint, full_refresh boolean, written integer, newest_incoming boolean
+    low bigint, full_refresh boolean, written integer, newest_incoming boolean,
+    summary_id bigint, stored_at timestamptz, stored_market bigint
 ) ON COMMIT DELETE ROWS;
 DELETE FROM {_INCOMING};
 DELETE FROM {_DUE};
@@ -515,9 +516,12 @@ DELETE FROM {_DUE};
 
 # Upsert the points; a point whose values are all the same is left alone and not returned.
 # Per written combo: the newest point, the extremes of the written markets, whether any was
-# a correction of a stored point, how many. A freshly inserted row has an id above the
-# sequence's value read just before (_LAST_ID_SQL): the price history is partitioned on
-# PostgreSQL, and RETURNING cannot read a partition's system columns (xmax) to tell.
+# a correction of a stored point, how many, and its summary as stored (its id, and the time
+# and market of the latest point). A freshly inserted row has an id above the sequence's
+# value read just before (_LAST_ID_SQL): the price history is partitioned on PostgreSQL, and
+# RETURNING cannot read a partition's system columns (xmax) to tell. The combos go into the
+# scratch table in key order, so that the lookups per combo that follow read neighbouring
+# index pages one after another.
 _UPSERT_POINTS_SQL = f"""
 WITH written AS (
     INSERT INTO {_POINT_TABLE} AS p ({_POINT_COLUMNS})
@@ -531,17 +535,39 @@ WITH written AS (
                           excluded.sample_size)
     RETURNING p.card_id, p.source, p.price_key, p.observed_at, p.market, p.id > %s AS inserted
 )
+, combos AS (
+    SELECT card_id, source, price_key, max(observed_at) AS newest, max(market) AS high,
+           min(market) AS low, NOT bool_and(inserted) AS full_refresh, count(*) AS written
+    FROM written
+    GROUP BY card_id, source, price_key
+)
 INSERT INTO {_DUE}
-    (card_id, source, price_key, newest, high, low, full_refresh, written, newest_incoming)
-SELECT card_id, source, price_key, max(observed_at), max(market), min(market),
-       NOT bool_and(inserted), count(*), true
-FROM written
-GROUP BY card_id, source, price_key
+    (card_id, source, price_key, newest, high, low, full_refresh, written, newest_incoming,
+     summary_id, stored_at, stored_market)
+SELECT c.card_id, c.source, c.price_key, c.newest, c.high, c.low, c.full_refresh, c.written,
+       true, s.id, s.observed_at, s.market
+FROM combos c
+LEFT JOIN LATERAL (
+    -- LIMIT keeps this a lookup per combo by the unique index: as a join the planner
+    -- reads and sorts the whole summary table.
+    SELECT s.id, s.observed_at, s.market FROM {_SUMMARY_TABLE} s
+    WHERE s.card_id = c.card_id AND s.source = c.source AND s.price_key = c.price_key
+    LIMIT 1
+) s ON true
+ORDER BY c.card_id, c.source, c.price_key
 """
 _LAST_ID_SQL = (
     "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence(%s, 'id')::regclass), 0)"
 )
-_WRITTEN_SQL = f"SELECT card_id, sum(written) FROM {_DUE} GROUP BY card_id"
+# The common case, decided per combo from the scratch table alone: points only added (no
+# correction), the newest of them after the stored summary's latest point. Such a combo's
+# latest point is its newest written one, and every other point is at or before the
+# summary's: _REFRESH_NEWER_SQL updates it; _REFRESH_SQL does every other combo.
+_NEWER = "(NOT c.full_refresh AND c.summary_id IS NOT NULL AND c.newest > c.stored_at)"
+_WRITTEN_SQL = (
+    f"SELECT card_id, sum(written), bool_or({_NEWER}), bool_or(NOT {_NEWER}) "
+    f"FROM {_DUE} c GROUP BY card_id"
+)
 
 _SAME_COMBO = "p.card_id = t.card_id AND p.source = t.source AND p.price_key = t.price_key"
 
@@ -608,6 +634,7 @@ WITH t AS (
         WHERE c.full_refresh
           AND p.card_id = c.card_id AND p.source = c.source AND p.price_key = c.price_key
     ) agg ON true
+    WHERE NOT coalesce({_NEWER}, false)
 )
 INSERT INTO {_SUMMARY_TABLE} AS s (card_id, source, price_key, {", ".join(SUMMARY_FIELDS)})
 SELECT t.card_id, t.source, t.price_key, cur.currency, cur.market, cur.low, cur.high,
@@ -632,6 +659,60 @@ WHERE cur.observed_at IS NOT NULL
 ORDER BY t.card_id, t.source, t.price_key
 ON CONFLICT (card_id, source, price_key) DO UPDATE SET
     {", ".join(f"{name} = excluded.{name}" for name in SUMMARY_FIELDS)}
+"""
+
+
+def _reference_after_stored(window: dt.timedelta) -> str:
+    """The market of the last point at or before (newest - window), within a day, for a
+    combo of _NEWER. When its newest point is the only one written, every other point is
+    at or before the stored summary's latest: if that is at or before the moment, it is
+    the point sought (or none lies within the day), with no lookup."""
+    hours = int(window.total_seconds() // 3600)
+    moment = f"c.newest - interval '{hours} hours'"
+    earliest = f"c.newest - interval '{hours + 24} hours'"
+    return f"""CASE
+        WHEN c.written = 1 AND c.stored_at <= {moment}
+            THEN CASE WHEN c.stored_at >= {earliest} THEN c.stored_market END
+        ELSE (
+            SELECT p.market FROM {_POINT_TABLE} p
+            WHERE p.card_id = c.card_id AND p.source = c.source AND p.price_key = c.price_key
+              AND p.observed_at <= {moment} AND p.observed_at >= {earliest}
+            ORDER BY p.observed_at DESC LIMIT 1
+        ) END"""
+
+
+# The summaries of the _NEWER combos (a day's import: all of them): the newest written
+# point from the chunk's scratch table, the reference prices as above, the extremes carried
+# forward; an update of each summary by its id. MATERIALIZED: the references are computed
+# once each, not once per use in the changes.
+_REFRESH_NEWER_SQL = f"""
+WITH t AS MATERIALIZED (
+    SELECT c.summary_id, c.high AS written_high, c.low AS written_low,
+           i.currency, i.market, i.low, i.high, i.sample_size, i.observed_at,
+           {
+    ", ".join(
+        f"{_reference_after_stored(window)} AS market_{name}"
+        for name, window in CHANGE_WINDOWS.items()
+    )
+}
+    FROM {_DUE} c
+    JOIN {_INCOMING} i
+      ON i.card_id = c.card_id AND i.source = c.source AND i.price_key = c.price_key
+     AND i.observed_at = c.newest
+    WHERE {_NEWER}
+)
+UPDATE {_SUMMARY_TABLE} AS s SET
+    currency = t.currency, market = t.market, low = t.low, high = t.high,
+    sample_size = t.sample_size, observed_at = t.observed_at,
+    market_1d = t.market_1d, market_7d = t.market_7d, market_30d = t.market_30d,
+    change_1d = {_change_sql("t.market_1d", "t.market")},
+    change_7d = {_change_sql("t.market_7d", "t.market")},
+    change_30d = {_change_sql("t.market_30d", "t.market")},
+    all_time_high = greatest(t.written_high, s.all_time_high),
+    all_time_low = least(t.written_low, s.all_time_low),
+    updated_at = %s
+FROM t
+WHERE s.id = t.summary_id
 """
 
 
@@ -680,13 +761,17 @@ def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> Non
         cursor.execute(_UPSERT_POINTS_SQL, [cursor.fetchone()[0]])
         cursor.execute(_WRITTEN_SQL)
         per_card = cursor.fetchall()
-        written = sum(count for _, count in per_card)
+        written = sum(count for _, count, _, _ in per_card)
         result.unchanged += len(by_key) - written
         if not written:
             return
         result.written += written
-        result.changed_card_ids.update(card_id for card_id, _ in per_card)
-        cursor.execute(_REFRESH_SQL, [timezone.now()])
+        result.changed_card_ids.update(card_id for card_id, *_ in per_card)
+        now = timezone.now()
+        if any(newer for _, _, newer, _ in per_card):
+            cursor.execute(_REFRESH_NEWER_SQL, [now])
+        if any(other for _, _, _, other in per_card):
+            cursor.execute(_REFRESH_SQL, [now])
 
 
 def _refresh_set_based(combos: list[tuple]) -> None:
