@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Min, Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -508,25 +508,68 @@ CREATE TEMP TABLE IF NOT EXISTS {_INCOMING} (
 CREATE TEMP TABLE IF NOT EXISTS {_DUE} (
     card_id bigint, source text, price_key text, newest timestamptz, high bigint,
     low bigint, full_refresh boolean, written integer, newest_incoming boolean,
-    summary_id bigint, stored_at timestamptz, stored_market bigint
+    summary_id bigint, stored_at timestamptz, stored_market bigint, fresh boolean
 ) ON COMMIT DELETE ROWS;
 DELETE FROM {_INCOMING};
 DELETE FROM {_DUE};
 """
 
-# Upsert the points; a point whose values are all the same is left alone and not returned.
-# Per written combo: the newest point, the extremes of the written markets, whether any was
-# a correction of a stored point, how many, and its summary as stored (its id, and the time
-# and market of the latest point). A freshly inserted row has an id above the sequence's
-# value read just before (_LAST_ID_SQL): the price history is partitioned on PostgreSQL, and
-# RETURNING cannot read a partition's system columns (xmax) to tell. The combos go into the
-# scratch table in key order, so that the lookups per combo that follow read neighbouring
-# index pages one after another.
+# The chunk's combos, in key order (so that the lookups per combo that follow read
+# neighbouring index pages one after another), each with its summary as stored: its id and
+# the time and market of the latest point. A combo is fresh when every incoming point of it
+# is after that latest point, or it has no summary (and so no points): all its points are
+# new, and a plain INSERT writes them (_INSERT_FRESH_SQL; should a point exist after all,
+# the unique key refuses it and the chunk takes the upsert). The others go through the
+# upsert (_UPSERT_POINTS_SQL), which writes only what is new or changed.
+_COMBOS_SQL = f"""
+WITH combos AS (
+    INSERT INTO {_DUE}
+        (card_id, source, price_key, newest, high, low, full_refresh, written, newest_incoming,
+         summary_id, stored_at, stored_market, fresh)
+    SELECT i.card_id, i.source, i.price_key, i.newest, i.high, i.low, false,
+           CASE WHEN f.fresh THEN i.points ELSE 0 END, true, s.id, s.observed_at, s.market,
+           f.fresh
+    FROM (
+        SELECT card_id, source, price_key, max(observed_at) AS newest,
+               min(observed_at) AS oldest, max(market) AS high, min(market) AS low,
+               count(*) AS points
+        FROM {_INCOMING}
+        GROUP BY card_id, source, price_key
+    ) i
+    LEFT JOIN LATERAL (
+        -- LIMIT keeps this a lookup per combo by the unique index: as a join the planner
+        -- reads and sorts the whole summary table.
+        SELECT s.id, s.observed_at, s.market FROM {_SUMMARY_TABLE} s
+        WHERE s.card_id = i.card_id AND s.source = i.source AND s.price_key = i.price_key
+        LIMIT 1
+    ) s ON true
+    CROSS JOIN LATERAL (SELECT s.id IS NULL OR i.oldest > s.observed_at AS fresh) f
+    ORDER BY i.card_id, i.source, i.price_key
+    RETURNING fresh
+)
+SELECT count(*), count(*) FILTER (WHERE NOT fresh) FROM combos
+"""
+_FRESH_POINTS = f"""
+    SELECT {", ".join(f"i.{name}" for name in _POINT_COLUMNS.split(", "))}
+    FROM {_INCOMING} i
+    JOIN {_DUE} c
+      ON c.card_id = i.card_id AND c.source = i.source AND c.price_key = i.price_key
+    WHERE {{}}c.fresh
+    ORDER BY i.card_id, i.source, i.price_key, i.observed_at"""
+_INSERT_FRESH_SQL = f"""
+INSERT INTO {_POINT_TABLE} ({_POINT_COLUMNS}) {_FRESH_POINTS.format("")}
+"""
+_NOT_FRESH_SQL = f"UPDATE {_DUE} SET fresh = false, written = 0"
+
+# Upsert the points of the other combos; a point whose values are all the same is left
+# alone and not returned. Per written combo: the newest point, the extremes of the written
+# markets, whether any was a correction of a stored point, how many; combos with nothing
+# written then leave the scratch table. A freshly inserted row has an id above the
+# sequence's value read just before (_LAST_ID_SQL): the price history is partitioned on
+# PostgreSQL, and RETURNING cannot read a partition's system columns (xmax) to tell.
 _UPSERT_POINTS_SQL = f"""
 WITH written AS (
-    INSERT INTO {_POINT_TABLE} AS p ({_POINT_COLUMNS})
-    SELECT {_POINT_COLUMNS} FROM {_INCOMING}
-    ORDER BY card_id, source, price_key, observed_at
+    INSERT INTO {_POINT_TABLE} AS p ({_POINT_COLUMNS}) {_FRESH_POINTS.format("NOT ")}
     ON CONFLICT (card_id, source, price_key, observed_at) DO UPDATE SET
         currency = excluded.currency, market = excluded.market, low = excluded.low,
         high = excluded.high, sample_size = excluded.sample_size
@@ -535,27 +578,17 @@ WITH written AS (
                           excluded.sample_size)
     RETURNING p.card_id, p.source, p.price_key, p.observed_at, p.market, p.id > %s AS inserted
 )
-, combos AS (
+UPDATE {_DUE} c SET newest = w.newest, high = w.high, low = w.low,
+       full_refresh = w.full_refresh, written = w.written
+FROM (
     SELECT card_id, source, price_key, max(observed_at) AS newest, max(market) AS high,
            min(market) AS low, NOT bool_and(inserted) AS full_refresh, count(*) AS written
     FROM written
     GROUP BY card_id, source, price_key
-)
-INSERT INTO {_DUE}
-    (card_id, source, price_key, newest, high, low, full_refresh, written, newest_incoming,
-     summary_id, stored_at, stored_market)
-SELECT c.card_id, c.source, c.price_key, c.newest, c.high, c.low, c.full_refresh, c.written,
-       true, s.id, s.observed_at, s.market
-FROM combos c
-LEFT JOIN LATERAL (
-    -- LIMIT keeps this a lookup per combo by the unique index: as a join the planner
-    -- reads and sorts the whole summary table.
-    SELECT s.id, s.observed_at, s.market FROM {_SUMMARY_TABLE} s
-    WHERE s.card_id = c.card_id AND s.source = c.source AND s.price_key = c.price_key
-    LIMIT 1
-) s ON true
-ORDER BY c.card_id, c.source, c.price_key
+) w
+WHERE c.card_id = w.card_id AND c.source = w.source AND c.price_key = w.price_key
 """
+_UNWRITTEN_SQL = f"DELETE FROM {_DUE} WHERE NOT fresh AND written = 0"
 _LAST_ID_SQL = (
     "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence(%s, 'id')::regclass), 0)"
 )
@@ -757,8 +790,20 @@ def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> Non
                 for o in by_key.values()
             ),
         )
-        cursor.execute(_LAST_ID_SQL, [_POINT_TABLE])
-        cursor.execute(_UPSERT_POINTS_SQL, [cursor.fetchone()[0]])
+        cursor.execute(_COMBOS_SQL)
+        combos, others = cursor.fetchone()
+        if others < combos:
+            try:
+                with transaction.atomic():
+                    cursor.execute(_INSERT_FRESH_SQL)
+            except IntegrityError:
+                # A point was there after all (a summary missing or behind): upsert all.
+                cursor.execute(_NOT_FRESH_SQL)
+                others = combos
+        if others:
+            cursor.execute(_LAST_ID_SQL, [_POINT_TABLE])
+            cursor.execute(_UPSERT_POINTS_SQL, [cursor.fetchone()[0]])
+            cursor.execute(_UNWRITTEN_SQL)
         cursor.execute(_WRITTEN_SQL)
         per_card = cursor.fetchall()
         written = sum(count for _, count, _, _ in per_card)

@@ -340,6 +340,19 @@ def test_a_daily_feed_gives_the_same_summaries_on_both_paths(seed, monkeypatch):
     assert _write_all([])[2] == set_based[2]
 
 
+def test_points_without_a_summary_are_still_written_once():
+    card = make_card()
+    record_observations([observation(card, 1000 + n, days_ago=n) for n in range(1, 4)])
+    PriceSummary.objects.all().delete()  # points with no summary: none of them looks new
+
+    again = [observation(card, 1000 + n, days_ago=n) for n in range(0, 4)]
+    result = record_observations(again)
+
+    assert (result.written, result.unchanged) == (1, 3)
+    assert PricePoint.objects.filter(card=card).count() == 4
+    summary = PriceSummary.objects.get(card=card)
+    assert (summary.market, summary.observed_at, summary.market_1d) == (1000, NOW, 1001)
+
 @postgres_only
 def test_set_based_path_writes_in_a_fixed_number_of_queries(monkeypatch):
     import prices.writing
