@@ -353,6 +353,7 @@ def test_points_without_a_summary_are_still_written_once():
     summary = PriceSummary.objects.get(card=card)
     assert (summary.market, summary.observed_at, summary.market_1d) == (1000, NOW, 1001)
 
+
 @postgres_only
 def test_set_based_path_writes_in_a_fixed_number_of_queries(monkeypatch):
     import prices.writing
