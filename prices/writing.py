@@ -8,12 +8,17 @@ twice changes nothing.
 
 Two paths with one behaviour. On PostgreSQL a chunk is a fixed handful of statements
 whatever its size (an import writes 150,000 points a day): the points are COPYed into a
-session-local scratch table, one INSERT ... ON CONFLICT DO UPDATE writes those that are new
-or differ and notes per combo what it wrote, and one INSERT ... ON CONFLICT rebuilds those
-combos' summaries, with an index lookup for each reference price. Elsewhere (SQLite in
-development and tests) the same work is done by plain queries per chunk. Both round the
-percentage changes the same way, in integers (_percent_change, _change_sql); a test runs
-random batches through both paths and compares every point, summary and count.
+session-local scratch table; one statement notes the chunk's combos with their stored
+summaries; a plain INSERT writes the points of the combos whose points all come after
+their summary's latest (a new day's prices: nothing to compare with), an INSERT ... ON
+CONFLICT DO UPDATE the others, writing only what is new or differs; then the summaries:
+for a combo whose new points all come after its summary, one update from the summary and
+the chunk (a reference price the stored latest point answers needs no lookup, the others
+one index lookup each), and for the rest one INSERT ... ON CONFLICT that rebuilds them
+from the series. Elsewhere (SQLite in development and tests) the same work is done by
+plain queries per chunk. Both round the percentage changes the same way, in integers
+(_percent_change, _change_sql); a test runs random batches through both paths and
+compares every point, summary and count.
 """
 
 import datetime as dt
