@@ -104,7 +104,7 @@ def fold(text: str) -> str:
 def number_key(number: str) -> str:
     """Printed numbers compared loosely: "004" and "4" are one number; case and spaces
     do not count ("SVP 085" is "SVP085")."""
-    key = re.sub(r"\s+", "", number or "").upper()
+    key = "".join((number or "").split()).upper()
     return str(int(key)) if key.isdigit() else key
 
 
@@ -211,6 +211,26 @@ def printed_set_code(printed_in: str) -> str:
 # --- Products, cards, results ------------------------------------------------------------
 
 
+class computed_once:
+    """functools.cached_property without its lock: Python 3.11's takes a lock on every
+    first read, a cost an import pays twice per row (the lock is gone in 3.12). Works on
+    frozen dataclasses, as cached_property does: the value goes into the instance's
+    __dict__, which shadows this descriptor from then on."""
+
+    def __init__(self, function):
+        self.function = function
+        self.__doc__ = function.__doc__
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.function(instance)
+        return value
+
+
 @dataclass(frozen=True)
 class Product:
     """What matching needs to know of a PriceCharting product (an API object or CSV row)."""
@@ -235,11 +255,11 @@ class Product:
     def is_sealed(self) -> bool:
         return fold(self.genre) == SEALED_GENRE
 
-    @functools.cached_property
+    @computed_once
     def is_one_piece(self) -> bool:
         return console_game(self.console_name) == Game.ONEPIECE or "one piece" in fold(self.genre)
 
-    @functools.cached_property
+    @computed_once
     def number(self) -> str:
         return product_number(self.product_name, one_piece=self.is_one_piece)
 
@@ -252,6 +272,8 @@ def clean_tcg_id(value) -> str:
     text = str(value if value is not None else "").strip()
     if not text:
         return ""
+    if text.isdecimal():  # the common shape, without the regular expression
+        return str(int(text)) if int(text) else ""
     match = TCG_ID_RE.fullmatch(text)
     if not match or int(match.group(1)) == 0:
         return ""

@@ -19,6 +19,7 @@ in memory against an index built once (prices.matching); writes go out in batche
 import contextlib
 import csv
 import datetime as dt
+import json
 import logging
 import re
 from collections import Counter, defaultdict
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, CharField, IntegerField, Value, When
 from django.utils import timezone
 
@@ -44,6 +45,7 @@ from prices.matching import (
 )
 from prices.models import Source, UnmatchedRow
 from prices.sources.pricecharting import (
+    FIELD_KEYS,
     PRICE_GUIDE_CATEGORIES,
     SOURCE,
     PriceChartingClient,
@@ -55,6 +57,7 @@ from prices.sources.pricecharting import (
 )
 from prices.writing import (
     MAX_CENTS,
+    SET_BASED_CHUNK_SIZE,
     Observation,
     WriteResult,
     announce_changes,
@@ -67,8 +70,11 @@ logger = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("id", "console-name", "product-name")
 PROGRESS_EVERY = 5000
-OBSERVATIONS_PER_WRITE = 25_000
+# Written when this many are waiting: a row adds at most one per price field, so a write
+# never spills a few observations into a transaction of their own.
+OBSERVATIONS_PER_WRITE = SET_BASED_CHUNK_SIZE - len(FIELD_KEYS)
 UNMATCHED_PER_WRITE = 1000
+UNMATCHED_ROWS_PER_QUERY = 500
 UPDATES_PER_QUERY = 500
 
 # Characters no price guide has in a cell (NUL among them, which PostgreSQL refuses in text).
@@ -108,6 +114,19 @@ def parse_dollars(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
+    # The common shapes first, without the regular expression: "$12.34", "$1,234.56".
+    whole, _, fraction = text[1:].partition(".") if text[0] == "$" else ("", "", "")
+    digits = whole.replace(",", "") if "," in whole else whole
+    if (
+        len(fraction) == 2
+        and fraction.isdecimal()
+        and digits.isdecimal()
+        and (digits is whole or f"{int(digits):,}" == whole)
+    ):
+        cents = int(digits) * 100 + int(fraction)
+        if cents > MAX_CENTS:
+            raise ValueError(f"implausibly high price: {text!r}")
+        return cents or None
     match = DOLLARS_RE.fullmatch(text)
     if not match:
         raise ValueError(f"not a dollar amount: {text!r}")
@@ -178,10 +197,11 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
         )
     column = {name: position for position, name in reversed(list(enumerate(header)))}
     width = len(header)
-
-    def cell(values: list[str], name: str) -> str:
-        position = column.get(name)
-        return values[position] if position is not None else ""
+    # Where each cell of a row is, looked up once; an absent optional column reads as "".
+    id_at, console_at, name_at = (column[name] for name in REQUIRED_COLUMNS)
+    tcg_at, genre_at, volume_at, release_at = (
+        column.get(name, width) for name in ("tcg-id", "genre", "sales-volume", "release-date")
+    )
 
     # Where each price of a row is, for a sealed product and for a card: looked up once.
     price_columns = {
@@ -192,7 +212,10 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
         ]
         for sealed in (False, True)
     }
+    # Cells that repeat from row to row, read once each.
     sealed_genres: dict[str, bool] = {}
+    sample_sizes: dict[str, int | None] = {}
+    release_dates: dict[str, tuple[dt.date | None, str]] = {}  # the cell → (date, warning)
 
     for number, line in enumerate(lines, start=2):
         line = line.rstrip("\r\n")
@@ -212,12 +235,13 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
             hint = " (an unquoted comma in a value?)" if len(values) > width else ""
             yield row.reject(BAD_COLUMNS, f"expected {width} columns, found {len(values)}{hint}")
             continue
+        values.append("")  # the cell of every absent column
         product = Product(
-            id=cell(values, "id").strip(),
-            console_name=cell(values, "console-name").strip(),
-            product_name=cell(values, "product-name").strip(),
-            tcg_id=clean_tcg_id(cell(values, "tcg-id")),
-            genre=cell(values, "genre").strip(),
+            id=values[id_at].strip(),
+            console_name=values[console_at].strip(),
+            product_name=values[name_at].strip(),
+            tcg_id=clean_tcg_id(values[tcg_at]),
+            genre=values[genre_at].strip(),
         )
         if not product.id:
             yield row.reject(NO_ID, "no id")
@@ -241,11 +265,21 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
         if row.error:
             yield row
             continue
-        row.sample_size = count(cell(values, "sales-volume"))
-        try:
-            row.release_date = parse_release_date(cell(values, "release-date"))
-        except ValueError as exc:
-            row.warnings.append(f"release-date: {exc} (ignored)")
+        volume = values[volume_at]
+        sample_size = sample_sizes.get(volume, False)
+        if sample_size is False:
+            sample_size = sample_sizes[volume] = count(volume)
+        row.sample_size = sample_size
+        release = values[release_at]
+        known = release_dates.get(release)
+        if known is None:
+            try:
+                known = release_dates[release] = (parse_release_date(release), "")
+            except ValueError as exc:
+                known = release_dates[release] = (None, f"release-date: {exc} (ignored)")
+        row.release_date, warning = known
+        if warning:
+            row.warnings.append(warning)
         yield row
 
 
@@ -372,6 +406,25 @@ SIGNATURE_FIELDS = (
     "tcgplayer_id",
     "genre",
 )
+# The columns a waiting row is written with, in the order _upsert_unmatched gives them,
+# with their PostgreSQL types.
+UNMATCHED_COLUMNS = (
+    ("source", "text"),
+    ("external_id", "text"),
+    ("reason", "text"),
+    ("detail", "text"),
+    ("prices", "jsonb"),
+    ("sample_size", "integer"),
+    ("set_name", "text"),
+    ("product_name", "text"),
+    ("number", "text"),
+    ("tcgplayer_id", "text"),
+    ("genre", "text"),
+    ("observed_at", "timestamptz"),
+    ("job_run_id", "bigint"),
+    ("created_at", "timestamptz"),
+    ("updated_at", "timestamptz"),
+)
 
 
 def stored_unmatched_rows(**filters) -> dict[str, StoredRow]:
@@ -383,11 +436,18 @@ def stored_unmatched_rows(**filters) -> dict[str, StoredRow]:
     for row_id, card_id in links:
         candidates[row_id].append(card_id)
     stored = {}
-    for pk, external_id, *fields, resolved_at in rows.values_list(
-        "pk", "external_id", *SIGNATURE_FIELDS, "resolved_at"
-    ):
-        signature = (*fields, tuple(sorted(candidates.get(pk, ()))))
-        stored[external_id] = StoredRow(pk, signature, resolved_at is not None)
+    # Read through the cursor: Django's converters per row and column cost more than the
+    # query (an import reads every waiting row, 60,000 in the Pokémon guide); the prices
+    # are the one column to decode, and of resolved_at only its being set counts.
+    query = rows.values_list("pk", "external_id", *SIGNATURE_FIELDS, "resolved_at").query
+    sql, params = query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for pk, external_id, reason, detail, prices, *fields, resolved_at in cursor:
+            if isinstance(prices, str):
+                prices = json.loads(prices)
+            signature = (reason, detail, prices, *fields, tuple(sorted(candidates.get(pk, ()))))
+            stored[external_id] = StoredRow(pk, signature, resolved_at is not None)
     return stored
 
 
@@ -421,7 +481,8 @@ class GuideImport:
         self.index = CatalogIndex.load(game)
         self.stored = stored_unmatched_rows() if stored is None else stored
         self.observations: list[Observation] = []
-        self.unmatched: dict[str, tuple[UnmatchedRow, tuple]] = {}
+        # product id → (signature, observed_at) of the rows waiting to be written
+        self.unmatched: dict[str, tuple[tuple, dt.datetime]] = {}
         self.seen_again: list[int] = []  # stored rows this file repeats unchanged
         self.new_ids: list[tuple[int, str]] = []  # (card id, PriceCharting id)
         self.resolutions: list[tuple[int, int]] = []  # (UnmatchedRow id, card id)
@@ -481,10 +542,7 @@ class GuideImport:
                 if row.observed_at is None:
                     self.seen_again.append(stored.pk)
             else:
-                self.unmatched[product.id] = (
-                    self._unmatched_row(product.id, signature, observed_at),
-                    signature,
-                )
+                self.unmatched[product.id] = (signature, observed_at)
             return
         counts.matched += 1
         card_id = match.card_id
@@ -506,19 +564,6 @@ class GuideImport:
                 sample_size=row.sample_size,
             )
             for price_key, cents in row.prices.items()
-        )
-
-    def _unmatched_row(
-        self, product_id: str, signature: tuple, observed_at: dt.datetime
-    ) -> UnmatchedRow:
-        fields = dict(zip(SIGNATURE_FIELDS, signature, strict=False))
-        return UnmatchedRow(
-            source=SOURCE,
-            external_id=product_id[:64],
-            **fields,
-            observed_at=observed_at,
-            matched_card=None,
-            resolved_at=None,
         )
 
     def _note(self, messages: list[str], line: int, text: str) -> None:
@@ -563,41 +608,69 @@ class GuideImport:
         self.resolutions = []
 
     def write_unmatched(self) -> None:
+        """Upsert the waiting rows (one statement per UNMATCHED_ROWS_PER_QUERY, no model
+        instances) and replace their candidates."""
         if not self.unmatched:
             return
-        rows = list(self.unmatched.values())
+        rows = [(product_id[:64], *row) for product_id, row in self.unmatched.items()]
         self.unmatched = {}
-        objects = [row for row, _ in rows]
-        run = self.run if self.run.pk else None
-        for row in objects:
-            row.job_run = run
-        with transaction.atomic():
-            UnmatchedRow.objects.bulk_create(
-                objects,
-                update_conflicts=True,
-                unique_fields=["source", "external_id"],
-                update_fields=[
-                    *SIGNATURE_FIELDS,
-                    "observed_at",
-                    "job_run",
-                    "matched_card",
-                    "resolved_at",
-                    "updated_at",
-                ],
-                batch_size=500,
-            )
+        ids: dict[str, int] = {}
+        with transaction.atomic(), connection.cursor() as cursor:
+            for start in range(0, len(rows), UNMATCHED_ROWS_PER_QUERY):
+                ids.update(
+                    self._upsert_unmatched(cursor, rows[start : start + UNMATCHED_ROWS_PER_QUERY])
+                )
             through = UnmatchedRow.candidates.through
-            through.objects.filter(unmatchedrow_id__in=[row.pk for row in objects]).delete()
+            through.objects.filter(unmatchedrow_id__in=ids_in(list(ids.values()))).delete()
             through.objects.bulk_create(
                 [
-                    through(unmatchedrow_id=row.pk, card_id=card_id)
-                    for row, signature in rows
+                    through(unmatchedrow_id=ids[external_id], card_id=card_id)
+                    for external_id, signature, _ in rows
                     for card_id in signature[-1]
                 ],
                 batch_size=1000,
             )
-        for row, signature in rows:
-            self.stored[row.external_id] = StoredRow(row.pk, signature, False)
+        for external_id, signature, _ in rows:
+            self.stored[external_id] = StoredRow(ids[external_id], signature, False)
+
+    def _upsert_unmatched(self, cursor, rows: list[tuple]) -> list[tuple[str, int]]:
+        """(external id, row id) of the rows written."""
+        ops = connection.ops
+        run_id = self.run.pk
+        now = ops.adapt_datetimefield_value(timezone.now())
+        moments: dict[dt.datetime, object] = {}
+        values = []
+        for external_id, signature, observed_at in rows:
+            moment = moments.get(observed_at)
+            if moment is None:
+                moment = moments[observed_at] = ops.adapt_datetimefield_value(observed_at)
+            reason, detail, prices, *fields, _candidates = signature
+            values.append(
+                (SOURCE, external_id, reason, detail, json.dumps(prices), *fields)
+                + (moment, run_id, now, now)
+            )
+        columns = ", ".join(name for name, _ in UNMATCHED_COLUMNS)
+        if connection.vendor == "postgresql":
+            # One array per column: thousands of placeholders cost more to build, send and
+            # parse than the statement takes to run.
+            arrays = ", ".join(f"%s::{sql_type}[]" for _, sql_type in UNMATCHED_COLUMNS)
+            rows_sql = f"SELECT *, NULL::bigint, NULL::timestamptz FROM unnest({arrays})"
+            params = [list(column) for column in zip(*values, strict=True)]
+        else:
+            row_sql = f"({', '.join(['%s'] * len(UNMATCHED_COLUMNS))}, NULL, NULL)"
+            rows_sql = f"VALUES {', '.join([row_sql] * len(values))}"
+            params = [value for row in values for value in row]
+        updates = ", ".join(
+            f"{name} = excluded.{name}"
+            for name in (*SIGNATURE_FIELDS, "observed_at", "job_run_id", "updated_at")
+        )
+        cursor.execute(
+            f"INSERT INTO {UnmatchedRow._meta.db_table} ({columns}, matched_card_id, resolved_at)"
+            f" {rows_sql} ON CONFLICT (source, external_id) DO UPDATE SET {updates},"
+            " matched_card_id = NULL, resolved_at = NULL RETURNING external_id, id",
+            params,
+        )
+        return cursor.fetchall()
 
     def note_seen_again(self) -> None:
         """Rows repeated unchanged: only their run and the day of their prices move."""

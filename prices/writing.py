@@ -8,12 +8,17 @@ twice changes nothing.
 
 Two paths with one behaviour. On PostgreSQL a chunk is a fixed handful of statements
 whatever its size (an import writes 150,000 points a day): the points are COPYed into a
-session-local scratch table, one INSERT ... ON CONFLICT DO UPDATE writes those that are new
-or differ and notes per combo what it wrote, and one INSERT ... ON CONFLICT rebuilds those
-combos' summaries, with an index lookup for each reference price. Elsewhere (SQLite in
-development and tests) the same work is done by plain queries per chunk. Both round the
-percentage changes the same way, in integers (_percent_change, _change_sql); a test runs
-random batches through both paths and compares every point, summary and count.
+session-local scratch table; one statement notes the chunk's combos with their stored
+summaries; a plain INSERT writes the points of the combos whose points all come after
+their summary's latest (a new day's prices: nothing to compare with), an INSERT ... ON
+CONFLICT DO UPDATE the others, writing only what is new or differs; then the summaries:
+for a combo whose new points all come after its summary, one update from the summary and
+the chunk (a reference price the stored latest point answers needs no lookup, the others
+one index lookup each), and for the rest one INSERT ... ON CONFLICT that rebuilds them
+from the series. Elsewhere (SQLite in development and tests) the same work is done by
+plain queries per chunk. Both round the percentage changes the same way, in integers
+(_percent_change, _change_sql); a test runs random batches through both paths and
+compares every point, summary and count.
 """
 
 import datetime as dt
@@ -21,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Min, Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -507,22 +512,69 @@ CREATE TEMP TABLE IF NOT EXISTS {_INCOMING} (
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS {_DUE} (
     card_id bigint, source text, price_key text, newest timestamptz, high bigint,
-    low bigint, full_refresh boolean, written integer, newest_incoming boolean
+    low bigint, full_refresh boolean, written integer, newest_incoming boolean,
+    summary_id bigint, stored_at timestamptz, stored_market bigint, fresh boolean
 ) ON COMMIT DELETE ROWS;
 DELETE FROM {_INCOMING};
 DELETE FROM {_DUE};
 """
 
-# Upsert the points; a point whose values are all the same is left alone and not returned.
-# Per written combo: the newest point, the extremes of the written markets, whether any was
-# a correction of a stored point, how many. A freshly inserted row has an id above the
+# The chunk's combos, in key order (so that the lookups per combo that follow read
+# neighbouring index pages one after another), each with its summary as stored: its id and
+# the time and market of the latest point. A combo is fresh when every incoming point of it
+# is after that latest point, or it has no summary (and so no points): all its points are
+# new, and a plain INSERT writes them (_INSERT_FRESH_SQL; should a point exist after all,
+# the unique key refuses it and the chunk takes the upsert). The others go through the
+# upsert (_UPSERT_POINTS_SQL), which writes only what is new or changed.
+_COMBOS_SQL = f"""
+WITH combos AS (
+    INSERT INTO {_DUE}
+        (card_id, source, price_key, newest, high, low, full_refresh, written, newest_incoming,
+         summary_id, stored_at, stored_market, fresh)
+    SELECT i.card_id, i.source, i.price_key, i.newest, i.high, i.low, false,
+           CASE WHEN f.fresh THEN i.points ELSE 0 END, true, s.id, s.observed_at, s.market,
+           f.fresh
+    FROM (
+        SELECT card_id, source, price_key, max(observed_at) AS newest,
+               min(observed_at) AS oldest, max(market) AS high, min(market) AS low,
+               count(*) AS points
+        FROM {_INCOMING}
+        GROUP BY card_id, source, price_key
+    ) i
+    LEFT JOIN LATERAL (
+        -- LIMIT keeps this a lookup per combo by the unique index: as a join the planner
+        -- reads and sorts the whole summary table.
+        SELECT s.id, s.observed_at, s.market FROM {_SUMMARY_TABLE} s
+        WHERE s.card_id = i.card_id AND s.source = i.source AND s.price_key = i.price_key
+        LIMIT 1
+    ) s ON true
+    CROSS JOIN LATERAL (SELECT s.id IS NULL OR i.oldest > s.observed_at AS fresh) f
+    ORDER BY i.card_id, i.source, i.price_key
+    RETURNING fresh
+)
+SELECT count(*), count(*) FILTER (WHERE NOT fresh) FROM combos
+"""
+_FRESH_POINTS = f"""
+    SELECT {", ".join(f"i.{name}" for name in _POINT_COLUMNS.split(", "))}
+    FROM {_INCOMING} i
+    JOIN {_DUE} c
+      ON c.card_id = i.card_id AND c.source = i.source AND c.price_key = i.price_key
+    WHERE {{}}c.fresh
+    ORDER BY i.card_id, i.source, i.price_key, i.observed_at"""
+_INSERT_FRESH_SQL = f"""
+INSERT INTO {_POINT_TABLE} ({_POINT_COLUMNS}) {_FRESH_POINTS.format("")}
+"""
+_NOT_FRESH_SQL = f"UPDATE {_DUE} SET fresh = false, written = 0"
+
+# Upsert the points of the other combos; a point whose values are all the same is left
+# alone and not returned. Per written combo: the newest point, the extremes of the written
+# markets, whether any was a correction of a stored point, how many; combos with nothing
+# written then leave the scratch table. A freshly inserted row has an id above the
 # sequence's value read just before (_LAST_ID_SQL): the price history is partitioned on
 # PostgreSQL, and RETURNING cannot read a partition's system columns (xmax) to tell.
 _UPSERT_POINTS_SQL = f"""
 WITH written AS (
-    INSERT INTO {_POINT_TABLE} AS p ({_POINT_COLUMNS})
-    SELECT {_POINT_COLUMNS} FROM {_INCOMING}
-    ORDER BY card_id, source, price_key, observed_at
+    INSERT INTO {_POINT_TABLE} AS p ({_POINT_COLUMNS}) {_FRESH_POINTS.format("NOT ")}
     ON CONFLICT (card_id, source, price_key, observed_at) DO UPDATE SET
         currency = excluded.currency, market = excluded.market, low = excluded.low,
         high = excluded.high, sample_size = excluded.sample_size
@@ -531,17 +583,29 @@ WITH written AS (
                           excluded.sample_size)
     RETURNING p.card_id, p.source, p.price_key, p.observed_at, p.market, p.id > %s AS inserted
 )
-INSERT INTO {_DUE}
-    (card_id, source, price_key, newest, high, low, full_refresh, written, newest_incoming)
-SELECT card_id, source, price_key, max(observed_at), max(market), min(market),
-       NOT bool_and(inserted), count(*), true
-FROM written
-GROUP BY card_id, source, price_key
+UPDATE {_DUE} c SET newest = w.newest, high = w.high, low = w.low,
+       full_refresh = w.full_refresh, written = w.written
+FROM (
+    SELECT card_id, source, price_key, max(observed_at) AS newest, max(market) AS high,
+           min(market) AS low, NOT bool_and(inserted) AS full_refresh, count(*) AS written
+    FROM written
+    GROUP BY card_id, source, price_key
+) w
+WHERE c.card_id = w.card_id AND c.source = w.source AND c.price_key = w.price_key
 """
+_UNWRITTEN_SQL = f"DELETE FROM {_DUE} WHERE NOT fresh AND written = 0"
 _LAST_ID_SQL = (
     "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence(%s, 'id')::regclass), 0)"
 )
-_WRITTEN_SQL = f"SELECT card_id, sum(written) FROM {_DUE} GROUP BY card_id"
+# The common case, decided per combo from the scratch table alone: points only added (no
+# correction), the newest of them after the stored summary's latest point. Such a combo's
+# latest point is its newest written one, and every other point is at or before the
+# summary's: _REFRESH_NEWER_SQL updates it; _REFRESH_SQL does every other combo.
+_NEWER = "(NOT c.full_refresh AND c.summary_id IS NOT NULL AND c.newest > c.stored_at)"
+_WRITTEN_SQL = (
+    f"SELECT card_id, sum(written), bool_or({_NEWER}), bool_or(NOT {_NEWER}) "
+    f"FROM {_DUE} c GROUP BY card_id"
+)
 
 _SAME_COMBO = "p.card_id = t.card_id AND p.source = t.source AND p.price_key = t.price_key"
 
@@ -608,6 +672,7 @@ WITH t AS (
         WHERE c.full_refresh
           AND p.card_id = c.card_id AND p.source = c.source AND p.price_key = c.price_key
     ) agg ON true
+    WHERE NOT coalesce({_NEWER}, false)
 )
 INSERT INTO {_SUMMARY_TABLE} AS s (card_id, source, price_key, {", ".join(SUMMARY_FIELDS)})
 SELECT t.card_id, t.source, t.price_key, cur.currency, cur.market, cur.low, cur.high,
@@ -632,6 +697,76 @@ WHERE cur.observed_at IS NOT NULL
 ORDER BY t.card_id, t.source, t.price_key
 ON CONFLICT (card_id, source, price_key) DO UPDATE SET
     {", ".join(f"{name} = excluded.{name}" for name in SUMMARY_FIELDS)}
+"""
+
+
+def _reference_after_stored(name: str, window: dt.timedelta) -> str:
+    """The market of the last point at or before (newest - window), within a day, for a
+    combo of _NEWER. When its newest point is the only one written, every other point is
+    at or before the stored summary's latest: if that is at or before the moment, it is
+    the point sought (or none lies within the day), with no lookup.
+
+    The lookup also carries the bounds every combo's window lies in (parameters
+    `<name>_from` and `<name>_to`, from the chunk's earliest and latest moments), so that
+    the planner reads only the partitions they span: for a day's import, one, by a plain
+    index scan, rather than a Merge Append over every month set up again per combo."""
+    hours = int(window.total_seconds() // 3600)
+    moment = f"c.newest - interval '{hours} hours'"
+    earliest = f"c.newest - interval '{hours + 24} hours'"
+    return f"""CASE
+        WHEN c.written = 1 AND c.stored_at <= {moment}
+            THEN CASE WHEN c.stored_at >= {earliest} THEN c.stored_market END
+        ELSE (
+            SELECT p.market FROM {_POINT_TABLE} p
+            WHERE p.card_id = c.card_id AND p.source = c.source AND p.price_key = c.price_key
+              AND p.observed_at <= {moment} AND p.observed_at >= {earliest}
+              AND p.observed_at >= %({name}_from)s AND p.observed_at <= %({name}_to)s
+            ORDER BY p.observed_at DESC LIMIT 1
+        ) END"""
+
+
+def _reference_bounds(earliest: dt.datetime, latest: dt.datetime) -> dict[str, dt.datetime]:
+    """The parameters of _reference_after_stored for a chunk whose points lie between
+    earliest and latest."""
+    bounds = {}
+    for name, window in CHANGE_WINDOWS.items():
+        bounds[f"{name}_from"] = earliest - window - dt.timedelta(days=1)
+        bounds[f"{name}_to"] = latest - window
+    return bounds
+
+
+# The summaries of the _NEWER combos (a day's import: all of them): the newest written
+# point from the chunk's scratch table, the reference prices as above, the extremes carried
+# forward; an update of each summary by its id. MATERIALIZED: the references are computed
+# once each, not once per use in the changes.
+_REFRESH_NEWER_SQL = f"""
+WITH t AS MATERIALIZED (
+    SELECT c.summary_id, c.high AS written_high, c.low AS written_low,
+           i.currency, i.market, i.low, i.high, i.sample_size, i.observed_at,
+           {
+    ", ".join(
+        f"{_reference_after_stored(name, window)} AS market_{name}"
+        for name, window in CHANGE_WINDOWS.items()
+    )
+}
+    FROM {_DUE} c
+    JOIN {_INCOMING} i
+      ON i.card_id = c.card_id AND i.source = c.source AND i.price_key = c.price_key
+     AND i.observed_at = c.newest
+    WHERE {_NEWER}
+)
+UPDATE {_SUMMARY_TABLE} AS s SET
+    currency = t.currency, market = t.market, low = t.low, high = t.high,
+    sample_size = t.sample_size, observed_at = t.observed_at,
+    market_1d = t.market_1d, market_7d = t.market_7d, market_30d = t.market_30d,
+    change_1d = {_change_sql("t.market_1d", "t.market")},
+    change_7d = {_change_sql("t.market_7d", "t.market")},
+    change_30d = {_change_sql("t.market_30d", "t.market")},
+    all_time_high = greatest(t.written_high, s.all_time_high),
+    all_time_low = least(t.written_low, s.all_time_low),
+    updated_at = %(now)s
+FROM t
+WHERE s.id = t.summary_id
 """
 
 
@@ -676,17 +811,35 @@ def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> Non
                 for o in by_key.values()
             ),
         )
-        cursor.execute(_LAST_ID_SQL, [_POINT_TABLE])
-        cursor.execute(_UPSERT_POINTS_SQL, [cursor.fetchone()[0]])
+        cursor.execute(_COMBOS_SQL)
+        combos, others = cursor.fetchone()
+        if others < combos:
+            try:
+                with transaction.atomic():
+                    cursor.execute(_INSERT_FRESH_SQL)
+            except IntegrityError:
+                # A point was there after all (a summary missing or behind): upsert all.
+                cursor.execute(_NOT_FRESH_SQL)
+                others = combos
+        if others:
+            cursor.execute(_LAST_ID_SQL, [_POINT_TABLE])
+            cursor.execute(_UPSERT_POINTS_SQL, [cursor.fetchone()[0]])
+            cursor.execute(_UNWRITTEN_SQL)
         cursor.execute(_WRITTEN_SQL)
         per_card = cursor.fetchall()
-        written = sum(count for _, count in per_card)
+        written = sum(count for _, count, _, _ in per_card)
         result.unchanged += len(by_key) - written
         if not written:
             return
         result.written += written
-        result.changed_card_ids.update(card_id for card_id, _ in per_card)
-        cursor.execute(_REFRESH_SQL, [timezone.now()])
+        result.changed_card_ids.update(card_id for card_id, *_ in per_card)
+        now = timezone.now()
+        if any(newer for _, _, newer, _ in per_card):
+            moments = [o.observed_at for o in by_key.values()]
+            bounds = _reference_bounds(min(moments), max(moments))
+            cursor.execute(_REFRESH_NEWER_SQL, {"now": now, **bounds})
+        if any(other for _, _, _, other in per_card):
+            cursor.execute(_REFRESH_SQL, [now])
 
 
 def _refresh_set_based(combos: list[tuple]) -> None:

@@ -283,6 +283,77 @@ def test_set_based_writes_exactly_what_the_generic_path_writes(seed, monkeypatch
     assert _write_all([])[2] == set_based[2]
 
 
+def _daily_batches(cards, seed):
+    """A daily feed: each batch one newer point per combo, at steps of hours to weeks, so
+    that the stored latest point falls inside, before and after every reference window;
+    now and then a point of the batch's day is written twice, or a combo skips a batch."""
+    import random
+
+    rng = random.Random(seed)
+    combos = [(card, key) for card in cards for key in ("ungraded", "PSA 10")]
+    latest = dict.fromkeys(combos, NOW - 60 * DAY)
+    batches = []
+    for _ in range(12):
+        batch = []
+        for combo in combos:
+            if rng.random() < 0.15:
+                continue
+            step = rng.choice([DAY, DAY, DAY, 2 * DAY, dt.timedelta(hours=20), 7 * DAY])
+            step += dt.timedelta(hours=rng.choice([0, 0, 1, -1, 23]))
+            latest[combo] += step
+            card, key = combo
+            point = Observation(
+                card_id=card.pk,
+                source="pricecharting",
+                price_key=key,
+                market=rng.randint(1, 5000),
+                observed_at=latest[combo],
+            )
+            batch.append(point)
+            if rng.random() < 0.1:  # two points of a combo in one batch
+                latest[combo] += dt.timedelta(hours=1)
+                batch.append(
+                    Observation(**{**vars(point), "observed_at": latest[combo], "market": 7})
+                )
+        batches.append(batch)
+    return batches
+
+
+@postgres_only
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_daily_feed_gives_the_same_summaries_on_both_paths(seed, monkeypatch):
+    import prices.writing
+
+    cards = [make_card() for _ in range(10)]
+    batches = _daily_batches(cards, seed)
+    with transaction.atomic():
+        monkeypatch.setattr(prices.writing, "SET_BASED_VENDORS", frozenset())
+        generic = _write_all(batches)
+        transaction.set_rollback(True)
+    monkeypatch.setattr(prices.writing, "SET_BASED_VENDORS", frozenset({"postgresql"}))
+    set_based = _write_all(batches)
+    assert set_based == generic
+    market_7d = [f.name for f in PriceSummary._meta.fields].index("market_7d") - 1  # no id
+    assert any(summary[market_7d] is not None for summary in set_based[2])
+    PriceSummary.objects.all().delete()
+    refresh_all_summaries()
+    assert _write_all([])[2] == set_based[2]
+
+
+def test_points_without_a_summary_are_still_written_once():
+    card = make_card()
+    record_observations([observation(card, 1000 + n, days_ago=n) for n in range(1, 4)])
+    PriceSummary.objects.all().delete()  # points with no summary: none of them looks new
+
+    again = [observation(card, 1000 + n, days_ago=n) for n in range(0, 4)]
+    result = record_observations(again)
+
+    assert (result.written, result.unchanged) == (1, 3)
+    assert PricePoint.objects.filter(card=card).count() == 4
+    summary = PriceSummary.objects.get(card=card)
+    assert (summary.market, summary.observed_at, summary.market_1d) == (1000, NOW, 1001)
+
+
 @postgres_only
 def test_set_based_path_writes_in_a_fixed_number_of_queries(monkeypatch):
     import prices.writing
