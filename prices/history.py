@@ -263,15 +263,17 @@ def _daily_rows(points) -> dict[Line, list[DailyPrice]]:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     days: dict[Line, list[DailyPrice]] = {}
+    midnights: dict = {}  # each day's midnight made once, whichever lines share the day
     line = None
-    for source, price_key, currency, day, mean, count, *extremes in fetched:
+    for source, price_key, currency, day, mean, count, low, high, r_low, r_high, sample in fetched:
         if (source, price_key, currency) != line:  # rows come line by line
             line = (source, price_key, currency)
             line_days = days.setdefault(line, [])
-        if isinstance(day, str):
-            day = dt.date.fromisoformat(day)
-        midnight = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-        line_days.append(DailyPrice(midnight, float(mean), count, *extremes))
+        midnight = midnights.get(day)
+        if midnight is None:
+            date = dt.date.fromisoformat(day) if isinstance(day, str) else day
+            midnight = midnights[day] = dt.datetime.combine(date, dt.time.min, tzinfo=dt.UTC)
+        line_days.append(DailyPrice(midnight, float(mean), count, low, high, r_low, r_high, sample))
     return days
 
 
