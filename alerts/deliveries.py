@@ -23,8 +23,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from alerts import webhooks
+from alerts import retries, webhooks
 from alerts.models import AlertEvent, Channel, Delivery
+from alerts.retries import backoff
 from tcgtracker.lib.emails import send_templated_email
 from tcgtracker.lib.urls import absolute_url
 
@@ -32,13 +33,6 @@ logger = logging.getLogger(__name__)
 
 Status = Delivery.Status
 
-BACKOFF = (
-    dt.timedelta(minutes=1),
-    dt.timedelta(minutes=5),
-    dt.timedelta(minutes=30),
-    dt.timedelta(hours=2),
-)
-LOST_TASK_AFTER = dt.timedelta(minutes=10)
 # A send takes seconds (webhooks.TIMEOUT); a claim this old belongs to a dead worker.
 SENDING_TIMEOUT = dt.timedelta(minutes=10)
 MAX_ERROR_LENGTH = 1000
@@ -50,10 +44,6 @@ def max_attempts() -> int:
 
 def disable_after() -> int:
     return settings.WEBHOOK_DISABLE_AFTER
-
-
-def backoff(attempts: int) -> dt.timedelta:
-    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
 
 
 def queue_delivery(delivery_id: int) -> None:
@@ -193,39 +183,22 @@ def disable_if_failing(channel_id: int, reason: str) -> bool:
 
 
 def retry_webhook_deliveries() -> dict[str, int]:
-    """Send the retries that are due; recover lost tasks and dead workers' claims. Safe to
-    run twice at once: every send claims its delivery first."""
-    now = timezone.now()
-    counts = {"recovered": 0, "requeued": 0, "sent": 0, "retrying": 0, "failed": 0, "skipped": 0}
+    """Send the retries that are due; recover lost tasks and dead workers' claims."""
+    return retries.sweep(WEBHOOK_SENDS)
 
-    stale = Delivery.objects.filter(status=Status.SENDING, next_attempt_at__lte=now)
-    error = "The worker stopped while sending; the message may not have gone out."
-    counts["failed"] += stale.filter(attempts__gte=max_attempts()).update(
-        status=Status.FAILED, error=error, next_attempt_at=None
-    )
-    counts["recovered"] = stale.filter(attempts__lt=max_attempts()).update(
-        status=Status.RETRYING, error=error, next_attempt_at=now
-    )
 
-    lost = Q(status=Status.QUEUED) & (
-        Q(next_attempt_at__isnull=True, created_at__lte=now - LOST_TASK_AFTER)
-        | Q(next_attempt_at__lte=now)
-    )
-    for pk in Delivery.objects.filter(lost).values_list("pk", flat=True):
-        if Delivery.objects.filter(lost, pk=pk).update(next_attempt_at=now + LOST_TASK_AFTER):
-            counts["requeued"] += 1
-            queue_delivery(pk)
-
-    due = (
-        Delivery.objects.filter(status=Status.RETRYING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)
-    )
-    for pk in list(due):
-        status = send_delivery(pk)
-        if status in (Status.SENT, Status.RETRYING, Status.FAILED, Status.SKIPPED):
-            counts[str(status)] += 1
-    return counts
+WEBHOOK_SENDS = retries.Sends(
+    model=Delivery,
+    status="status",
+    attempts="attempts",
+    error="error",
+    created="created_at",
+    what="the message",
+    max_attempts=max_attempts,
+    send=send_delivery,
+    queue=queue_delivery,
+    counted=(Status.SENT, Status.RETRYING, Status.FAILED, Status.SKIPPED),
+)
 
 
 def send_test(channel: Channel) -> str:

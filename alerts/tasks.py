@@ -22,9 +22,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from alerts import retries
 from alerts.evaluation import evaluate_cards
 from alerts.links import pause_url, unsubscribe_url
 from alerts.models import Alert, AlertEvent, EmailPreferences
+from alerts.retries import backoff
 from prices import keys
 from prices.models import PriceSummary, Source
 from tcgtracker.lib.emails import send_templated_email
@@ -37,16 +39,7 @@ Status = AlertEvent.EmailStatus
 # What a failed delivery raises: SMTP replies, refused or reset connections, timeouts,
 # DNS failures. Anything else is a bug and should surface, not be retried.
 DELIVERY_ERRORS = (smtplib.SMTPException, ConnectionError, socket.timeout, OSError)
-# Wait after the 1st, 2nd, 3rd, 4th (and any later) failed attempt.
-BACKOFF = (
-    dt.timedelta(minutes=1),
-    dt.timedelta(minutes=5),
-    dt.timedelta(minutes=30),
-    dt.timedelta(hours=2),
-)
 DEFAULT_MAX_ATTEMPTS = 5
-# A task queued this long ago and never run was lost (broker restart, purged queue).
-LOST_TASK_AFTER = dt.timedelta(minutes=10)
 # Sending takes seconds (EMAIL_TIMEOUT); a claim this old belongs to a dead worker.
 SENDING_TIMEOUT = dt.timedelta(minutes=30)
 DIGEST_WINDOW = dt.timedelta(hours=24)
@@ -78,11 +71,6 @@ def evaluate_all_alerts() -> int:
 
 def max_attempts() -> int:
     return getattr(settings, "ALERT_EMAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)
-
-
-def backoff(attempts: int) -> dt.timedelta:
-    """How long to wait after `attempts` failed attempts."""
-    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
 
 
 # Alert emails
@@ -158,47 +146,22 @@ def _record_failure(event_id: int, attempt: int, error: BaseException) -> str | 
 
 
 def retry_alert_emails() -> dict[str, int]:
-    """Send the retries that are due; recover lost tasks and dead workers' claims.
+    """Send the retries that are due; recover lost tasks and dead workers' claims."""
+    return retries.sweep(EMAIL_SENDS)
 
-    Safe to run twice at once: every send claims its event, and a lost task is re-queued
-    only by the run whose conditional UPDATE pushed its deadline back.
-    """
-    now = timezone.now()
-    counts = {"recovered": 0, "requeued": 0, "sent": 0, "retrying": 0, "failed": 0}
 
-    stale = AlertEvent.objects.filter(email_status=Status.SENDING, next_attempt_at__lte=now)
-    error = "The worker stopped while sending; the email may not have gone out."
-    counts["failed"] += stale.filter(email_attempts__gte=max_attempts()).update(
-        email_status=Status.FAILED, email_error=error, next_attempt_at=None
-    )
-    counts["recovered"] = stale.filter(email_attempts__lt=max_attempts()).update(
-        email_status=Status.RETRYING, email_error=error, next_attempt_at=now
-    )
-
-    lost = Q(email_status=Status.QUEUED) & (
-        Q(next_attempt_at__isnull=True, triggered_at__lte=now - LOST_TASK_AFTER)
-        | Q(next_attempt_at__lte=now)
-    )
-    # Rare, so one claim per event: it tells this run which events are its to re-queue.
-    for pk in AlertEvent.objects.filter(lost).values_list("pk", flat=True):
-        if AlertEvent.objects.filter(lost, pk=pk).update(next_attempt_at=now + LOST_TASK_AFTER):
-            counts["requeued"] += 1
-            queue_alert_email(pk)
-
-    due = (
-        AlertEvent.objects.filter(email_status=Status.RETRYING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)
-    )
-    for pk in list(due):
-        status = send_alert_email(pk)
-        if status == Status.SENT:
-            counts["sent"] += 1
-        elif status == Status.RETRYING:
-            counts["retrying"] += 1
-        elif status == Status.FAILED:
-            counts["failed"] += 1
-    return counts
+EMAIL_SENDS = retries.Sends(
+    model=AlertEvent,
+    status="email_status",
+    attempts="email_attempts",
+    error="email_error",
+    created="triggered_at",
+    what="the email",
+    max_attempts=max_attempts,
+    send=send_alert_email,
+    queue=queue_alert_email,
+    counted=(Status.SENT, Status.RETRYING, Status.FAILED),
+)
 
 
 def alert_email_context(event: AlertEvent) -> dict:
