@@ -21,7 +21,6 @@ page row. Generating a scale's data takes about five minutes per 15 million poin
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -38,8 +37,6 @@ BASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tcgtracker_bench"
 )
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "60"))
-# Statements that only make sense inside the request's own transaction.
-NOT_REPLAYED = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
 def requested_scales() -> list[int]:
@@ -123,103 +120,29 @@ def print_table(results: list[dict]) -> None:
 # --- One scale, in its own process ---------------------------------------------------------
 
 
-def p95(values: list[float]) -> float:
-    values = sorted(values)
-    return values[max(0, int(len(values) * 0.95) - 1)]
-
-
-def page_ratio(client, label: str, urls: list[str]) -> dict:
-    """p95 of the page and p95 of its own SQL replayed raw, alternating in one loop."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    statements = {}
-    for url in urls:
-        client.get(url)  # warm up
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-        statements[url] = [
-            query["sql"]
-            for query in captured.captured_queries
-            if not query["sql"].upper().startswith(NOT_REPLAYED)
-        ]
-    page_times, sql_times = [], []
-    for i in range(SAMPLES):
-        url = urls[i % len(urls)]
-        start = time.perf_counter()
-        client.get(url)
-        page_times.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        with connection.cursor() as cursor:
-            for sql in statements[url]:
-                cursor.execute(sql)
-                if cursor.description:
-                    cursor.fetchall()
-        sql_times.append((time.perf_counter() - start) * 1000)
-    page, sql = p95(page_times), p95(sql_times)
-    return {
-        "label": label,
-        "p50": statistics.median(page_times),
-        "p95": page,
-        "sql_p95": sql,
-        "ratio": page / sql if sql else float("inf"),
-        "queries": len(statements[urls[0]]),
-    }
-
-
-def page_rows() -> list[dict]:
-    import random
-
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    from bench import portfolio
-    from cards.models import Card
-
-    anonymous = Client()
-    htmx = Client(HTTP_HX_REQUEST="true")
-    member, _ = get_user_model().objects.get_or_create(
-        username="bench-member", defaults={"email": "bench-member@example.com"}
-    )
-    logged_in = Client()
-    logged_in.force_login(member)
-    api = Client(HTTP_X_API_KEY=portfolio.api_key())
-    rng = random.Random(7)
-    card_ids = rng.sample(list(Card.objects.values_list("pk", flat=True)), 50)
-    card_urls = [card.get_absolute_url() for card in Card.objects.filter(pk__in=card_ids)]
-    return [
-        page_ratio(
-            anonymous,
-            "search: free text",
-            ["/cards/?q=charizard", "/cards/?q=pikachu", "/cards/?q=luffy"],
-        ),
-        page_ratio(
-            anonymous,
-            "search: typo",
-            ["/cards/?q=charzard", "/cards/?q=blastiose", "/cards/?q=pikchu"],
-        ),
-        page_ratio(anonymous, "search: browse page 50", ["/cards/?page=50"]),
-        page_ratio(logged_in, "card page (rendered)", card_urls),
-        page_ratio(
-            anonymous,
-            "set page (120 of 250)",
-            ["/sets/pokemon/bench001/", "/sets/pokemon/bench002/"],
-        ),
-        page_ratio(
-            htmx, "price history 1y", [f"/cards/{pk}/prices/history/?period=1y" for pk in card_ids]
-        ),
-        page_ratio(api, "api: card search", ["/api/v1/cards?q=charizard"]),
-    ]
+def page_rows(bench) -> list[dict]:
+    """bench/run.py's page rows (`bench` is that module, imported on this scale's data)."""
+    rows = []
+    for client, label, urls in bench.page_specs():
+        times = bench.time_page(client, urls, SAMPLES)
+        p50, p95 = bench.percentiles(times.pages)
+        rows.append(
+            {
+                "label": label,
+                "p50": p50,
+                "p95": p95,
+                "sql_p95": bench.percentiles(times.sqls)[1],
+                "ratio": times.ratio,
+                "queries": max(times.queries),
+            }
+        )
+    return rows
 
 
 def import_ratio(log) -> dict:
     from bench import guide
 
-    figures = guide.run_import(log=log)
-    if figures["first"]:
-        log("  that was the first import (matching every card); once more, measured ...")
-        figures = guide.run_import(log=log)
+    figures = guide.daily_import(log=log)
     return {
         "rate": figures["rate"],
         "copy_rate": figures["copy_rate"],
@@ -308,7 +231,7 @@ def measure() -> dict:
     history.ensure_history(log=log)
     bench.vacuum()
     log("pages ...")
-    pages = page_rows()
+    pages = page_rows(bench)
     log("import ...")
     imported = import_ratio(log)
     retention = retention_times(log)
