@@ -1,3 +1,4 @@
+import functools
 import re
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -173,7 +174,7 @@ class Card(models.Model):
 
     @property
     def slug(self) -> str:
-        return slugify(self.name) or "card"
+        return slug_of(self.name)
 
     @property
     def game(self):
@@ -186,6 +187,13 @@ class Card(models.Model):
     @property
     def variant_label(self):
         return variant_label_of(self.variant)
+
+
+@functools.lru_cache(maxsize=4096)
+def slug_of(name: str) -> str:
+    """A card page's slug. Remembered: a page of tiles slugifies every card's name, and the
+    same pages (and names) are asked for again and again."""
+    return slugify(name) or "card"
 
 
 def display_number_of(number: str, printed_total: int | None) -> str:
@@ -227,7 +235,7 @@ class CardRow(NamedTuple):
 
     @property
     def slug(self) -> str:
-        return slugify(self.name) or "card"
+        return slug_of(self.name)
 
 
 # What a CardRow reads of its card: its fields but its set.
