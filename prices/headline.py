@@ -53,6 +53,8 @@ SOURCE_RANKING = [*SOURCE_PREFERENCE, Source.DEMO]
 SOURCE_RANK = {source: rank for rank, source in enumerate(SOURCE_RANKING)}
 # Ungraded and Near Mint are one tier: the source decides between them.
 KEY_TIER = {keys.UNGRADED: 0, **{key: rank for rank, key in enumerate(keys.CONDITIONS)}}
+# More card ids than this are read through one array parameter (_candidates()).
+MANY_IDS = 50
 # The annotations annotate() adds to a card queryset.
 MARKET = "headline_market"
 CHANGE_7D = "headline_change_7d"
@@ -128,11 +130,15 @@ def headline_figures(card_ids: Iterable[int]) -> dict[int, HeadlineFigures]:
 
 
 def _candidates(card_ids: Iterable[int]) -> QuerySet:
-    """The cards' summaries that may be their headline price. The ids go as one array
-    parameter (tcgtracker.lib.sql.ids_in): a placeholder each, a page of 120 tiles spent
-    longer building and parsing the statement than the array costs the database."""
+    """The cards' summaries that may be their headline price. Many ids go as one array
+    parameter (tcgtracker.lib.sql.ids_in): past the driver's cache of parsed statements
+    (50 parameters), a set page's 120 placeholders took longer to build and parse than
+    the array costs the database; a search page's 24 cost less than the array."""
+    ids = list(set(card_ids))
     return PriceSummary.objects.filter(
-        card_id__in=ids_in(list(set(card_ids))), currency=CURRENCY, price_key__in=HEADLINE_KEYS
+        card_id__in=ids_in(ids) if len(ids) > MANY_IDS else ids,
+        currency=CURRENCY,
+        price_key__in=HEADLINE_KEYS,
     )
 
 

@@ -176,3 +176,16 @@ def test_the_movers_rank_a_card_by_its_headline_price():
 
     [chosen] = PriceSummary.objects.filter(pk__in=representative_prices(card.card_set.game))
     assert (chosen.market, chosen.source) == python_headline(card)
+
+
+def test_a_page_of_many_cards_reads_each_ones_headline():
+    card_set = make_set(code="many1")
+    cards = [make_card(card_set=card_set, number=str(n)) for n in range(headline.MANY_IDS + 10)]
+    for n, card in enumerate(cards):
+        record_prices(card, {"ungraded": 100 + n, "NM": 5000})
+
+    figures = headline.headline_figures(card.pk for card in cards)
+
+    assert {card_id: price.market for card_id, price in figures.items()} == {
+        card.pk: 100 + n for n, card in enumerate(cards)
+    }
