@@ -14,6 +14,7 @@ from urllib.parse import quote
 from django.utils.safestring import SafeString, mark_safe
 
 from cards.models import Card
+from prices import keys
 from prices.templatetags.prices import money, percent_change
 
 NO_PRICE = '<span class="card-tile-no-price">No price yet</span>'
@@ -75,7 +76,7 @@ def _price(price) -> str:
     if not price:
         return NO_PRICE
     key = ""
-    if price.price_key != "ungraded":
+    if price.price_key != keys.UNGRADED:
         key = f' <span class="card-tile-price-key">{escape(price.price_key)}</span>'
     simulated = SIMULATED if price.is_simulated else ""
     return (
