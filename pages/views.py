@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from cards.models import Card, CardSet, Game, card_urls
+from cards.models import CARD_ROW_COLUMNS, Card, CardRow, CardSet, Game, card_rows, card_urls
 from cards.search import (
     SORTS,
     filter_choices,
@@ -34,6 +34,7 @@ from pages.card_cache import (
 )
 from pages.popularity import count_view
 from prices import headline, history, movers, stats
+from prices.headline import HeadlineFigures
 from prices.models import Source
 
 HOME_MOVERS_PERIOD = "7d"
@@ -44,9 +45,6 @@ SET_VIEWS = {"grid": "Cards", "table": "Price table"}
 # The graded column of a set's price table.
 SET_TABLE_GRADE = "PSA 10"
 MOST_VALUABLE_SIZE = 5
-# What a set page's tiles and price table show of its cards. Reading the other columns (the
-# search document, external ids, timestamps) was a third of reading the page of cards.
-SET_PAGE_FIELDS = ("card_set", "number", "name", "rarity", "variant", "kind", "image_url")
 # Set values sum every card's headline price: the sets list caches them briefly.
 SET_VALUES_CACHE_SECONDS = 300
 
@@ -160,11 +158,11 @@ def _query_without_page(request) -> str:
     return params.urlencode()
 
 
-def with_headlines(cards) -> list[tuple[Card, str, object]]:
+def with_headlines(cards) -> list[tuple[Card | CardRow, str, HeadlineFigures | None]]:
     """(card, its page's address, its headline price or None) for a page of cards: one
     query, and the addresses reversed once for the page (cards.models.card_urls)."""
     cards = list(cards)
-    prices = headline.headline_prices(card.pk for card in cards)
+    prices = headline.headline_figures(card.pk for card in cards)
     urls = card_urls(cards)
     return [(card, url, prices.get(card.pk)) for card, url in zip(cards, urls, strict=True)]
 
@@ -222,12 +220,13 @@ def set_detail(request, game, code):
     view = request.GET.get("view", "")
     if view not in SET_VIEWS:
         view = "grid"
-    # Each card's set is this one, which the related manager hands over: not read again
-    # with every card (select_related).
-    cards = order_cards(
-        card_set.cards.only(*SET_PAGE_FIELDS), sort, has_text=False, prices=headline.annotate
+    # The tiles and the price table show a few columns of each card, read as tuples
+    # (cards.models.CardRow); each card's set is this one, not read again with every card.
+    cards = order_cards(card_set.cards.all(), sort, has_text=False, prices=headline.annotate)
+    page = Paginator(cards.values_list(*CARD_ROW_COLUMNS), settings.SET_PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
-    page = Paginator(cards, settings.SET_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = card_rows(page.object_list, card_set)
     rows = with_headlines(page.object_list)
     graded = {}
     if view == "table":

@@ -22,6 +22,8 @@ answers.
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
 from django.db.models import (
     Case,
@@ -42,6 +44,7 @@ from django.db.models.functions import RowNumber
 from cards.models import Card
 from prices import keys
 from prices.models import PriceSummary, Source
+from tcgtracker.lib.sql import ids_in
 
 CURRENCY = "USD"
 HEADLINE_KEYS = [keys.UNGRADED, *keys.CONDITIONS]
@@ -50,6 +53,8 @@ SOURCE_RANKING = [*SOURCE_PREFERENCE, Source.DEMO]
 SOURCE_RANK = {source: rank for rank, source in enumerate(SOURCE_RANKING)}
 # Ungraded and Near Mint are one tier: the source decides between them.
 KEY_TIER = {keys.UNGRADED: 0, **{key: rank for rank, key in enumerate(keys.CONDITIONS)}}
+# More card ids than this are read through one array parameter (_candidates()).
+MANY_IDS = 50
 # The annotations annotate() adds to a card queryset.
 MARKET = "headline_market"
 CHANGE_7D = "headline_change_7d"
@@ -92,12 +97,49 @@ def headline_prices(card_ids: Iterable[int]) -> dict[int, PriceSummary]:
     """Each card's headline summary (with its changes), in one query; cards without a raw
     price are left out."""
     by_card: dict[int, list[PriceSummary]] = defaultdict(list)
-    summaries = PriceSummary.objects.filter(
-        card_id__in=set(card_ids), currency=CURRENCY, price_key__in=HEADLINE_KEYS
-    )
-    for summary in summaries.defer("updated_at"):
+    for summary in _candidates(card_ids).defer("updated_at"):
         by_card[summary.card_id].append(summary)
     return {card_id: price for card_id, rows in by_card.items() if (price := choose(rows))}
+
+
+class HeadlineFigures(NamedTuple):
+    """The columns of a headline summary that a list of cards shows (and choose() ranks
+    by), as a tuple: a page of 120 summaries read as models took longer in Python than
+    their query took in the database."""
+
+    pk: int
+    card_id: int
+    source: str
+    price_key: str
+    currency: str
+    market: int
+    change_7d: float | None
+    observed_at: datetime
+
+    @property
+    def is_simulated(self) -> bool:
+        return self.source == Source.DEMO
+
+
+def headline_figures(card_ids: Iterable[int]) -> dict[int, HeadlineFigures]:
+    """headline_prices() as HeadlineFigures: the same choice, for a list to show."""
+    by_card: dict[int, list[HeadlineFigures]] = defaultdict(list)
+    for columns in _candidates(card_ids).values_list(*HeadlineFigures._fields):
+        by_card[columns[1]].append(HeadlineFigures._make(columns))
+    return {card_id: price for card_id, rows in by_card.items() if (price := choose(rows))}
+
+
+def _candidates(card_ids: Iterable[int]) -> QuerySet:
+    """The cards' summaries that may be their headline price. Many ids go as one array
+    parameter (tcgtracker.lib.sql.ids_in): past the driver's cache of parsed statements
+    (50 parameters), a set page's 120 placeholders took longer to build and parse than
+    the array costs the database; a search page's 24 cost less than the array."""
+    ids = list(set(card_ids))
+    return PriceSummary.objects.filter(
+        card_id__in=ids_in(ids) if len(ids) > MANY_IDS else ids,
+        currency=CURRENCY,
+        price_key__in=HEADLINE_KEYS,
+    )
 
 
 def key_prices(card_ids: Iterable[int], key: str) -> dict[int, PriceSummary]:

@@ -103,6 +103,25 @@ def test_python_and_sql_choose_the_same_headline_for_any_mix_of_prices():
         )
         assert python_headline(card) == sql_headline(card), combos
 
+    figures = headline.headline_figures(Card.objects.values_list("pk", flat=True))
+    summaries = headline.headline_prices(Card.objects.values_list("pk", flat=True))
+    assert figures.keys() == summaries.keys()
+    for card_id, summary in summaries.items():
+        assert figures[card_id] == tuple(
+            getattr(summary, field) for field in headline.HeadlineFigures._fields
+        )
+
+
+def test_headline_figures_say_whether_the_price_is_simulated():
+    real, demo = make_card(), make_card()
+    record_prices(real, {"ungraded": 900})
+    record_prices(demo, {"NM": 800}, source="demo")
+
+    figures = headline.headline_figures([real.pk, demo.pk])
+
+    assert not figures[real.pk].is_simulated
+    assert figures[demo.pk].is_simulated
+
 
 def test_a_set_is_worth_one_of_each_priced_card_and_counts_the_rest_as_unpriced():
     card_set = make_set(code="worth1")
@@ -157,3 +176,16 @@ def test_the_movers_rank_a_card_by_its_headline_price():
 
     [chosen] = PriceSummary.objects.filter(pk__in=representative_prices(card.card_set.game))
     assert (chosen.market, chosen.source) == python_headline(card)
+
+
+def test_a_page_of_many_cards_reads_each_ones_headline():
+    card_set = make_set(code="many1")
+    cards = [make_card(card_set=card_set, number=str(n)) for n in range(headline.MANY_IDS + 10)]
+    for n, card in enumerate(cards):
+        record_prices(card, {"ungraded": 100 + n, "NM": 5000})
+
+    figures = headline.headline_figures(card.pk for card in cards)
+
+    assert {card_id: price.market for card_id, price in figures.items()} == {
+        card.pk: 100 + n for n, card in enumerate(cards)
+    }
