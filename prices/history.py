@@ -13,7 +13,9 @@ UTC day (PriceCharting's at midnight), and a browser in New York would otherwise
 
 import datetime as dt
 import functools
+import itertools
 import json
+import operator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -319,19 +321,21 @@ def _daily_rows(
     with connections[db].cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
+    # Each day's midnight made once, whichever lines share the day; the rows, which come
+    # line by line, made into DailyPrice without its __new__, a Python call per row.
+    midnights = {}
+    for day in {row[3] for row in fetched}:
+        date = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        midnights[day] = dt.datetime.combine(date, dt.time.min, tzinfo=dt.UTC)
+    make = tuple.__new__
     days: dict[Line, list[DailyPrice]] = {}
-    midnights: dict = {}  # each day's midnight made once, whichever lines share the day
-    make = tuple.__new__  # DailyPrice's own __new__ is a Python call per row
-    line = line_days = None
-    for source, price_key, currency, day, *figures in fetched:
-        if line is None or (source, price_key, currency) != line:  # rows come line by line
-            line = (source, price_key, currency)
-            line_days = days.setdefault(line, [])
-        midnight = midnights.get(day)
-        if midnight is None:
-            date = dt.date.fromisoformat(day) if isinstance(day, str) else day
-            midnight = midnights[day] = dt.datetime.combine(date, dt.time.min, tzinfo=dt.UTC)
-        line_days.append(make(DailyPrice, (midnight, *figures)))
+    for line, rows in itertools.groupby(fetched, operator.itemgetter(0, 1, 2)):
+        days.setdefault(line, []).extend(
+            [
+                make(DailyPrice, (midnights[day], mean, count, low, high, r_low, r_high, sample))
+                for _, _, _, day, mean, count, low, high, r_low, r_high, sample in rows
+            ]
+        )
     return days
 
 

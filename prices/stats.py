@@ -102,15 +102,28 @@ def t_critical(degrees_of_freedom: int) -> float:
     return T_95[max(df for df in T_95 if df <= degrees_of_freedom)]
 
 
+Priced = list[tuple[float, float]]  # (epoch seconds of the day, its price) of priced days
+SECONDS_PER_DAY = 86400
+
+
+def _priced(days: list[DailyPrice]) -> Priced:
+    """The days with a price, as numbers: a day's moment in epoch seconds (whole seconds,
+    so differences are exact, as timedelta arithmetic's) and its price."""
+    return [(day.day.timestamp(), day.mean) for day in days if day.mean > 0]
+
+
 def volatility(days: list[DailyPrice]) -> float | None:
     """Annualised volatility in percent from daily prices in day order; None with too few
     returns. See the module docstring."""
-    priced = [day for day in days if day.mean > 0]
+    return _volatility(_priced(days))
+
+
+def _volatility(priced: Priced) -> float | None:
     returns = []
-    for before, after in zip(priced, priced[1:], strict=False):
-        gap = (after.day - before.day).days
+    for (before_at, before), (after_at, after) in zip(priced, priced[1:], strict=False):
+        gap = (after_at - before_at) // SECONDS_PER_DAY  # whole days, as timedelta.days
         if 1 <= gap <= MAX_RETURN_GAP_DAYS:
-            returns.append(math.log(after.mean / before.mean) / math.sqrt(gap))
+            returns.append(math.log(after / before) / math.sqrt(gap))
     if len(returns) < MIN_RETURNS:
         return None
     return _stdev(returns) * math.sqrt(DAYS_PER_YEAR) * 100
@@ -120,26 +133,29 @@ def _stdev(values: list[float]) -> float:
     """The sample standard deviation in floats: statistics.stdev() computes it in exact
     fractions, a request's worth of time for a year of returns that are floats anyway."""
     mean = math.fsum(values) / len(values)
-    return math.sqrt(math.fsum((value - mean) ** 2 for value in values) / (len(values) - 1))
+    return math.sqrt(math.fsum([(value - mean) ** 2 for value in values]) / (len(values) - 1))
 
 
 def trend(days: list[DailyPrice]) -> Trend:
     """Least-squares slope of ln(price) over days, as % per month with its 95 % interval,
     and the word for it. See the module docstring for the rule."""
-    priced = [day for day in days if day.mean > 0]
+    return _trend(_priced(days))
+
+
+def _trend(priced: Priced) -> Trend:
     if len(priced) < MIN_TREND_DAYS:
         return Trend(TOO_LITTLE_DATA)
-    first = priced[0].day
-    xs = [(day.day - first).total_seconds() / 86400 for day in priced]
+    first = priced[0][0]
+    xs = [(at - first) / SECONDS_PER_DAY for at, _ in priced]
     if xs[-1] < MIN_TREND_SPAN_DAYS:
         return Trend(TOO_LITTLE_DATA)
-    ys = [math.log(day.mean) for day in priced]
+    ys = [math.log(price) for _, price in priced]
     n = len(xs)
     mean_x, mean_y = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mean_x) ** 2 for x in xs)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
+    sxx = sum([(x - mean_x) ** 2 for x in xs])
+    slope = sum([(x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)]) / sxx
     intercept = mean_y - slope * mean_x
-    residuals = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
+    residuals = sum([(y - intercept - slope * x) ** 2 for x, y in zip(xs, ys, strict=True)])
     margin = t_critical(n - 2) * math.sqrt(residuals / (n - 2) / sxx)
     per_month = _percent_per_month(slope)
     interval = (_percent_per_month(slope - margin), _percent_per_month(slope + margin))
@@ -156,21 +172,24 @@ def _percent_per_month(log_slope_per_day: float) -> float:
 
 def line_stats(source: str, price_key: str, currency: str, days: list[DailyPrice]) -> LineStats:
     """The statistics of one line from its daily prices, in day order (at least one)."""
-    prices = [day.mean for day in days]
+    # The days' fields as columns, in one pass; the priced days once for both volatility
+    # and trend.
+    _, prices, observations, lowest, highest, *_ = zip(*days, strict=True)
+    priced = _priced(days)
     return LineStats(
         source=source,
         price_key=price_key,
         currency=currency,
-        observations=sum(day.observations for day in days),
+        observations=sum(observations),
         days=len(days),
         first_day=days[0].day,
         last_day=days[-1].day,
         average=round(statistics.fmean(prices)),
         median=round(statistics.median(prices)),
-        low=min(day.lowest for day in days),
-        high=max(day.highest for day in days),
-        volatility=volatility(days),
-        trend=trend(days),
+        low=min(lowest),
+        high=max(highest),
+        volatility=_volatility(priced),
+        trend=_trend(priced),
     )
 
 
