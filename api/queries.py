@@ -1,16 +1,22 @@
 """What the endpoints read: each a fixed number of queries, whatever the page size."""
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db import connection
+from django.db import connection, router
 from django.db.models import Count, F
 
 from cards.models import Card, CardSet
 from cards.search import ParsedQuery, filter_cards, order_cards
 from prices import headline, history, keys
 from prices.models import PriceSummary
+from tcgtracker.lib.compiled_sql import CompiledQuery
+
+# The most results a page of the API holds (api.views.MAX_LIMIT): the shapes kept.
+MAX_PAGE = 100
 
 
 @dataclass
@@ -63,11 +69,53 @@ def in_table_order(summaries) -> list[PriceSummary]:
     )
 
 
-def prices_by_card(card_ids) -> dict[int, list[PriceSummary]]:
+class Price(NamedTuple):
+    """A current price as the API shows it: the fields of a PriceSummary that the answer
+    and the headline's choice read, without the model (a card search reads 40 or more)."""
+
+    pk: int
+    card_id: int
+    source: str
+    price_key: str
+    currency: str
+    market: int
+    low: int | None
+    high: int | None
+    sample_size: int | None
+    observed_at: dt.datetime
+    change_1d: float | None
+    change_7d: float | None
+    change_30d: float | None
+    all_time_high: int | None
+    all_time_low: int | None
+
+
+@functools.lru_cache(maxsize=MAX_PAGE)
+def _prices_query(cards: int) -> CompiledQuery:
+    """The query of the prices of `cards` cards (each count its own shape: one
+    placeholder per card)."""
+    stand_ins = {f"card{n}": -1 - n for n in range(cards)}
+    return CompiledQuery(
+        lambda **ids: PriceSummary.objects.filter(card_id__in=list(ids.values())).values_list(
+            *Price._fields
+        ),
+        **stand_ins,
+    )
+
+
+def prices_by_card(card_ids) -> dict[int, list[Price]]:
     """Every card's current prices, in one query."""
+    ids = list(dict.fromkeys(card_ids))
+    if not ids:
+        return {}
+    query = _prices_query(len(ids))
+    rows = query.rows(
+        router.db_for_read(PriceSummary), **{f"card{n}": pk for n, pk in enumerate(ids)}
+    )
     found = defaultdict(list)
-    for summary in PriceSummary.objects.filter(card_id__in=list(card_ids)):
-        found[summary.card_id].append(summary)
+    make = tuple.__new__  # Price's own __new__ is a Python call per row
+    for row in rows:
+        found[row[1]].append(make(Price, row))
     return {card_id: in_table_order(rows) for card_id, rows in found.items()}
 
 

@@ -3,8 +3,9 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from prices.models import PricePoint
+from prices.models import PricePoint, PriceSummary
 from tcgtracker.lib.compiled_sql import CompiledQuery
+from tests.factories import make_card, record_prices
 
 NOW = dt.datetime(2026, 3, 15, 12, tzinfo=dt.UTC)
 
@@ -41,3 +42,24 @@ def test_a_stand_in_that_does_not_reach_the_sql_is_an_error():
     )
     with pytest.raises(ValueError, match="source"):
         query.sql("default", card_id=1, source="demo")
+
+
+@pytest.mark.django_db
+def test_rows_are_read_as_the_queryset_reads_them_converters_included():
+    card = make_card()
+    record_prices(card, {"ungraded": 1234, "PSA 10": 99_00}, observed_at=NOW)
+    fields = ("price_key", "market", "observed_at", "change_7d")
+    query = CompiledQuery(
+        lambda card_id: (
+            PriceSummary.objects.filter(card_id=card_id).order_by("price_key").values_list(*fields)
+        ),
+        card_id=-987_654_321,
+    )
+
+    rows = query.rows("default", card_id=card.pk)
+
+    expected = list(
+        PriceSummary.objects.filter(card_id=card.pk).order_by("price_key").values_list(*fields)
+    )
+    assert [tuple(row) for row in rows] == expected
+    assert rows[0][2] == NOW  # an aware datetime on every database, SQLite's text included

@@ -23,14 +23,11 @@ class CompiledQuery:
     def __init__(self, build: Callable, **stand_ins):
         self.build = build
         self.stand_ins = stand_ins
-        self._compiled: dict[str, tuple[str, list]] = {}
+        self._compiled: dict[str, tuple[str, list, dict]] = {}
 
     def sql(self, db: str, **values) -> tuple[str, list]:
         """The SQL and its parameters for these values, on the database `db`."""
-        compiled = self._compiled.get(db)
-        if compiled is None:
-            compiled = self._compiled[db] = self._compile(db)
-        sql, slots = compiled
+        sql, slots, _ = self._compiled_for(db)
         adapt = connections[db].ops.adapt_datetimefield_value
         params = []
         for name, constant in slots:
@@ -41,9 +38,40 @@ class CompiledQuery:
                 params.append(adapt(value) if isinstance(value, dt.datetime) else value)
         return sql, params
 
-    def _compile(self, db: str) -> tuple[str, list]:
+    def rows(self, db: str, **values) -> list:
+        """The rows for these values, each value as the queryset would have read it: the
+        database's and the fields' converters applied (a datetime from SQLite's text,
+        say). Tuples where no column needs converting, else lists."""
+        _, _, converters = self._compiled_for(db)
+        connection = connections[db]
+        with connection.cursor() as cursor:
+            cursor.execute(*self.sql(db, **values))
+            rows = cursor.fetchall()
+        if converters:
+            rows = [list(row) for row in rows]
+            for position, (functions, expression) in converters.items():
+                for row in rows:
+                    value = row[position]
+                    for function in functions:
+                        value = function(value, expression, connection)
+                    row[position] = value
+        return rows
+
+    def _compiled_for(self, db: str) -> tuple[str, list, dict]:
+        compiled = self._compiled.get(db)
+        if compiled is None:
+            compiled = self._compiled[db] = self._compile(db)
+        return compiled
+
+    def _compile(self, db: str) -> tuple[str, list, dict]:
         queryset = self.build(**self.stand_ins)
-        sql, params = queryset.query.get_compiler(using=db).as_sql()
+        compiler = queryset.query.get_compiler(using=db)
+        sql, params = compiler.as_sql()
+        # As the compiler finds them for its own rows: the same for every connection to
+        # the database.
+        converters = compiler.get_converters(
+            [column for column, *_ in compiler.select[: compiler.col_count]]
+        )
         adapt = connections[db].ops.adapt_datetimefield_value
         written = {
             name: adapt(value) if isinstance(value, dt.datetime) else value
@@ -63,4 +91,4 @@ class CompiledQuery:
         missing = set(written) - {name for name, _ in slots}
         if missing:
             raise ValueError(f"stand-ins missing from the SQL: {', '.join(sorted(missing))}")
-        return sql, slots
+        return sql, slots, converters
