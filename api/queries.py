@@ -151,8 +151,15 @@ def history_series(
     return [Series(s, k, c, points) for (s, k, c), points in lines.items()]
 
 
+# Asked before every card's history and statistics: compiled once.
+CARD_EXISTS = CompiledQuery(
+    lambda card_id: Card.objects.filter(pk=card_id).query.exists(), card_id=-987_654_321
+)
+
+
 def card_exists(card_id: int) -> bool:
-    return Card.objects.filter(pk=card_id).exists()
+    """Card.objects.filter(pk=card_id).exists(), its SQL compiled once."""
+    return bool(CARD_EXISTS.rows(router.db_for_read(Card), card_id=card_id))
 
 
 def card_with_set(card_id: int) -> Card | None:

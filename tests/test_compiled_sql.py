@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 
+from cards.models import Card
 from prices.models import PricePoint, PriceSummary
 from tcgtracker.lib.compiled_sql import CompiledQuery
 from tests.factories import make_card, record_prices
@@ -63,3 +64,13 @@ def test_rows_are_read_as_the_queryset_reads_them_converters_included():
     )
     assert [tuple(row) for row in rows] == expected
     assert rows[0][2] == NOW  # an aware datetime on every database, SQLite's text included
+
+
+@pytest.mark.django_db
+def test_a_query_such_as_an_exists_compiles_as_a_queryset_does():
+    card = make_card()
+    exists = CompiledQuery(
+        lambda card_id: Card.objects.filter(pk=card_id).query.exists(), card_id=-987_654_321
+    )
+    assert exists.rows("default", card_id=card.pk)
+    assert not exists.rows("default", card_id=card.pk + 1)

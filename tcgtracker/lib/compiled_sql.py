@@ -14,7 +14,7 @@ from django.db import connections
 
 
 class CompiledQuery:
-    """`build(**values)` returns the queryset for some values; it is called once per
+    """`build(**values)` returns the queryset (or Query) for some values; it is called once per
     database with `stand_ins`, values no request ever sends, each of which must come out
     as a parameter of the SQL as it is (a datetime as the database's adapter writes it).
     The shape must not depend on the values: a different shape is a second
@@ -64,8 +64,9 @@ class CompiledQuery:
         return compiled
 
     def _compile(self, db: str) -> tuple[str, list, dict]:
-        queryset = self.build(**self.stand_ins)
-        compiler = queryset.query.get_compiler(using=db)
+        built = self.build(**self.stand_ins)
+        query = getattr(built, "query", built)  # a queryset, or a Query (query.exists())
+        compiler = query.get_compiler(using=db)
         sql, params = compiler.as_sql()
         # As the compiler finds them for its own rows: the same for every connection to
         # the database.
