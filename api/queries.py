@@ -47,8 +47,10 @@ def search_cards(
             rarity=rarity,
             fuzzy=fuzzy,
         )
-        cards = order_cards(cards, sort, has_text=bool(parsed.text_terms), prices=headline.annotate)
+        # Counted before the order's annotations (relevance, headline prices), which change
+        # nothing in the count's SQL but cost its compiler time to strip.
         total = cards.count()
+        cards = order_cards(cards, sort, has_text=bool(parsed.text_terms), prices=headline.annotate)
         rows = list(cards[offset : offset + limit]) if offset < total else []
         return Page(total, rows)
 
