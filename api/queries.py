@@ -60,13 +60,17 @@ def search_cards(
     return page
 
 
+# A price key's place in the table, kept: a page of prices sorts the same few keys.
+key_order = functools.lru_cache(maxsize=1024)(keys.sort_key)
+
+
 def in_table_order(summaries) -> list[PriceSummary]:
     """By source, then raw before graded: the card page's price table order."""
     return sorted(
         summaries,
         key=lambda s: (
             history.SOURCE_ORDER.get(s.source, len(history.SOURCE_ORDER)),
-            keys.sort_key(s.price_key),
+            key_order(s.price_key),
         ),
     )
 
