@@ -1,16 +1,22 @@
 """What the endpoints read: each a fixed number of queries, whatever the page size."""
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db import connection
+from django.db import connection, router
 from django.db.models import Count, F
 
 from cards.models import Card, CardSet
 from cards.search import ParsedQuery, filter_cards, order_cards
 from prices import headline, history, keys
 from prices.models import PriceSummary
+from tcgtracker.lib.compiled_sql import CompiledQuery
+
+# The most results a page of the API holds (api.views.MAX_LIMIT): the shapes kept.
+MAX_PAGE = 100
 
 
 @dataclass
@@ -41,8 +47,10 @@ def search_cards(
             rarity=rarity,
             fuzzy=fuzzy,
         )
-        cards = order_cards(cards, sort, has_text=bool(parsed.text_terms), prices=headline.annotate)
+        # Counted before the order's annotations (relevance, headline prices), which change
+        # nothing in the count's SQL but cost its compiler time to strip.
         total = cards.count()
+        cards = order_cards(cards, sort, has_text=bool(parsed.text_terms), prices=headline.annotate)
         rows = list(cards[offset : offset + limit]) if offset < total else []
         return Page(total, rows)
 
@@ -52,22 +60,68 @@ def search_cards(
     return page
 
 
+# A price key's place in the table, kept: a page of prices sorts the same few keys.
+key_order = functools.lru_cache(maxsize=1024)(keys.sort_key)
+
+
 def in_table_order(summaries) -> list[PriceSummary]:
     """By source, then raw before graded: the card page's price table order."""
     return sorted(
         summaries,
         key=lambda s: (
             history.SOURCE_ORDER.get(s.source, len(history.SOURCE_ORDER)),
-            keys.sort_key(s.price_key),
+            key_order(s.price_key),
         ),
     )
 
 
-def prices_by_card(card_ids) -> dict[int, list[PriceSummary]]:
+class Price(NamedTuple):
+    """A current price as the API shows it: the fields of a PriceSummary that the answer
+    and the headline's choice read, without the model (a card search reads 40 or more)."""
+
+    pk: int
+    card_id: int
+    source: str
+    price_key: str
+    currency: str
+    market: int
+    low: int | None
+    high: int | None
+    sample_size: int | None
+    observed_at: dt.datetime
+    change_1d: float | None
+    change_7d: float | None
+    change_30d: float | None
+    all_time_high: int | None
+    all_time_low: int | None
+
+
+@functools.lru_cache(maxsize=MAX_PAGE)
+def _prices_query(cards: int) -> CompiledQuery:
+    """The query of the prices of `cards` cards (each count its own shape: one
+    placeholder per card)."""
+    stand_ins = {f"card{n}": -1 - n for n in range(cards)}
+    return CompiledQuery(
+        lambda **ids: PriceSummary.objects.filter(card_id__in=list(ids.values())).values_list(
+            *Price._fields
+        ),
+        **stand_ins,
+    )
+
+
+def prices_by_card(card_ids) -> dict[int, list[Price]]:
     """Every card's current prices, in one query."""
+    ids = list(dict.fromkeys(card_ids))
+    if not ids:
+        return {}
+    query = _prices_query(len(ids))
+    rows = query.rows(
+        router.db_for_read(PriceSummary), **{f"card{n}": pk for n, pk in enumerate(ids)}
+    )
     found = defaultdict(list)
-    for summary in PriceSummary.objects.filter(card_id__in=list(card_ids)):
-        found[summary.card_id].append(summary)
+    make = tuple.__new__  # Price's own __new__ is a Python call per row
+    for row in rows:
+        found[row[1]].append(make(Price, row))
     return {card_id: in_table_order(rows) for card_id, rows in found.items()}
 
 
@@ -103,8 +157,15 @@ def history_series(
     return [Series(s, k, c, points) for (s, k, c), points in lines.items()]
 
 
+# Asked before every card's history and statistics: compiled once.
+CARD_EXISTS = CompiledQuery(
+    lambda card_id: Card.objects.filter(pk=card_id).query.exists(), card_id=-987_654_321
+)
+
+
 def card_exists(card_id: int) -> bool:
-    return Card.objects.filter(pk=card_id).exists()
+    """Card.objects.filter(pk=card_id).exists(), its SQL compiled once."""
+    return bool(CARD_EXISTS.rows(router.db_for_read(Card), card_id=card_id))
 
 
 def card_with_set(card_id: int) -> Card | None:

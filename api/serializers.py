@@ -2,6 +2,7 @@
 times are ISO 8601 in UTC with a "Z", dates are YYYY-MM-DD."""
 
 import datetime as dt
+import functools
 
 from django.utils import timezone
 
@@ -12,19 +13,32 @@ from collections_app.valuation import CollectionValuation, ItemValuation
 from prices import history, keys, stats
 from prices.models import PriceSummary, Source
 from prices.templatetags.prices import STALE_AFTER
-from tcgtracker.lib.money import cents_to_decimal
 from tcgtracker.lib.urls import absolute_url, site_root
 
 
 def money(cents: int | None) -> str | None:
+    """12345 → "123.45", -5 → "-0.05": the decimal amount to the cent, written from the
+    integer (a card search writes some 200 of them)."""
     if cents is None:
         return None
-    return f"{cents_to_decimal(cents):.2f}"
+    cents = int(cents)
+    whole, part = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
+
+
+# A price key's label, kept: a page of prices asks for the same few keys again and again.
+key_label = functools.lru_cache(maxsize=1024)(keys.label)
 
 
 def moment(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
+    return _moment(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _moment(value: dt.datetime) -> str:
+    # Kept: the prices of a page share their moments, and an aware isoformat() is slow.
     # To the second: ISO 8601's first 19 characters, which isoformat() writes faster than
     # strftime() (a list answers several per row).
     return value.astimezone(dt.UTC).isoformat()[:19] + "Z"
@@ -104,7 +118,7 @@ def price(summary: PriceSummary, now: dt.datetime | None = None) -> dict:
         "source": summary.source,
         "source_name": history.source_name(summary.source),
         "key": summary.price_key,
-        "key_label": keys.label(summary.price_key),
+        "key_label": key_label(summary.price_key),
         "currency": summary.currency,
         "market": money(summary.market),
         "low": money(summary.low),
@@ -149,7 +163,7 @@ def line_stats(line: stats.LineStats) -> dict:
         "source": line.source,
         "source_name": history.source_name(line.source),
         "key": line.price_key,
-        "key_label": keys.label(line.price_key),
+        "key_label": key_label(line.price_key),
         "currency": line.currency,
         "simulated": line.simulated,
         "observations": line.observations,
@@ -187,7 +201,7 @@ def alert(alert: Alert) -> dict:
         "id": alert.pk,
         "card": card_summary(alert.card),
         "price_key": alert.price_key,
-        "key_label": keys.label(alert.price_key),
+        "key_label": key_label(alert.price_key),
         "source": alert.source or None,
         "kind": alert.kind,
         "threshold": money(alert.threshold),
@@ -242,7 +256,7 @@ def item(row: ItemValuation) -> dict:
         "grade": None if lot.grade is None else format(lot.grade.normalize(), "f"),
         "grade_label": lot.grade_label or None,
         "price_key": lot.price_key,
-        "key_label": keys.label(lot.price_key),
+        "key_label": key_label(lot.price_key),
         "purchase_price": money(lot.purchase_price),
         "purchase_date": lot.purchase_date.isoformat() if lot.purchase_date else None,
         "acquired_from": lot.acquired_from,

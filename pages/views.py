@@ -344,7 +344,7 @@ def chart_context(card, period: str) -> dict:
     data = history.read_period(card.pk, period, now)
     lines = stats.stats_of(data.days)
     return {
-        "chart": history.history_series(card, period, now, data=data),
+        "chart": history.chart(period, now, data),
         "period": period,
         "period_spec": history.PERIODS[period],
         "periods": period_links(card),

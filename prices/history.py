@@ -12,16 +12,25 @@ UTC day (PriceCharting's at midnight), and a browser in New York would otherwise
 """
 
 import datetime as dt
+import functools
+import itertools
+import json
+import operator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
-from django.db import connections
-from django.db.models import Avg, Count, DateField, Max, Min
-from django.db.models.functions import Trunc
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections, router
+from django.db.models import Avg, Count, DateField, FloatField, Max, Min
+from django.db.models.functions import Cast, Trunc
 from django.utils import dateformat, timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from prices import keys
 from prices.models import PricePoint, PriceSummary, Source
+from tcgtracker.lib.compiled_sql import CompiledQuery
 from tcgtracker.lib.money import cents_to_float
 
 # Shown beside every figure from these sources; the same words as the clients'
@@ -174,14 +183,26 @@ class DailyPrice(NamedTuple):
     sample_size: int | None = None
 
 
-@dataclass(frozen=True)
 class PeriodData:
     """A card's history for one period, read in one query: the chart's points and the
     daily prices the statistics (prices.stats) are computed from, per line, in display
-    order."""
+    order. A long period reads the daily prices and makes the chart's points from them
+    only when asked: the statistics alone need none."""
 
-    lines: dict[Line, list[HistoryPoint]]
-    days: dict[Line, list[DailyPrice]]
+    def __init__(
+        self,
+        days: dict[Line, list[DailyPrice]],
+        lines: dict[Line, list[HistoryPoint]] | None = None,
+        bucket: str | None = None,
+    ):
+        self.days = days
+        self.bucket = bucket
+        if lines is not None:
+            self.lines = lines
+
+    @cached_property
+    def lines(self) -> dict[Line, list[HistoryPoint]]:
+        return {line: _buckets(line_days, self.bucket) for line, line_days in self.days.items()}
 
 
 def read_period(
@@ -196,21 +217,23 @@ def read_period(
     average, whichever days they fall on.
     """
     spec = PERIODS[period]
+    since = now - spec.span if spec.span is not None else None
+    if spec.bucket:
+        days = _daily_rows(card_id, since, source, price_key)
+        order = sorted(days, key=_line_order)
+        return PeriodData({line: days[line] for line in order}, bucket=spec.bucket)
     points = PricePoint.objects.filter(card_id=card_id)
-    if spec.span is not None:
-        points = points.filter(observed_at__gte=now - spec.span)
+    if since is not None:
+        points = points.filter(observed_at__gte=since)
     if source:
         points = points.filter(source=source)
     if price_key:
         points = points.filter(price_key=price_key)
-    if spec.bucket:
-        days = _daily_rows(points)
-        lines = {line: _buckets(line_days, spec.bucket) for line, line_days in days.items()}
-    else:
-        lines = _every_point(points)
-        days = {line: _days_of(line_points) for line, line_points in lines.items()}
+    lines = _every_point(points)
     order = sorted(lines, key=_line_order)
-    return PeriodData({line: lines[line] for line in order}, {line: days[line] for line in order})
+    return PeriodData(
+        {line: _days_of(lines[line]) for line in order}, {line: lines[line] for line in order}
+    )
 
 
 def history_lines(
@@ -238,42 +261,81 @@ def _every_point(points) -> dict[Line, list[HistoryPoint]]:
     return lines
 
 
-def _daily_rows(points) -> dict[Line, list[DailyPrice]]:
-    rows = (
+# Values no request sends, standing in for the request's own while the daily query is
+# compiled (tcgtracker.lib.compiled_sql).
+STAND_INS = {
+    "card_id": -7_406_381_259,
+    "since": dt.datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=dt.UTC),
+    "source": "\x00source\x00",
+    "price_key": "\x00price key\x00",
+}
+
+
+@functools.cache
+def _daily_query(since: bool, source: bool, price_key: bool) -> CompiledQuery:
+    """The daily query of one shape: with or without a start, a source, a price key."""
+
+    def build(card_id, since=None, source=None, price_key=None):
+        points = PricePoint.objects.filter(card_id=card_id)
+        if since is not None:
+            points = points.filter(observed_at__gte=since)
+        if source is not None:
+            points = points.filter(source=source)
+        if price_key is not None:
+            points = points.filter(price_key=price_key)
         # Truncated to a date, which the driver hands over as it is: a datetime would go
-        # through Django's time-zone conversion per row, most of a year's chart's time.
-        points.annotate(day=Trunc("observed_at", "day", output_field=DateField(), tzinfo=dt.UTC))
-        .values_list("source", "price_key", "currency", "day")
-        .annotate(
-            mean=Avg("market"),
-            count=Count("pk"),
-            lowest=Min("market"),
-            highest=Max("market"),
-            range_low=Min("low"),
-            range_high=Max("high"),
-            sample=Max("sample_size"),
+        # through Django's time-zone conversion per row. The mean cast to a float in the
+        # database: PostgreSQL's numeric average would load as a Decimal and be converted
+        # again; the cast rounds the same numeric to the same nearest float.
+        day = Trunc("observed_at", "day", output_field=DateField(), tzinfo=dt.UTC)
+        return (
+            points.annotate(day=day)
+            .values_list("source", "price_key", "currency", "day")
+            .annotate(
+                mean=Cast(Avg("market"), FloatField()),
+                count=Count("pk"),
+                lowest=Min("market"),
+                highest=Max("market"),
+                range_low=Min("low"),
+                range_high=Max("high"),
+                sample=Max("sample_size"),
+            )
+            .order_by("source", "price_key", "currency", "day")
         )
-        .order_by("source", "price_key", "currency", "day")
-    )
-    # Read through the driver's cursor: Django's converters, a call per row and column, were
-    # most of what is left of a year's time, and the driver's own values serve: integers, a
-    # numeric or float mean, a date (SQLite's as text).
-    sql, params = rows.query.get_compiler(rows.db).as_sql()
-    with connections[rows.db].cursor() as cursor:
+
+    wanted = {"since": since, "source": source, "price_key": price_key}
+    stand_ins = {name: value for name, value in STAND_INS.items() if wanted.get(name, True)}
+    return CompiledQuery(build, **stand_ins)
+
+
+def _daily_rows(
+    card_id: int, since: dt.datetime | None, source: str, price_key: str
+) -> dict[Line, list[DailyPrice]]:
+    values = {"card_id": card_id, "since": since, "source": source, "price_key": price_key}
+    query = _daily_query(since is not None, bool(source), bool(price_key))
+    db = router.db_for_read(PricePoint)
+    sql, params = query.sql(db, **{name: values[name] for name in query.stand_ins})
+    # Read through the driver's cursor: Django's converters, a call per row and column,
+    # would be most of a year's time, and the driver's own values serve: integers, a
+    # float mean, a date (SQLite's as text).
+    with connections[db].cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
+    # Each day's midnight made once, whichever lines share the day; the rows, which come
+    # line by line, made into DailyPrice without its __new__, a Python call per row.
+    midnights = {}
+    for day in {row[3] for row in fetched}:
+        date = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        midnights[day] = dt.datetime.combine(date, dt.time.min, tzinfo=dt.UTC)
+    make = tuple.__new__
     days: dict[Line, list[DailyPrice]] = {}
-    midnights: dict = {}  # each day's midnight made once, whichever lines share the day
-    line = None
-    for source, price_key, currency, day, mean, count, low, high, r_low, r_high, sample in fetched:
-        if (source, price_key, currency) != line:  # rows come line by line
-            line = (source, price_key, currency)
-            line_days = days.setdefault(line, [])
-        midnight = midnights.get(day)
-        if midnight is None:
-            date = dt.date.fromisoformat(day) if isinstance(day, str) else day
-            midnight = midnights[day] = dt.datetime.combine(date, dt.time.min, tzinfo=dt.UTC)
-        line_days.append(DailyPrice(midnight, float(mean), count, low, high, r_low, r_high, sample))
+    for line, rows in itertools.groupby(fetched, operator.itemgetter(0, 1, 2)):
+        days.setdefault(line, []).extend(
+            [
+                make(DailyPrice, (midnights[day], mean, count, low, high, r_low, r_high, sample))
+                for _, _, _, day, mean, count, low, high, r_low, r_high, sample in rows
+            ]
+        )
     return days
 
 
@@ -332,6 +394,24 @@ def _most(values):
     return max((value for value in values if value is not None), default=None)
 
 
+Columns = tuple[list[dt.datetime], list[int]]  # a line's moments and market prices (cents)
+
+
+def _columns(data: PeriodData) -> dict[Line, Columns]:
+    """Each line's moments and prices, all the chart draws. A day's point is its day and
+    rounded average (as _buckets makes it), read from the daily prices without making
+    the points."""
+    if data.bucket == "day" and "lines" not in data.__dict__:
+        return {
+            line: ([day.day for day in days], [round(day.mean) for day in days])
+            for line, days in data.days.items()
+        }
+    return {
+        line: ([point.moment for point in points], [point.market for point in points])
+        for line, points in data.lines.items()
+    }
+
+
 def history_series(
     card, period: str, now: dt.datetime | None = None, *, data: PeriodData | None = None
 ) -> dict:
@@ -343,21 +423,80 @@ def history_series(
     prices come first: while the period has any, simulated lines start hidden (one toggle
     away); each real source shows at least its first line.
     """
-    spec = PERIODS[period]
     now = now or timezone.now()
-    lines = (data or read_period(card.pk, period, now)).lines
-    currencies = {currency for _, _, currency in lines}
-    has_real = any(source != Source.DEMO for source, _, _ in lines)
-    # Each moment written once, however many lines share it (every key of a source does).
-    moments = {point.moment: _moment(point.moment) for points in lines.values() for point in points}
+    columns = _columns(data or read_period(card.pk, period, now))
+    moments = _moments(columns)
+    series = _series(PERIODS[period], now, columns)
+    for dataset, (line_moments, prices) in zip(series["datasets"], columns.values(), strict=True):
+        # cents_to_float() is already the nearest float to the dollars and cents.
+        dataset["data"] = [
+            {"x": moments[moment], "y": cents_to_float(cents)}
+            for moment, cents in zip(line_moments, prices, strict=True)
+        ]
+    return series
+
+
+# What django.utils.html.json_script escapes, so that the JSON cannot end its <script>.
+SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+_NO_DATA = '"data": null'
+
+
+class Chart(NamedTuple):
+    """A period's chart as the page embeds it."""
+
+    script: SafeString  # history_series(...)|json_script:"price-chart-data"
+    datasets: list[dict]  # history_series()'s datasets, without their points
+
+
+def chart(
+    period: str, now: dt.datetime, data: PeriodData, element_id: str = "price-chart-data"
+) -> Chart:
+    """history_series() written as json_script writes it, the same characters, without a
+    dict per point: the points, nearly all of the text, are written here as JSON (json's
+    own separators and float repr) and set into the rest, which json writes."""
+    columns = _columns(data)
+    series = _series(PERIODS[period], now, columns)
+    for dataset in series["datasets"]:
+        dataset["data"] = None
+    # Only the labels can hold characters to escape: moments and prices never do.
+    text = json.dumps(series, cls=DjangoJSONEncoder).translate(SCRIPT_ESCAPES)
+    pieces = text.split(_NO_DATA)
+    prefixes = {moment: f'{{"x": "{iso}", "y": ' for moment, iso in _moments(columns).items()}
+    written = [pieces[0]]
+    for (moments, prices), piece in zip(columns.values(), pieces[1:], strict=True):
+        points = ", ".join(
+            [
+                f"{prefixes[moment]}{cents / 100!r}}}"
+                for moment, cents in zip(moments, prices, strict=True)
+            ]
+        )
+        written.append(f'"data": [{points}]{piece}')
+    script = format_html(
+        '<script id="{}" type="application/json">{}</script>',
+        element_id,
+        mark_safe("".join(written)),
+    )
+    return Chart(script, series["datasets"])
+
+
+def _moments(columns: dict[Line, Columns]) -> dict[dt.datetime, str]:
+    """Each moment written once, however many lines share it (every key of a source does)."""
+    unique = set().union(*(moments for moments, _ in columns.values()))
+    return {moment: _moment(moment) for moment in unique}
+
+
+def _series(spec: Period, now: dt.datetime, columns: dict[Line, Columns]) -> dict:
+    """history_series() but the datasets' points."""
+    currencies = {currency for _, _, currency in columns}
+    has_real = any(source != Source.DEMO for source, _, _ in columns)
     datasets = []
     shown, shown_sources = 0, set()
-    for index, ((source, price_key, currency), points) in enumerate(lines.items()):
+    for index, ((source, price_key, currency), (moments, _)) in enumerate(columns.items()):
         label = series_label(source, price_key)
         if len(currencies) > 1:
             label = f"{label} [{currency}]"
-        if len(points) == 1:
-            label = f"{label} — {_single_point(points[0].moment, spec.bucket)}"
+        if len(moments) == 1:
+            label = f"{label} — {_single_point(moments[0], spec.bucket)}"
         simulated = source == Source.DEMO
         hidden = (simulated and has_real) or (source in shown_sources and shown >= VISIBLE_LINES)
         if not hidden:
@@ -372,18 +511,14 @@ def history_series(
                 "priceKey": price_key,
                 "currency": currency,
                 "simulated": simulated,
-                # cents_to_float() is already the nearest float to the dollars and cents.
-                "data": [
-                    {"x": moments[point.moment], "y": cents_to_float(point.market)}
-                    for point in points
-                ],
+                "data": [],
                 "borderColor": color,
                 "backgroundColor": color,
                 "borderDash": [6, 4] if simulated else [],
                 "hidden": hidden,
             }
         )
-    start, end = _axis(spec, now, lines)
+    start, end = _axis(spec, now, columns)
     return {
         "period": spec.value,
         "bucket": spec.bucket or "",
@@ -394,12 +529,13 @@ def history_series(
     }
 
 
-def _axis(spec: Period, now: dt.datetime, lines: dict) -> tuple[dt.datetime, dt.datetime]:
+def _axis(spec: Period, now: dt.datetime, columns: dict[Line, Columns]):
     """The period up to now; "all" from the first point, and never shorter than the
     shortest period so that a first day does not fill the width. A day or week bucket
     may start before the period: the axis starts with it."""
-    moments = [point.moment for points in lines.values() for point in points]
-    first, last = min(moments, default=now), max(moments, default=now)
+    # Each line's moments are in time order.
+    first = min((moments[0] for moments, _ in columns.values() if moments), default=now)
+    last = max((moments[-1] for moments, _ in columns.values() if moments), default=now)
     if spec.span is None:
         return min(first, now - SHORTEST_SPAN), max(last, now)
     return min(first, now - spec.span), max(last, now)
@@ -414,7 +550,9 @@ def _single_point(moment: dt.datetime, bucket: str | None) -> str:
     return f"one price, {day}"
 
 
+@functools.lru_cache(maxsize=8192)
 def _moment(moment: dt.datetime) -> str:
     # UTC wall-clock without a zone (see the module docstring), to the second: the first 19
-    # characters of ISO 8601, which isoformat() writes faster than strftime().
+    # characters of ISO 8601, which isoformat() writes faster than strftime(). Kept: the
+    # same days come back request after request, and an aware isoformat() is slow.
     return moment.astimezone(dt.UTC).isoformat()[:19]

@@ -372,3 +372,26 @@ def test_search_sorts_by_7_day_change(api):
 def test_an_unknown_sort_is_a_400_naming_the_sorts(api):
     error = error_of(api.get("/api/v1/cards", {"sort": "price"}), 400)
     assert "price-high" in error["message"] and "rising" in error["message"]
+
+
+def test_a_searchs_prices_are_the_card_answers_prices(api, base_set, charizard):
+    # The search reads its prices as rows (api.queries.Price), the card answer as models.
+    observed = timezone.now().replace(microsecond=0) - dt.timedelta(days=9)
+    record_observations(
+        [
+            Observation(charizard.pk, "pricecharting", "PSA 10", 1250050, observed, sample_size=3),
+            Observation(charizard.pk, "ebay", "NM", 45099, observed, low=40000, high=50000),
+            Observation(charizard.pk, "demo", "ungraded", 777, observed, currency="EUR"),
+        ]
+    )
+    record_prices(charizard, {"ungraded": 30000, "LP": 25000})
+    other = make_card(card_set=base_set, name="Charizard ex")
+    record_prices(other, {"ungraded": 1000})
+
+    with time_machine.travel(timezone.now(), tick=False):
+        found = api.get("/api/v1/cards", {"q": "charizard", "sort": "number"}).json()
+        card = api.get(f"/api/v1/cards/{charizard.pk}").json()
+
+    [result] = [r for r in found["results"] if r["id"] == charizard.pk]
+    assert result["prices"] == card["prices"]
+    assert result["headline"] == next(p for p in card["prices"] if p["key"] == "ungraded")
