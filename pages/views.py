@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpResponseBadRequest, QueryDict
+from django.http import Http404, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +35,7 @@ from pages.card_cache import (
 from pages.popularity import count_view
 from prices import headline, history, movers, stats
 from prices.models import Source
+from tcgtracker.lib.sql import CompiledQuery
 
 HOME_MOVERS_PERIOD = "7d"
 HOME_WATCHLIST_SIZE = 12
@@ -278,6 +279,22 @@ def _set_page_query(sort: str, view: str) -> str:
     return params.urlencode()
 
 
+# The card page's own lookups, compiled once per process (their compiling cost more than
+# running them). The other prints are of the same set, and their links need no more than
+# the card.
+_CARD_WITH_SET = CompiledQuery(
+    lambda pk: Card.objects.select_related("card_set").filter(pk=pk), pk=int
+)
+_OTHER_PRINTS = CompiledQuery(
+    lambda set_id, number, pk: Card.objects.filter(card_set_id=set_id, number=number).exclude(
+        pk=pk
+    ),
+    set_id=int,
+    number=str,
+    pk=int,
+)
+
+
 @require_safe
 def card_detail(request, pk, slug=None):
     # Anonymous visitors all see the same page: it is cached whole (pages.card_cache).
@@ -286,13 +303,13 @@ def card_detail(request, pk, slug=None):
         count_view(request, pk)
         return page
     generation = current_generation() if cacheable else 0
-    card = get_object_or_404(Card.objects.select_related("card_set"), pk=pk)
+    found = _CARD_WITH_SET.objects(pk=pk)
+    if not found:
+        raise Http404("No Card matches the given query.")
+    card = found[0]
     if request.path != card.get_absolute_url():
         return redirect(with_query(request, card.get_absolute_url()), permanent=True)
-    # The other prints are of the same set, and their links need no more than the card.
-    other_prints = Card.objects.filter(card_set=card.card_set, number=card.number).exclude(
-        pk=card.pk
-    )
+    other_prints = _OTHER_PRINTS.objects(set_id=card.card_set_id, number=card.number, pk=card.pk)
     # An unknown period falls back to the default: a stale or mistyped link still shows
     # the card. (The htmx history endpoint answers 400 instead.)
     period = request.GET.get("period", "")

@@ -5,7 +5,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
-from collections_app.access import collections_for_user, watches_for_user
+from collections_app.access import collection_choices_for_user, is_watching
 from collections_app.forms import FIRST_COLLECTION_NAME, blank_add_fields
 from collections_app.models import CollectionItem
 from tcgtracker.lib.money import format_money
@@ -59,7 +59,7 @@ def collection_panel(context, card):
     if not request.user.is_authenticated:
         panel["login_url"] = f"{reverse('account_login')}?next={card.get_absolute_url()}"
         return {**panel, "signed_in": False}
-    collections = list(collections_for_user(request).only("pk", "name"))
+    collections = collection_choices_for_user(request)
     holdings = []
     if collections:  # else nothing holds the card, and there is no query to build
         holdings = list(
@@ -77,5 +77,5 @@ def collection_panel(context, card):
         "item_fields": blank_add_fields(
             tuple((c.pk, c.name) for c in collections), "add-to-collection-%s"
         ),
-        "watching": watches_for_user(request).filter(card=card).exists(),
+        "watching": is_watching(request, card.pk),
     }

@@ -1,7 +1,8 @@
 """Query plumbing shared by the apps."""
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models.expressions import RawSQL
+from django.db.models.query import get_related_populators
 
 
 def ids_in(ids: list[int]):
@@ -11,3 +12,133 @@ def ids_in(ids: list[int]):
     if connection.vendor == "postgresql":
         return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
     return list(ids)
+
+
+# Stand-ins for a compiled query's parameters: in range of every integer field (a value
+# out of a field's range compiles to no query at all), and unlike any real string.
+_INT_STAND_IN = 2_147_480_000
+_STR_STAND_IN = "\ue000compiled-query-parameter-{}\ue000"
+
+
+class CompiledQuery:
+    """A queryset of fixed shape whose SQL is built once per process and database, then
+    run with new parameter values.
+
+    Turning a queryset into SQL (Django's compiler: joins, columns, quoting, converters)
+    costs more than PostgreSQL takes to answer a lookup by primary key; a page that runs
+    the same few lookups on every request pays it again each time. `build` writes the
+    queryset once, taking each parameter as a keyword (`params` names them and their type,
+    int or str); it is called with stand-in values, compiled, and each run puts the real
+    values where the stand-ins were. A stand-in that does not come out as one SQL parameter
+    (a LIKE pattern, a slice) is refused when the query is compiled.
+
+    Runs return what the queryset would: model instances (with select_related objects and
+    annotations), or the rows of values_list(). Each run reads the database the queryset
+    would (routers included) through a debug-aware cursor, so query-count tests count it.
+    """
+
+    def __init__(self, build, **params: type):
+        if not params or any(kind not in (int, str) for kind in params.values()):
+            raise TypeError("CompiledQuery parameters are int or str.")
+        self._build = build
+        self._params = params
+        self._queryset = None
+        self._compiled: dict[str, _Compiled] = {}
+
+    def objects(self, **values) -> list:
+        """What iterating the queryset would give, for these parameter values."""
+        compiled, db = self._prepare()
+        return compiled.objects(self._execute(compiled, db, values))
+
+    def exists(self, **values) -> bool:
+        """Whether the queryset finds anything, as queryset.exists() asks it."""
+        compiled, db = self._prepare(exists=True)
+        return bool(self._execute(compiled, db, values))
+
+    def _prepare(self, exists: bool = False):
+        if self._queryset is None:
+            self._queryset = self._build(**self._stand_ins())
+        db = self._queryset.db
+        key = f"{db}:exists" if exists else db
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            query = self._queryset.query
+            if exists:
+                query = query.exists()
+            compiled = _Compiled(query.get_compiler(using=db), db, self._stand_ins())
+            self._compiled[key] = compiled
+        return compiled, db
+
+    def _stand_ins(self) -> dict:
+        return {
+            name: _INT_STAND_IN + index if kind is int else _STR_STAND_IN.format(index)
+            for index, (name, kind) in enumerate(self._params.items())
+        }
+
+    def _execute(self, compiled, db: str, values: dict) -> list:
+        if values.keys() != self._params.keys():
+            raise TypeError(f"Expected the parameters {sorted(self._params)}.")
+        params = list(compiled.params)
+        for name, position in compiled.positions.items():
+            params[position] = self._params[name](values[name])
+        with connections[db].cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            return cursor.fetchall()
+
+
+class _Compiled:
+    """One database's SQL of a CompiledQuery, and how its rows become objects."""
+
+    def __init__(self, compiler, db: str, stand_ins: dict):
+        self.db = db
+        self.sql, params = compiler.as_sql()
+        self.params = tuple(params)
+        self.positions = {}
+        for name, stand_in in stand_ins.items():
+            found = [i for i, param in enumerate(self.params) if param == stand_in]
+            if len(found) != 1:
+                raise ValueError(
+                    f"The parameter {name!r} is not one SQL parameter of the query "
+                    f"(found {len(found)} times): it cannot be compiled once."
+                )
+            self.positions[name] = found[0]
+        fields = [column[0] for column in compiler.select[: compiler.col_count]]
+        self.converters = list(compiler.get_converters(fields).items())
+        # Model instances are built as Django's ModelIterable builds them; values_list()
+        # and exists() queries have no model and give their rows.
+        self.model = None
+        if compiler.klass_info is not None and not compiler.query.values_select:
+            klass_info, select = compiler.klass_info, compiler.select
+            self.model = klass_info["model"]
+            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+            self.model_columns = slice(start, end)
+            self.init_list = [column[0].target.attname for column in select[start:end]]
+            self.populators = get_related_populators(klass_info, select, db)
+            self.annotations = list((compiler.annotation_col_map or {}).items())
+
+    def objects(self, rows: list) -> list:
+        if self.converters:
+            rows = self._converted(rows, connections[self.db])
+        if self.model is None:
+            return [tuple(row) for row in rows]
+        objects = []
+        for row in rows:
+            obj = self.model.from_db(self.db, self.init_list, row[self.model_columns])
+            for populator in self.populators:
+                populator.populate(row, obj)
+            for name, position in self.annotations:
+                setattr(obj, name, row[position])
+            objects.append(obj)
+        return objects
+
+    def _converted(self, rows: list, connection) -> list:
+        converted = []
+        for row in rows:
+            row = list(row)
+            for position, (converters, expression) in self.converters:
+                value = row[position]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                row[position] = value
+            converted.append(row)
+        return converted
