@@ -86,3 +86,18 @@ def test_it_refuses_what_cannot_be_compiled_once():
     by_pk = card_with_set()
     with pytest.raises(TypeError, match="Expected the parameters"):
         by_pk.objects(id=1)
+
+
+def test_an_integer_no_column_holds_finds_nothing_and_excludes_nothing():
+    card_set = make_set()
+    card = make_card(card_set=card_set, number="7")
+    huge = 99999999999999999999999999999
+    assert card_with_set().objects(pk=huge) == []
+    excluding = CompiledQuery(
+        lambda set_id, pk: Card.objects.filter(card_set_id=set_id).exclude(pk=pk),
+        set_id=int,
+        pk=int,
+    )
+    assert excluding.objects(set_id=card_set.pk, pk=huge) == [card]
+    by_pk = CompiledQuery(lambda pk: Card.objects.filter(pk=pk), pk=int)
+    assert by_pk.exists(pk=-huge) is False

@@ -47,13 +47,24 @@ class CompiledQuery:
 
     def objects(self, **values) -> list:
         """What iterating the queryset would give, for these parameter values."""
+        values = self._checked(values)
+        if not _bindable(values):
+            return list(self._build(**values))
         compiled, db = self._prepare()
         return compiled.objects(self._execute(compiled, db, values))
 
     def exists(self, **values) -> bool:
         """Whether the queryset finds anything, as queryset.exists() asks it."""
+        values = self._checked(values)
+        if not _bindable(values):
+            return self._build(**values).exists()
         compiled, db = self._prepare(exists=True)
         return bool(self._execute(compiled, db, values))
+
+    def _checked(self, values: dict) -> dict:
+        if values.keys() != self._params.keys():
+            raise TypeError(f"Expected the parameters {sorted(self._params)}.")
+        return {name: self._params[name](value) for name, value in values.items()}
 
     def _prepare(self, exists: bool = False):
         if self._queryset is None:
@@ -76,14 +87,25 @@ class CompiledQuery:
         }
 
     def _execute(self, compiled, db: str, values: dict) -> list:
-        if values.keys() != self._params.keys():
-            raise TypeError(f"Expected the parameters {sorted(self._params)}.")
         params = list(compiled.params)
         for name, position in compiled.positions.items():
-            params[position] = self._params[name](values[name])
+            params[position] = values[name]
         with connections[db].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             return cursor.fetchall()
+
+
+def _bindable(values: dict) -> bool:
+    """Whether every value can be sent as it is. An integer no column can hold (an address
+    like /cards/99999999999999999999/) goes through the ORM, which answers it without
+    sending it (an exact match finds nothing, an exclusion excludes nothing)."""
+    return all(
+        not isinstance(value, int) or _BIGINT_MIN <= value <= _BIGINT_MAX
+        for value in values.values()
+    )
+
+
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 class _Compiled:
