@@ -32,6 +32,7 @@ from pages.card_cache import (
     current_generation,
     is_anonymous_card_page,
 )
+from pages.card_intro import card_intro
 from pages.popularity import count_view
 from prices import headline, history, movers, stats
 from prices.models import Source
@@ -315,7 +316,12 @@ def card_detail(request, pk, slug=None):
     period = request.GET.get("period", "")
     if period not in history.PERIODS:
         period = history.DEFAULT_PERIOD
-    context = {"card": card, "other_prints": other_prints, **card_price_context(card, period)}
+    context = {
+        "card": card,
+        "intro": card_intro(card, card.card_set.get_absolute_url()),
+        "other_prints": other_prints,
+        **card_price_context(card, period),
+    }
     context.update(grading_context(request, context["prices"]))
     count_view(request, card.pk)
     if cacheable:
