@@ -101,3 +101,18 @@ def test_an_integer_no_column_holds_finds_nothing_and_excludes_nothing():
     assert excluding.objects(set_id=card_set.pk, pk=huge) == [card]
     by_pk = CompiledQuery(lambda pk: Card.objects.filter(pk=pk), pk=int)
     assert by_pk.exists(pk=-huge) is False
+
+
+def test_a_datetime_parameter_is_sent_as_its_field_sends_it():
+    import datetime as dt
+
+    from django.utils import timezone
+
+    card = make_card(name="Ditto")
+    created_before = CompiledQuery(
+        lambda moment: Card.objects.filter(created__lt=moment), moment=dt.datetime
+    )
+    assert created_before.objects(moment=timezone.now() + dt.timedelta(seconds=1)) == [card]
+    assert created_before.objects(moment=card.created) == []
+    with pytest.raises(TypeError, match="aware datetime"):
+        created_before.objects(moment=dt.datetime(2024, 1, 1))

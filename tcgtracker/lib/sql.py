@@ -1,8 +1,11 @@
 """Query plumbing shared by the apps."""
 
+import datetime as dt
+
 from django.db import connection, connections
 from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
+from django.utils import timezone
 
 
 def ids_in(ids: list[int]):
@@ -18,6 +21,7 @@ def ids_in(ids: list[int]):
 # out of a field's range compiles to no query at all), and unlike any real string.
 _INT_STAND_IN = 2_147_480_000
 _STR_STAND_IN = "\ue000compiled-query-parameter-{}\ue000"
+_DATETIME_STAND_IN = dt.datetime(2999, 12, 31, 23, 59, 58, 123000, tzinfo=dt.UTC)
 
 
 class CompiledQuery:
@@ -27,10 +31,11 @@ class CompiledQuery:
     Turning a queryset into SQL (Django's compiler: joins, columns, quoting, converters)
     costs more than PostgreSQL takes to answer a lookup by primary key; a page that runs
     the same few lookups on every request pays it again each time. `build` writes the
-    queryset once, taking each parameter as a keyword (`params` names them and their type,
-    int or str); it is called with stand-in values, compiled, and each run puts the real
-    values where the stand-ins were. A stand-in that does not come out as one SQL parameter
-    (a LIKE pattern, a slice) is refused when the query is compiled.
+    queryset once, taking each parameter as a keyword (`params` names them and their type:
+    int, str, or datetime compared with a DateTimeField); it is called with stand-in
+    values, compiled, and each run puts the real values where the stand-ins were. A
+    stand-in that does not come out as one SQL parameter (a LIKE pattern, a slice) is
+    refused when the query is compiled.
 
     Runs return what the queryset would: model instances (with select_related objects and
     annotations), or the rows of values_list(). Each run reads the database the queryset
@@ -38,8 +43,8 @@ class CompiledQuery:
     """
 
     def __init__(self, build, **params: type):
-        if not params or any(kind not in (int, str) for kind in params.values()):
-            raise TypeError("CompiledQuery parameters are int or str.")
+        if not params or any(kind not in (int, str, dt.datetime) for kind in params.values()):
+            raise TypeError("CompiledQuery parameters are int, str or datetime.")
         self._build = build
         self._params = params
         self._queryset = None
@@ -64,7 +69,16 @@ class CompiledQuery:
     def _checked(self, values: dict) -> dict:
         if values.keys() != self._params.keys():
             raise TypeError(f"Expected the parameters {sorted(self._params)}.")
-        return {name: self._params[name](value) for name, value in values.items()}
+        checked = {}
+        for name, value in values.items():
+            kind = self._params[name]
+            if kind is dt.datetime:
+                if not isinstance(value, dt.datetime) or timezone.is_naive(value):
+                    raise TypeError(f"{name!r} must be an aware datetime.")
+                checked[name] = value
+            else:
+                checked[name] = kind(value)
+        return checked
 
     def _prepare(self, exists: bool = False):
         if self._queryset is None:
@@ -81,15 +95,25 @@ class CompiledQuery:
         return compiled, db
 
     def _stand_ins(self) -> dict:
-        return {
-            name: _INT_STAND_IN + index if kind is int else _STR_STAND_IN.format(index)
-            for index, (name, kind) in enumerate(self._params.items())
-        }
+        stand_ins = {}
+        for index, (name, kind) in enumerate(self._params.items()):
+            if kind is int:
+                stand_ins[name] = _INT_STAND_IN + index
+            elif kind is str:
+                stand_ins[name] = _STR_STAND_IN.format(index)
+            else:
+                stand_ins[name] = _DATETIME_STAND_IN + dt.timedelta(microseconds=index)
+        return stand_ins
 
     def _execute(self, compiled, db: str, values: dict) -> list:
         params = list(compiled.params)
+        ops = connections[db].ops
         for name, position in compiled.positions.items():
-            params[position] = values[name]
+            value = values[name]
+            # As a DateTimeField sends it (SQLite: text in the database's time zone).
+            params[position] = (
+                ops.adapt_datetimefield_value(value) if isinstance(value, dt.datetime) else value
+            )
         with connections[db].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             return cursor.fetchall()
@@ -117,6 +141,8 @@ class _Compiled:
         self.params = tuple(params)
         self.positions = {}
         for name, stand_in in stand_ins.items():
+            if isinstance(stand_in, dt.datetime):
+                stand_in = connections[db].ops.adapt_datetimefield_value(stand_in)
             found = [i for i, param in enumerate(self.params) if param == stand_in]
             if len(found) != 1:
                 raise ValueError(
