@@ -33,6 +33,7 @@ from pages.card_cache import (
     is_anonymous_card_page,
 )
 from pages.card_intro import card_intro
+from pages.grading_panel import grading_panel
 from pages.popularity import count_view
 from prices import headline, history, movers, stats
 from prices.models import Source
@@ -322,7 +323,7 @@ def card_detail(request, pk, slug=None):
         "other_prints": other_prints,
         **card_price_context(card, period),
     }
-    context.update(grading_context(request, context["prices"]))
+    context.update(grading_context(request, card, context["prices"]))
     count_view(request, card.pk)
     if cacheable:
         return cache_card_page(request, card, context, "pages/card_detail.html", generation)
@@ -408,9 +409,9 @@ def card_prices(request, pk):
     return render(request, "pages/card_detail.html#price_table", context)
 
 
-def grading_context(request, prices) -> dict:
-    """The grading helper's figures for the cost asked for (`grading_cost`, in dollars),
-    else the default; a cost that cannot be read is said so and the default used."""
+def grading_context(request, card, prices) -> dict:
+    """The grading helper for the cost asked for (`grading_cost`, in dollars), else the
+    default; a cost that cannot be read is said so and the default used."""
     default = settings.GRADING_COST_DEFAULT * 100
     typed = request.GET.get("grading_cost", "").strip()
     cost = grading.parse_cost(typed) if typed else default
@@ -421,11 +422,14 @@ def grading_context(request, prices) -> dict:
             "(for example 25 or 12.50)."
         )
         cost = default
+    outlook = grading.outlook(prices, cost)
+    shown_cost = typed if error else grading.format_cost(cost)
     return {
-        "grading": grading.outlook(prices, cost),
-        "grading_cost": typed if error else grading.format_cost(cost),
+        "grading": outlook,
+        "grading_cost": shown_cost,
         "grading_cost_error": error,
         "grading_cost_default": settings.GRADING_COST_DEFAULT,
+        "grading_panel": grading_panel(card, card.get_absolute_url(), outlook, shown_cost, error),
     }
 
 
@@ -439,7 +443,7 @@ def card_grading(request, pk):
         params = QueryDict(mutable=True)
         params["grading_cost"] = request.GET.get("grading_cost", "")
         return redirect(f"{card.get_absolute_url()}?{params.urlencode()}#grading")
-    context = {"card": card, **grading_context(request, history.current_prices(card))}
+    context = {"card": card, **grading_context(request, card, history.current_prices(card))}
     return render(request, "pages/_grading_panel.html", context)
 
 
