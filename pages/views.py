@@ -8,7 +8,6 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -38,6 +37,7 @@ from pages.popularity import count_view
 from prices import headline, history, movers, stats
 from prices.models import Source
 from tcgtracker.lib.sql import CompiledQuery
+from tcgtracker.lib.urls import reversed_once, reversed_with_id
 
 HOME_MOVERS_PERIOD = "7d"
 HOME_WATCHLIST_SIZE = 12
@@ -309,8 +309,9 @@ def card_detail(request, pk, slug=None):
     if not found:
         raise Http404("No Card matches the given query.")
     card = found[0]
-    if request.path != card.get_absolute_url():
-        return redirect(with_query(request, card.get_absolute_url()), permanent=True)
+    card_url = card.get_absolute_url()
+    if request.path != card_url:
+        return redirect(with_query(request, card_url), permanent=True)
     other_prints = _OTHER_PRINTS.objects(set_id=card.card_set_id, number=card.number, pk=card.pk)
     # An unknown period falls back to the default: a stale or mistyped link still shows
     # the card. (The htmx history endpoint answers 400 instead.)
@@ -352,10 +353,11 @@ def card_price_context(card, period: str) -> dict:
 def price_table_context(card) -> dict:
     prices = history.current_prices(card)
     # The alert form's address, reversed once for the alert panel and every row's link.
-    create_alert_url = reverse("alerts:create")
+    create_alert_url = reversed_once("alerts:create")
     return {
         "prices": prices,
         "create_alert_url": create_alert_url,
+        "price_table_url": reversed_with_id("prices:card_prices", card.pk),
         "price_sources": card_tables.price_rows(card, prices, create_alert_url),
         "has_real": any(not summary.is_simulated for summary in prices),
         "has_simulated": any(summary.is_simulated for summary in prices),
@@ -383,7 +385,7 @@ def period_links(card) -> list[tuple[str, str, str, str]]:
     """The chart's period buttons: (value, label, the card page's address for the period,
     the htmx history endpoint's), each address reversed once for all five."""
     page = card.get_absolute_url()
-    chart = reverse("prices:card_history", args=[card.pk])
+    chart = reversed_with_id("prices:card_history", card.pk)
     return [
         (spec.value, spec.label, f"{page}?period={spec.value}", f"{chart}?period={spec.value}")
         for spec in history.PERIODS.values()

@@ -3,7 +3,6 @@ button, and the pieces the collection pages share (gain/loss money, sortable hea
 
 from django import template
 from django.template.defaulttags import CsrfTokenNode
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -11,7 +10,7 @@ from collections_app.access import collection_choices_for_user, is_watching
 from collections_app.forms import FIRST_COLLECTION_NAME, blank_add_fields
 from collections_app.models import CollectionItem
 from tcgtracker.lib.money import format_money
-from tcgtracker.lib.urls import reversed_with_id
+from tcgtracker.lib.urls import reversed_once, reversed_with_id
 
 register = template.Library()
 
@@ -59,8 +58,8 @@ def collection_panel(context, card):
     request = context["request"]
     panel = {"card": card, "csrf_token": context.get("csrf_token"), "request": request}
     panel["next"] = request.get_full_path()
+    panel["login_url"] = reversed_once("account_login")
     if not request.user.is_authenticated:
-        panel["login_url"] = f"{reverse('account_login')}?next={card.get_absolute_url()}"
         return {**panel, "signed_in": False}
     collections = collection_choices_for_user(request)
     holdings = []
@@ -81,6 +80,8 @@ def collection_panel(context, card):
             tuple((c.pk, c.name) for c in collections), "add-to-collection-%s"
         ),
         "watching": is_watching(request, card.pk),
+        "collections_url": reversed_once("collections:list"),
+        "watchlist_url": reversed_once("collections:watchlist"),
     }
 
 

@@ -46,15 +46,15 @@ _reversed: dict[tuple, dict[str, str]] = {}
 _STAND_IN_ID = 2147480000
 
 
-def reversed_once(url_name: str) -> str:
-    """reverse(url_name) of a route without arguments, reversed once per process (per URL
-    configuration and script prefix, and again after a settings change in tests): a
-    reverse() costs its namespace, locale and prefix lookups on every call."""
+def reversed_once(url_name: str, *args) -> str:
+    """reverse(url_name, args=args), reversed once per process (per URL configuration and
+    script prefix, and again after a settings change in tests): a reverse() costs its
+    namespace, locale and prefix lookups on every call. For fixed arguments only."""
     key = (get_urlconf(), get_script_prefix())
     urls = _reversed.setdefault(key, {})
-    url = urls.get(url_name)
+    url = urls.get((url_name, args))
     if url is None:
-        url = urls[url_name] = reverse(url_name)
+        url = urls[(url_name, args)] = reverse(url_name, args=args)
     return url
 
 
@@ -66,15 +66,9 @@ def reversed_with_id(url_name: str, id: int) -> str:
 
 
 def reversed_once_with_stand_in(url_name: str) -> str:
-    key = (get_urlconf(), get_script_prefix())
-    urls = _reversed.setdefault(key, {})
-    name = f"{url_name}:{_STAND_IN_ID}"
-    url = urls.get(name)
-    if url is None:
-        url = reverse(url_name, args=[_STAND_IN_ID])
-        if url.count(str(_STAND_IN_ID)) != 1:
-            raise ImproperlyConfigured(f"{url_name} does not take one integer id.")
-        urls[name] = url
+    url = reversed_once(url_name, _STAND_IN_ID)
+    if url.count(str(_STAND_IN_ID)) != 1:
+        raise ImproperlyConfigured(f"{url_name} does not take one integer id.")
     return url
 
 
