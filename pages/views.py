@@ -322,7 +322,7 @@ def card_detail(request, pk, slug=None):
         "card": card,
         "intro": card_intro(card, card.card_set.get_absolute_url()),
         "other_prints": other_prints,
-        **card_price_context(card, period),
+        **card_price_context(card, period, request.user.is_authenticated),
     }
     context.update(grading_context(request, card, context["prices"]))
     count_view(request, card.pk)
@@ -341,24 +341,26 @@ def with_query(request, path: str) -> str:
 # --- The card page's price table and chart, and the movers -------------------------
 
 
-def card_price_context(card, period: str) -> dict:
+def card_price_context(card, period: str, signed_in: bool) -> dict:
     """What the card page's price table and chart need: one query each (the chart's
     none when the card has no prices)."""
-    table = price_table_context(card)
+    table = price_table_context(card, signed_in)
     if not table["prices"]:
         return {**table, "chart": None, "period": period, "periods": []}
     return {**table, **chart_context(card, period)}
 
 
-def price_table_context(card) -> dict:
+def price_table_context(card, signed_in: bool) -> dict:
     prices = history.current_prices(card)
     # The alert form's address, reversed once for the alert panel and every row's link.
     create_alert_url = reversed_once("alerts:create")
+    price_sources = card_tables.price_rows(card, prices, create_alert_url)
     return {
         "prices": prices,
         "create_alert_url": create_alert_url,
         "price_table_url": reversed_with_id("prices:card_prices", card.pk),
-        "price_sources": card_tables.price_rows(card, prices, create_alert_url),
+        "price_sources": price_sources,
+        "price_table_body": card_tables.price_table_body(price_sources, signed_in),
         "has_real": any(not summary.is_simulated for summary in prices),
         "has_simulated": any(summary.is_simulated for summary in prices),
         "has_asks": any(summary.source == Source.EBAY for summary in prices),
@@ -407,7 +409,7 @@ def card_prices(request, pk):
     card = get_object_or_404(Card, pk=pk)
     if not _is_partial(request):
         return redirect(f"{card.get_absolute_url()}#prices")
-    context = {"card": card, **price_table_context(card)}
+    context = {"card": card, **price_table_context(card, request.user.is_authenticated)}
     return render(request, "pages/card_detail.html#price_table", context)
 
 
