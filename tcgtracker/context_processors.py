@@ -9,10 +9,9 @@ nav's current item is worked out here, once, in Python.
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf
 
-from tcgtracker.lib.urls import reversed_once
+from tcgtracker.lib.urls import reversed_once, static_once
 
 # The layout's fixed addresses: name in the template -> URL name.
 LAYOUT_URLS = {
@@ -54,7 +53,7 @@ def layout_urls() -> dict[str, str]:
     urls = _layout_urls.get(key)
     if urls is None:
         urls = {name: reversed_once(url_name) for name, url_name in LAYOUT_URLS.items()}
-        urls.update({name: static(path) for name, path in LAYOUT_STATIC.items()})
+        urls.update({name: static_once(path) for name, path in LAYOUT_STATIC.items()})
         _layout_urls[key] = urls
     return urls
 

@@ -2,11 +2,13 @@
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.template import engines
+from django.templatetags.static import static
 from django.test import override_settings
 from django.urls import NoReverseMatch, reverse, set_script_prefix
 
 from cards.models import Card
-from tcgtracker.lib.urls import reversed_once, reversed_with_id
+from tcgtracker.lib.urls import reversed_once, reversed_with_id, static_once
 from tests.factories import make_card
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +48,13 @@ def test_a_cards_address_is_its_reversed_route():
     assert card.get_absolute_url().endswith(f"/{card.pk}/mr-mime-friends/")
     with pytest.raises(NoReverseMatch):
         Card(name="Unsaved").get_absolute_url()
+
+
+def test_the_template_filters_give_what_url_and_static_give():
+    source = (
+        '{% load addresses %}{{ "collections:add_card"|address }} {{ "js/charts.js"|static_once }}'
+    )
+    html = engines["django"].from_string(source).render({})
+    assert html == f"{reverse('collections:add_card')} {static('js/charts.js')}"
+    with override_settings(STATIC_URL="/assets/"):
+        assert static_once("js/charts.js") == "/assets/js/charts.js"

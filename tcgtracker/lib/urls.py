@@ -11,6 +11,7 @@ import contextvars
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
+from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 _current_request = contextvars.ContextVar("current_request", default=None)
@@ -72,8 +73,21 @@ def reversed_once_with_stand_in(url_name: str) -> str:
     return url
 
 
+_static: dict[str, str] = {}
+
+
+def static_once(path: str) -> str:
+    """static(path), once per process (again after a settings change in tests): the
+    static files storage looks each name up in its manifest and quotes it every time."""
+    url = _static.get(path)
+    if url is None:
+        url = _static[path] = static(path)
+    return url
+
+
 def forget_reversed(**kwargs) -> None:
     _reversed.clear()
+    _static.clear()
 
 
 setting_changed.connect(forget_reversed)
