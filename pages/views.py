@@ -285,7 +285,13 @@ def _set_page_query(sort: str, view: str) -> str:
 # running them). The other prints are of the same set, and their links need no more than
 # the card.
 _CARD_WITH_SET = CompiledQuery(
-    lambda pk: Card.objects.select_related("card_set").filter(pk=pk), pk=int
+    lambda pk: (
+        Card.objects.select_related("card_set")
+        # The page shows neither the search words nor which fields staff curated.
+        .defer("search_document", "curated_fields", "card_set__curated_fields")
+        .filter(pk=pk)
+    ),
+    pk=int,
 )
 _OTHER_PRINTS = CompiledQuery(
     lambda set_id, number, pk: Card.objects.filter(card_set_id=set_id, number=number).exclude(
