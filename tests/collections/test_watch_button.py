@@ -9,6 +9,7 @@ from django.template import engines
 from django.test import Client
 
 from collections_app.models import Watch
+from pages.card_cache import CSRF_PLACEHOLDER
 from tests.factories import make_card, make_user
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ def same_markup(html: str) -> str:
 
 @pytest.mark.parametrize("watching", [True, False])
 @pytest.mark.parametrize("next_url", ["", "/cards/4/charizard/?period=1y", HOSTILE_NEXT])
-@pytest.mark.parametrize("csrf_token", ["token123", "", "NOTPROVIDED"])
+@pytest.mark.parametrize("csrf_token", ["token123", CSRF_PLACEHOLDER])
 def test_the_button_shows_what_the_template_showed(watching, next_url, csrf_token):
     card = make_card()
     context = {"card": card, "watching": watching, "next": next_url, "csrf_token": csrf_token}
