@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 DATABASE_SESSION_ENGINES = (
     "django.contrib.sessions.backends.db",
     "django.contrib.sessions.backends.cached_db",
+    "tcgtracker.sessions",
 )
 
 

@@ -8,6 +8,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
 
+from tcgtracker.lib.urls import reversed_once
+
 
 class Game(models.TextChoices):
     POKEMON = "pokemon", "Pokémon"
@@ -170,7 +172,15 @@ class Card(models.Model):
         self.search_document = " ".join(SEARCH_WORD_RE.findall(words.lower()))
 
     def get_absolute_url(self):
-        return reverse("cards:detail", args=[self.pk, self.slug])
+        # The route reversed once per process (card_urls' stand-ins), this card's own
+        # id and slug written in their place: the card page asks for it several times.
+        if self.pk is None:
+            return reverse("cards:detail", args=[self.pk, self.slug])  # no address: raises
+        stand_in = f"{_STAND_IN_PK}/{_STAND_IN_SLUG}/"
+        sample = reversed_once("cards:detail", _STAND_IN_PK, _STAND_IN_SLUG)
+        if not sample.endswith(stand_in):
+            raise ImproperlyConfigured(f"The card page's route no longer ends with {stand_in!r}.")
+        return f"{sample.removesuffix(stand_in)}{self.pk}/{self.slug}/"
 
     @property
     def slug(self) -> str:

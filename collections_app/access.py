@@ -8,6 +8,7 @@ token is current: revoking (or replacing) the link makes the old token a 404.
 from django.shortcuts import get_object_or_404
 
 from collections_app.models import Collection, CollectionItem, Watch
+from tcgtracker.lib.sql import CompiledQuery
 
 
 def collections_for_user(request):
@@ -39,3 +40,25 @@ def get_shared_collection(token: str) -> Collection:
 
 def watches_for_user(request):
     return Watch.objects.filter(user=request.user)
+
+
+# The card page asks both on every signed-in visit: compiled once per process.
+_COLLECTION_CHOICES = CompiledQuery(
+    lambda user_id: Collection.objects.filter(user_id=user_id).only("pk", "name"), user_id=int
+)
+_WATCH = CompiledQuery(
+    lambda user_id, card_id: Watch.objects.filter(user_id=user_id, card_id=card_id),
+    user_id=int,
+    card_id=int,
+)
+
+
+def collection_choices_for_user(request) -> list[Collection]:
+    """The signed-in user's collections in their order, with their pk and name only: the
+    choices of the card page's add form."""
+    return _COLLECTION_CHOICES.objects(user_id=request.user.pk)
+
+
+def is_watching(request, card_id: int) -> bool:
+    """Whether the signed-in user watches the card."""
+    return _WATCH.exists(user_id=request.user.pk, card_id=card_id)

@@ -6,9 +6,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpResponseBadRequest, QueryDict
+from django.http import Http404, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -32,10 +31,14 @@ from pages.card_cache import (
     current_generation,
     is_anonymous_card_page,
 )
+from pages.card_intro import card_intro
+from pages.grading_panel import grading_panel
 from pages.popularity import count_view
 from prices import headline, history, movers, stats
 from prices.headline import HeadlineFigures
 from prices.models import Source
+from tcgtracker.lib.sql import CompiledQuery
+from tcgtracker.lib.urls import reversed_once, reversed_with_id
 
 HOME_MOVERS_PERIOD = "7d"
 HOME_WATCHLIST_SIZE = 12
@@ -277,6 +280,28 @@ def _set_page_query(sort: str, view: str) -> str:
     return params.urlencode()
 
 
+# The card page's own lookups, compiled once per process (their compiling cost more than
+# running them). The other prints are of the same set, and their links need no more than
+# the card.
+_CARD_WITH_SET = CompiledQuery(
+    lambda pk: (
+        Card.objects.select_related("card_set")
+        # The page shows neither the search words nor which fields staff curated.
+        .defer("search_document", "curated_fields", "card_set__curated_fields")
+        .filter(pk=pk)
+    ),
+    pk=int,
+)
+_OTHER_PRINTS = CompiledQuery(
+    lambda set_id, number, pk: Card.objects.filter(card_set_id=set_id, number=number).exclude(
+        pk=pk
+    ),
+    set_id=int,
+    number=str,
+    pk=int,
+)
+
+
 @require_safe
 def card_detail(request, pk, slug=None):
     # Anonymous visitors all see the same page: it is cached whole (pages.card_cache).
@@ -285,20 +310,26 @@ def card_detail(request, pk, slug=None):
         count_view(request, pk)
         return page
     generation = current_generation() if cacheable else 0
-    card = get_object_or_404(Card.objects.select_related("card_set"), pk=pk)
-    if request.path != card.get_absolute_url():
-        return redirect(with_query(request, card.get_absolute_url()), permanent=True)
-    # The other prints are of the same set, and their links need no more than the card.
-    other_prints = Card.objects.filter(card_set=card.card_set, number=card.number).exclude(
-        pk=card.pk
-    )
+    found = _CARD_WITH_SET.objects(pk=pk)
+    if not found:
+        raise Http404("No Card matches the given query.")
+    card = found[0]
+    card_url = card.get_absolute_url()
+    if request.path != card_url:
+        return redirect(with_query(request, card_url), permanent=True)
+    other_prints = _OTHER_PRINTS.objects(set_id=card.card_set_id, number=card.number, pk=card.pk)
     # An unknown period falls back to the default: a stale or mistyped link still shows
     # the card. (The htmx history endpoint answers 400 instead.)
     period = request.GET.get("period", "")
     if period not in history.PERIODS:
         period = history.DEFAULT_PERIOD
-    context = {"card": card, "other_prints": other_prints, **card_price_context(card, period)}
-    context.update(grading_context(request, context["prices"]))
+    context = {
+        "card": card,
+        "intro": card_intro(card, card.card_set.get_absolute_url()),
+        "other_prints": other_prints,
+        **card_price_context(card, period, request.user.is_authenticated),
+    }
+    context.update(grading_context(request, card, context["prices"]))
     count_view(request, card.pk)
     if cacheable:
         return cache_card_page(request, card, context, "pages/card_detail.html", generation)
@@ -315,23 +346,26 @@ def with_query(request, path: str) -> str:
 # --- The card page's price table and chart, and the movers -------------------------
 
 
-def card_price_context(card, period: str) -> dict:
+def card_price_context(card, period: str, signed_in: bool) -> dict:
     """What the card page's price table and chart need: one query each (the chart's
     none when the card has no prices)."""
-    table = price_table_context(card)
+    table = price_table_context(card, signed_in)
     if not table["prices"]:
         return {**table, "chart": None, "period": period, "periods": []}
     return {**table, **chart_context(card, period)}
 
 
-def price_table_context(card) -> dict:
+def price_table_context(card, signed_in: bool) -> dict:
     prices = history.current_prices(card)
     # The alert form's address, reversed once for the alert panel and every row's link.
-    create_alert_url = reverse("alerts:create")
+    create_alert_url = reversed_once("alerts:create")
+    price_sources = card_tables.price_rows(card, prices, create_alert_url)
     return {
         "prices": prices,
         "create_alert_url": create_alert_url,
-        "price_sources": card_tables.price_rows(card, prices, create_alert_url),
+        "price_table_url": reversed_with_id("prices:card_prices", card.pk),
+        "price_sources": price_sources,
+        "price_table_body": card_tables.price_table_body(price_sources, signed_in),
         "has_real": any(not summary.is_simulated for summary in prices),
         "has_simulated": any(summary.is_simulated for summary in prices),
         "has_asks": any(summary.source == Source.EBAY for summary in prices),
@@ -358,7 +392,7 @@ def period_links(card) -> list[tuple[str, str, str, str]]:
     """The chart's period buttons: (value, label, the card page's address for the period,
     the htmx history endpoint's), each address reversed once for all five."""
     page = card.get_absolute_url()
-    chart = reverse("prices:card_history", args=[card.pk])
+    chart = reversed_with_id("prices:card_history", card.pk)
     return [
         (spec.value, spec.label, f"{page}?period={spec.value}", f"{chart}?period={spec.value}")
         for spec in history.PERIODS.values()
@@ -380,13 +414,13 @@ def card_prices(request, pk):
     card = get_object_or_404(Card, pk=pk)
     if not _is_partial(request):
         return redirect(f"{card.get_absolute_url()}#prices")
-    context = {"card": card, **price_table_context(card)}
+    context = {"card": card, **price_table_context(card, request.user.is_authenticated)}
     return render(request, "pages/card_detail.html#price_table", context)
 
 
-def grading_context(request, prices) -> dict:
-    """The grading helper's figures for the cost asked for (`grading_cost`, in dollars),
-    else the default; a cost that cannot be read is said so and the default used."""
+def grading_context(request, card, prices) -> dict:
+    """The grading helper for the cost asked for (`grading_cost`, in dollars), else the
+    default; a cost that cannot be read is said so and the default used."""
     default = settings.GRADING_COST_DEFAULT * 100
     typed = request.GET.get("grading_cost", "").strip()
     cost = grading.parse_cost(typed) if typed else default
@@ -397,11 +431,14 @@ def grading_context(request, prices) -> dict:
             "(for example 25 or 12.50)."
         )
         cost = default
+    outlook = grading.outlook(prices, cost)
+    shown_cost = typed if error else grading.format_cost(cost)
     return {
-        "grading": grading.outlook(prices, cost),
-        "grading_cost": typed if error else grading.format_cost(cost),
+        "grading": outlook,
+        "grading_cost": shown_cost,
         "grading_cost_error": error,
         "grading_cost_default": settings.GRADING_COST_DEFAULT,
+        "grading_panel": grading_panel(card, card.get_absolute_url(), outlook, shown_cost, error),
     }
 
 
@@ -415,7 +452,7 @@ def card_grading(request, pk):
         params = QueryDict(mutable=True)
         params["grading_cost"] = request.GET.get("grading_cost", "")
         return redirect(f"{card.get_absolute_url()}?{params.urlencode()}#grading")
-    context = {"card": card, **grading_context(request, history.current_prices(card))}
+    context = {"card": card, **grading_context(request, card, history.current_prices(card))}
     return render(request, "pages/_grading_panel.html", context)
 
 

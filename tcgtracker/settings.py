@@ -254,6 +254,8 @@ STORAGES = {
 # X-Forwarded-Proto; SECURE_SSL_REDIRECT=false for a plain-HTTP private deployment.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# The database backend's sessions, with its per-request lookup compiled once.
+SESSION_ENGINE = "tcgtracker.sessions"
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)

@@ -2,13 +2,15 @@
 button, and the pieces the collection pages share (gain/loss money, sortable headers)."""
 
 from django import template
-from django.urls import reverse
+from django.template.defaulttags import CsrfTokenNode
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
-from collections_app.access import collections_for_user, watches_for_user
+from collections_app.access import collection_choices_for_user, is_watching
 from collections_app.forms import FIRST_COLLECTION_NAME, blank_add_fields
 from collections_app.models import CollectionItem
 from tcgtracker.lib.money import format_money
+from tcgtracker.lib.urls import reversed_once, reversed_with_id
 
 register = template.Library()
 
@@ -56,10 +58,10 @@ def collection_panel(context, card):
     request = context["request"]
     panel = {"card": card, "csrf_token": context.get("csrf_token"), "request": request}
     panel["next"] = request.get_full_path()
+    panel["login_url"] = reversed_once("account_login")
     if not request.user.is_authenticated:
-        panel["login_url"] = f"{reverse('account_login')}?next={card.get_absolute_url()}"
         return {**panel, "signed_in": False}
-    collections = list(collections_for_user(request).only("pk", "name"))
+    collections = collection_choices_for_user(request)
     holdings = []
     if collections:  # else nothing holds the card, and there is no query to build
         holdings = list(
@@ -77,5 +79,46 @@ def collection_panel(context, card):
         "item_fields": blank_add_fields(
             tuple((c.pk, c.name) for c in collections), "add-to-collection-%s"
         ),
-        "watching": watches_for_user(request).filter(card=card).exists(),
+        "watching": is_watching(request, card.pk),
+        "collections_url": reversed_once("collections:list"),
+        "watchlist_url": reversed_once("collections:watchlist"),
     }
+
+
+@register.simple_tag(takes_context=True)
+def watch_button(context):
+    """The Watch button of `card` (on the card page, and as the toggle answers htmx):
+    `watching` says which way it points, `next` where a plain POST returns.
+
+    Written with format_html rather than as a template: it is on every signed-in card
+    page, and its half-dozen conditionals cost more there than the rest of its panel."""
+    watching = context.get("watching")
+    next_url = context.get("next")
+    toggle_url = reversed_with_id("collections:toggle_watch", context["card"].pk)
+    return format_html(
+        '<form method="post" action="{}" class="inline-form watch-form"\n'
+        '      hx-post="{}" hx-target="this" hx-swap="outerHTML">\n'
+        "  {}\n"
+        '  <input type="hidden" name="watch" value="{}">\n'
+        "  {}\n"
+        "  {}</button>\n"
+        "</form>",
+        toggle_url,
+        toggle_url,
+        CsrfTokenNode().render(context),
+        "0" if watching else "1",
+        format_html('<input type="hidden" name="next" value="{}">', next_url) if next_url else "",
+        WATCHING_BUTTON if watching else WATCH_BUTTON,
+    )
+
+
+WATCHING_BUTTON = mark_safe(
+    '<button type="submit" class="btn btn-small watch-button is-watching" aria-pressed="true"\n'
+    '          title="On your watchlist — press to stop watching">'
+    '<span aria-hidden="true">★</span> Watching'
+)
+WATCH_BUTTON = mark_safe(
+    '<button type="submit" class="btn btn-small watch-button" aria-pressed="false"\n'
+    '          title="Follow this card\'s price on your watchlist">'
+    '<span aria-hidden="true">☆</span> Watch'
+)

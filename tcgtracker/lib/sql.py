@@ -1,7 +1,11 @@
 """Query plumbing shared by the apps."""
 
-from django.db import connection
+import datetime as dt
+
+from django.db import connection, connections
 from django.db.models.expressions import RawSQL
+from django.db.models.query import get_related_populators
+from django.utils import timezone
 
 
 def ids_in(ids: list[int]):
@@ -11,3 +15,178 @@ def ids_in(ids: list[int]):
     if connection.vendor == "postgresql":
         return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
     return list(ids)
+
+
+# Stand-ins for a compiled query's parameters: in range of every integer field (a value
+# out of a field's range compiles to no query at all), and unlike any real string.
+_INT_STAND_IN = 2_147_480_000
+_STR_STAND_IN = "\ue000compiled-query-parameter-{}\ue000"
+_DATETIME_STAND_IN = dt.datetime(2999, 12, 31, 23, 59, 58, 123000, tzinfo=dt.UTC)
+
+
+class CompiledQuery:
+    """A queryset of fixed shape whose SQL is built once per process and database, then
+    run with new parameter values.
+
+    Turning a queryset into SQL (Django's compiler: joins, columns, quoting, converters)
+    costs more than PostgreSQL takes to answer a lookup by primary key; a page that runs
+    the same few lookups on every request pays it again each time. `build` writes the
+    queryset once, taking each parameter as a keyword (`params` names them and their type:
+    int, str, or datetime compared with a DateTimeField); it is called with stand-in
+    values, compiled, and each run puts the real values where the stand-ins were. A
+    stand-in that does not come out as one SQL parameter (a LIKE pattern, a slice) is
+    refused when the query is compiled.
+
+    Runs return what the queryset would: model instances (with select_related objects and
+    annotations), or the rows of values_list(). Each run reads the database the queryset
+    would (routers included) through a debug-aware cursor, so query-count tests count it.
+    """
+
+    def __init__(self, build, **params: type):
+        if not params or any(kind not in (int, str, dt.datetime) for kind in params.values()):
+            raise TypeError("CompiledQuery parameters are int, str or datetime.")
+        self._build = build
+        self._params = params
+        self._queryset = None
+        self._compiled: dict[str, _Compiled] = {}
+
+    def objects(self, **values) -> list:
+        """What iterating the queryset would give, for these parameter values."""
+        values = self._checked(values)
+        if not _bindable(values):
+            return list(self._build(**values))
+        compiled, db = self._prepare()
+        return compiled.objects(self._execute(compiled, db, values))
+
+    def exists(self, **values) -> bool:
+        """Whether the queryset finds anything, as queryset.exists() asks it."""
+        values = self._checked(values)
+        if not _bindable(values):
+            return self._build(**values).exists()
+        compiled, db = self._prepare(exists=True)
+        return bool(self._execute(compiled, db, values))
+
+    def _checked(self, values: dict) -> dict:
+        if values.keys() != self._params.keys():
+            raise TypeError(f"Expected the parameters {sorted(self._params)}.")
+        checked = {}
+        for name, value in values.items():
+            kind = self._params[name]
+            if kind is dt.datetime:
+                if not isinstance(value, dt.datetime) or timezone.is_naive(value):
+                    raise TypeError(f"{name!r} must be an aware datetime.")
+                checked[name] = value
+            else:
+                checked[name] = kind(value)
+        return checked
+
+    def _prepare(self, exists: bool = False):
+        if self._queryset is None:
+            self._queryset = self._build(**self._stand_ins())
+        db = self._queryset.db
+        key = f"{db}:exists" if exists else db
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            query = self._queryset.query
+            if exists:
+                query = query.exists()
+            compiled = _Compiled(query.get_compiler(using=db), db, self._stand_ins())
+            self._compiled[key] = compiled
+        return compiled, db
+
+    def _stand_ins(self) -> dict:
+        stand_ins = {}
+        for index, (name, kind) in enumerate(self._params.items()):
+            if kind is int:
+                stand_ins[name] = _INT_STAND_IN + index
+            elif kind is str:
+                stand_ins[name] = _STR_STAND_IN.format(index)
+            else:
+                stand_ins[name] = _DATETIME_STAND_IN + dt.timedelta(microseconds=index)
+        return stand_ins
+
+    def _execute(self, compiled, db: str, values: dict) -> list:
+        params = list(compiled.params)
+        ops = connections[db].ops
+        for name, position in compiled.positions.items():
+            value = values[name]
+            # As a DateTimeField sends it (SQLite: text in the database's time zone).
+            params[position] = (
+                ops.adapt_datetimefield_value(value) if isinstance(value, dt.datetime) else value
+            )
+        with connections[db].cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            return cursor.fetchall()
+
+
+def _bindable(values: dict) -> bool:
+    """Whether every value can be sent as it is. An integer no column can hold (an address
+    like /cards/99999999999999999999/) goes through the ORM, which answers it without
+    sending it (an exact match finds nothing, an exclusion excludes nothing)."""
+    return all(
+        not isinstance(value, int) or _BIGINT_MIN <= value <= _BIGINT_MAX
+        for value in values.values()
+    )
+
+
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+
+
+class _Compiled:
+    """One database's SQL of a CompiledQuery, and how its rows become objects."""
+
+    def __init__(self, compiler, db: str, stand_ins: dict):
+        self.db = db
+        self.sql, params = compiler.as_sql()
+        self.params = tuple(params)
+        self.positions = {}
+        for name, stand_in in stand_ins.items():
+            if isinstance(stand_in, dt.datetime):
+                stand_in = connections[db].ops.adapt_datetimefield_value(stand_in)
+            found = [i for i, param in enumerate(self.params) if param == stand_in]
+            if len(found) != 1:
+                raise ValueError(
+                    f"The parameter {name!r} is not one SQL parameter of the query "
+                    f"(found {len(found)} times): it cannot be compiled once."
+                )
+            self.positions[name] = found[0]
+        fields = [column[0] for column in compiler.select[: compiler.col_count]]
+        self.converters = list(compiler.get_converters(fields).items())
+        # Model instances are built as Django's ModelIterable builds them; values_list()
+        # and exists() queries have no model and give their rows.
+        self.model = None
+        if compiler.klass_info is not None and not compiler.query.values_select:
+            klass_info, select = compiler.klass_info, compiler.select
+            self.model = klass_info["model"]
+            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+            self.model_columns = slice(start, end)
+            self.init_list = [column[0].target.attname for column in select[start:end]]
+            self.populators = get_related_populators(klass_info, select, db)
+            self.annotations = list((compiler.annotation_col_map or {}).items())
+
+    def objects(self, rows: list) -> list:
+        if self.converters:
+            rows = self._converted(rows, connections[self.db])
+        if self.model is None:
+            return [tuple(row) for row in rows]
+        objects = []
+        for row in rows:
+            obj = self.model.from_db(self.db, self.init_list, row[self.model_columns])
+            for populator in self.populators:
+                populator.populate(row, obj)
+            for name, position in self.annotations:
+                setattr(obj, name, row[position])
+            objects.append(obj)
+        return objects
+
+    def _converted(self, rows: list, connection) -> list:
+        converted = []
+        for row in rows:
+            row = list(row)
+            for position, (converters, expression) in self.converters:
+                value = row[position]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                row[position] = value
+            converted.append(row)
+        return converted

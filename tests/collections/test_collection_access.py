@@ -5,9 +5,10 @@ visitor is sent to log in; only a current share link opens the public page.
 """
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from collections_app import access
 from collections_app.models import Collection, CollectionItem, Watch
 from tests.factories import make_card, make_collection, make_item, make_user, record_prices
 
@@ -185,3 +186,25 @@ def test_items_cannot_be_deleted_with_a_get(owner, item):
 
     assert response.status_code == 405
     assert CollectionItem.objects.filter(pk=item.pk).exists()
+
+
+def test_the_card_pages_collection_choices_are_the_users_own_in_order(owner):
+    make_collection(user=owner, name="Binder")
+    make_collection(user=owner, name="Attic")
+    make_collection(name="Someone else's")
+    request = RequestFactory().get("/")
+    request.user = owner
+    assert [c.name for c in access.collection_choices_for_user(request)] == ["Attic", "Binder"]
+    request.user = make_user()
+    assert access.collection_choices_for_user(request) == []
+
+
+def test_watching_is_the_users_own_watch_of_that_card(owner, card):
+    other_card = make_card(name="Blastoise")
+    Watch.objects.create(user=owner, card=card)
+    request = RequestFactory().get("/")
+    request.user = owner
+    assert access.is_watching(request, card.pk) is True
+    assert access.is_watching(request, other_card.pk) is False
+    request.user = make_user()
+    assert access.is_watching(request, card.pk) is False

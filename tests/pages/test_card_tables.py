@@ -1,9 +1,13 @@
 import datetime as dt
+import re
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import time_machine
+from django.template import engines
 
-from pages.card_tables import price_rows, stat_rows
+from pages.card_tables import price_rows, price_table_body, stat_rows
 from prices import history, stats
 from prices.writing import Observation, record_observations
 from tests.factories import make_card
@@ -74,3 +78,42 @@ def test_a_statistics_row_names_its_line_and_counts_its_days():
     assert (row.observations, row.days) == ("3", "3 days")
     assert (row.average, row.median, row.low_high) == ("$10.10", "$10.10", "$10.00 – $10.20")
     assert "Too little data" in row.trend
+
+
+# What templates/pages/card_detail.html wrote for the price table's rows before
+# pages.card_tables.price_table_body.
+ROWS_BEFORE = (Path(__file__).parent / "price_table_rows_before.html").read_text()
+HOSTILE = "<script>alert('x')</script> & \"q\""
+
+
+def same_markup(html: str) -> str:
+    return re.sub(r"[ \t]*\n\s*", "\n", html).strip()
+
+
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_the_price_table_rows_show_what_the_template_showed(signed_in):
+    card = make_card(name=HOSTILE)
+    observe(card, "pricecharting", "ungraded", 1000, sample_size=12, low=900, high=1100)
+    observe(card, "pricecharting", "PSA 10", 9000, days_ago=40)
+    observe(card, "ebay", "ungraded", 1100, sample_size=2500)
+    observe(card, "demo", "NM", 700)
+    observe(card, "tcgplayer", "NM", 950, days_ago=20)
+    sources = price_rows(card, history.current_prices(card), "/alerts/create/")
+    user = SimpleNamespace(is_authenticated=signed_in)
+    before = (
+        engines["django"].from_string(ROWS_BEFORE).render({"price_sources": sources, "user": user})
+    )
+    assert len(sources) >= 3
+    assert same_markup(price_table_body(sources, signed_in)) == same_markup(before)
+
+
+def test_price_table_rows_escape_what_they_show():
+    card = make_card()
+    observe(card, "pricecharting", "ungraded", 1000)
+    [source] = price_rows(card, history.current_prices(card), "/alerts/create/")
+    row = source.rows[0]
+    hostile_row = type(row)(**{**row.__dict__, "label": HOSTILE, "market": HOSTILE})
+    hostile = source._replace(heading=HOSTILE, sales=HOSTILE, rows=[hostile_row])
+    html = price_table_body([hostile], signed_in=True)
+    assert "<script>" not in html
+    assert html.count("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;q&quot;") == 5

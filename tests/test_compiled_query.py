@@ -1,0 +1,118 @@
+"""Queries compiled once and run with new values (tcgtracker.lib.sql.CompiledQuery)."""
+
+from unittest import mock
+
+import pytest
+from django.db.models.sql.compiler import SQLCompiler
+
+from cards.models import Card
+from tcgtracker.lib.sql import CompiledQuery
+from tests.factories import make_card, make_set
+
+pytestmark = pytest.mark.django_db
+
+
+def card_with_set():
+    return CompiledQuery(lambda pk: Card.objects.select_related("card_set").filter(pk=pk), pk=int)
+
+
+def test_it_gives_the_objects_the_queryset_gives_with_their_related_objects(
+    django_assert_num_queries,
+):
+    card = make_card(name="Charizard", curated_fields=["name"])
+    with django_assert_num_queries(1):
+        [found] = card_with_set().objects(pk=card.pk)
+        assert found.card_set.name == card.card_set.name
+    expected = Card.objects.select_related("card_set").get(pk=card.pk)
+    assert [(f.attname, getattr(found, f.attname)) for f in Card._meta.concrete_fields] == [
+        (f.attname, getattr(expected, f.attname)) for f in Card._meta.concrete_fields
+    ]
+    assert found.curated_fields == ["name"]  # the JSON column's converter ran
+    assert found._state.adding is False and found._state.db == "default"
+
+
+def test_each_run_uses_its_own_values_and_compiles_nothing_again():
+    first, second = make_card(name="Pikachu"), make_card(name="Raichu")
+    query = card_with_set()
+    assert [card.name for card in query.objects(pk=first.pk)] == ["Pikachu"]
+    with mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError("compiled again")):
+        assert [card.name for card in query.objects(pk=second.pk)] == ["Raichu"]
+        assert query.objects(pk=second.pk + 1000) == []
+
+
+def test_string_parameters_and_exclusions_keep_their_places():
+    card_set = make_set()
+    base = make_card(card_set=card_set, number="4", name="Charizard")
+    holo = make_card(card_set=card_set, number="4", variant="Holo", name="Charizard")
+    make_card(card_set=card_set, number="5", name="Blastoise")
+    others = CompiledQuery(
+        lambda set_id, number, pk: (
+            Card.objects.filter(card_set_id=set_id, number=number).exclude(pk=pk).order_by("pk")
+        ),
+        set_id=int,
+        number=str,
+        pk=int,
+    )
+    assert others.objects(set_id=card_set.pk, number="4", pk=base.pk) == [holo]
+    assert others.objects(set_id=card_set.pk, number="5", pk=base.pk)[0].name == "Blastoise"
+
+
+def test_a_hostile_value_is_a_parameter_not_sql():
+    card = make_card(name="Mew")
+    by_name = CompiledQuery(lambda name: Card.objects.filter(name=name), name=str)
+    assert by_name.objects(name="x' OR '1'='1") == []
+    assert by_name.objects(name="'; DROP TABLE cards_card; --") == []
+    assert by_name.objects(name="Mew") == [card]
+
+
+def test_values_list_gives_rows_and_exists_asks_for_one():
+    card = make_card(name="Eevee", number="133")
+    names = CompiledQuery(
+        lambda pk: Card.objects.filter(pk=pk).values_list("name", "number"), pk=int
+    )
+    assert names.objects(pk=card.pk) == [("Eevee", "133")]
+    any_named = CompiledQuery(lambda name: Card.objects.filter(name=name), name=str)
+    assert any_named.exists(name="Eevee") is True
+    assert any_named.exists(name="Vaporeon") is False
+
+
+def test_it_refuses_what_cannot_be_compiled_once():
+    make_card(name="Mewtwo")
+    pattern = CompiledQuery(lambda name: Card.objects.filter(name__icontains=name), name=str)
+    with pytest.raises(ValueError, match="not one SQL parameter"):
+        pattern.objects(name="mew")
+    with pytest.raises(TypeError):
+        CompiledQuery(lambda day: Card.objects.filter(created__date=day), day=object)
+    by_pk = card_with_set()
+    with pytest.raises(TypeError, match="Expected the parameters"):
+        by_pk.objects(id=1)
+
+
+def test_an_integer_no_column_holds_finds_nothing_and_excludes_nothing():
+    card_set = make_set()
+    card = make_card(card_set=card_set, number="7")
+    huge = 99999999999999999999999999999
+    assert card_with_set().objects(pk=huge) == []
+    excluding = CompiledQuery(
+        lambda set_id, pk: Card.objects.filter(card_set_id=set_id).exclude(pk=pk),
+        set_id=int,
+        pk=int,
+    )
+    assert excluding.objects(set_id=card_set.pk, pk=huge) == [card]
+    by_pk = CompiledQuery(lambda pk: Card.objects.filter(pk=pk), pk=int)
+    assert by_pk.exists(pk=-huge) is False
+
+
+def test_a_datetime_parameter_is_sent_as_its_field_sends_it():
+    import datetime as dt
+
+    from django.utils import timezone
+
+    card = make_card(name="Ditto")
+    created_before = CompiledQuery(
+        lambda moment: Card.objects.filter(created__lt=moment), moment=dt.datetime
+    )
+    assert created_before.objects(moment=timezone.now() + dt.timedelta(seconds=1)) == [card]
+    assert created_before.objects(moment=card.created) == []
+    with pytest.raises(TypeError, match="aware datetime"):
+        created_before.objects(moment=dt.datetime(2024, 1, 1))

@@ -1,0 +1,49 @@
+"""Sessions (tcgtracker.sessions): the database backend's, its lookup compiled once."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.utils import timezone
+
+from tcgtracker.sessions import SessionStore
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_site_uses_it():
+    assert settings.SESSION_ENGINE == "tcgtracker.sessions"
+
+
+def test_a_session_saved_by_the_database_backend_loads_the_same():
+    saved = DatabaseSessionStore()
+    saved["_auth_user_id"] = "7"
+    saved["cart"] = {"cards": [1, 2]}
+    saved.save()
+    loaded = SessionStore(saved.session_key)
+    assert loaded["_auth_user_id"] == "7" and loaded["cart"] == {"cards": [1, 2]}
+    assert loaded.session_key == saved.session_key
+
+
+def test_an_expired_or_unknown_session_is_empty_and_forgets_its_key():
+    saved = SessionStore()
+    saved["x"] = 1
+    saved.set_expiry(60)
+    saved.save()
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=61)):
+        expired = SessionStore(saved.session_key)
+        assert expired.load() == {}
+        assert expired.session_key is None
+    for key in ["nosuchsessionkeyatall0000", "' OR '1'='1' --  padding!"]:
+        unknown = SessionStore(key)
+        assert dict(unknown.items()) == {}
+
+
+def test_a_signed_in_visitor_stays_signed_in(client):
+    user = make_user()
+    client.force_login(user)
+    assert client.get("/alerts/").status_code == 200
+    assert client.session["_auth_user_id"] == str(user.pk)
