@@ -1,10 +1,9 @@
 """Looking up the key a request presents, and the per-user limit on keys."""
 
 from django.conf import settings
-from django.db import router
 
 from api.models import TOKEN_PREFIX, ApiKey, hash_token
-from tcgtracker.lib.compiled_sql import CompiledQuery
+from tcgtracker.lib.sql import CompiledQuery
 
 DEFAULT_MAX_KEYS_PER_USER = 10
 # Longer than any key we issue; anything longer is not worth hashing.
@@ -15,18 +14,10 @@ def max_keys_per_user() -> int:
     return getattr(settings, "API_MAX_KEYS_PER_USER", DEFAULT_MAX_KEYS_PER_USER)
 
 
-def _key_and_user(hash):
-    return ApiKey.objects.select_related("user").filter(hash=hash)[:1]
-
-
-# Every API request looks its key up: the query compiled once (tcgtracker.lib.compiled_sql),
-# its one row made into the key and its user as select_related would make them. The
-# stand-in is no sha256 hex digest.
-KEY_QUERY = CompiledQuery(_key_and_user, hash="not a hash")
-USER_MODEL = ApiKey._meta.get_field("user").related_model
-# The columns as the compiler selects them: the key's concrete fields, then its user's.
-KEY_COLUMNS = [field.attname for field in ApiKey._meta.concrete_fields]
-USER_COLUMNS = [field.attname for field in USER_MODEL._meta.concrete_fields]
+# Every API request looks its key up: the query compiled once (tcgtracker.lib.sql).
+KEY_QUERY = CompiledQuery(
+    lambda hash: ApiKey.objects.select_related("user").filter(hash=hash)[:1], hash=str
+)
 
 
 def find_key(token: str) -> ApiKey | None:
@@ -34,15 +25,8 @@ def find_key(token: str) -> ApiKey | None:
     user; one query."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         return None
-    db = router.db_for_read(ApiKey)
-    rows = KEY_QUERY.rows(db, hash=hash_token(token))
-    if not rows:
-        return None
-    row = rows[0]
-    key = ApiKey.from_db(db, KEY_COLUMNS, row[: len(KEY_COLUMNS)])
-    user = USER_MODEL.from_db(db, USER_COLUMNS, row[len(KEY_COLUMNS) :])
-    ApiKey.user.field.set_cached_value(key, user)
-    return key
+    found = KEY_QUERY.objects(hash=hash_token(token))
+    return found[0] if found else None
 
 
 def key_limit_error(user) -> str | None:

@@ -6,14 +6,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db import connection, router
+from django.db import connection
 from django.db.models import Count, F
 
 from cards.models import Card, CardSet
 from cards.search import ParsedQuery, filter_cards, order_cards
 from prices import headline, history, keys
 from prices.models import PriceSummary
-from tcgtracker.lib.compiled_sql import CompiledQuery
+from tcgtracker.lib.sql import CompiledQuery
 
 # The most results a page of the API holds (api.views.MAX_LIMIT): the shapes kept.
 MAX_PAGE = 100
@@ -100,12 +100,11 @@ class Price(NamedTuple):
 def _prices_query(cards: int) -> CompiledQuery:
     """The query of the prices of `cards` cards (each count its own shape: one
     placeholder per card)."""
-    stand_ins = {f"card{n}": -1 - n for n in range(cards)}
     return CompiledQuery(
         lambda **ids: PriceSummary.objects.filter(card_id__in=list(ids.values())).values_list(
             *Price._fields
         ),
-        **stand_ins,
+        **{f"card{n}": int for n in range(cards)},
     )
 
 
@@ -115,9 +114,7 @@ def prices_by_card(card_ids) -> dict[int, list[Price]]:
     if not ids:
         return {}
     query = _prices_query(len(ids))
-    rows = query.rows(
-        router.db_for_read(PriceSummary), **{f"card{n}": pk for n, pk in enumerate(ids)}
-    )
+    rows = query.objects(**{f"card{n}": pk for n, pk in enumerate(ids)})
     found = defaultdict(list)
     make = tuple.__new__  # Price's own __new__ is a Python call per row
     for row in rows:
@@ -158,14 +155,12 @@ def history_series(
 
 
 # Asked before every card's history and statistics: compiled once.
-CARD_EXISTS = CompiledQuery(
-    lambda card_id: Card.objects.filter(pk=card_id).query.exists(), card_id=-987_654_321
-)
+CARD_EXISTS = CompiledQuery(lambda card_id: Card.objects.filter(pk=card_id), card_id=int)
 
 
 def card_exists(card_id: int) -> bool:
     """Card.objects.filter(pk=card_id).exists(), its SQL compiled once."""
-    return bool(CARD_EXISTS.rows(router.db_for_read(Card), card_id=card_id))
+    return CARD_EXISTS.exists(card_id=card_id)
 
 
 def card_with_set(card_id: int) -> Card | None:

@@ -21,7 +21,6 @@ from functools import cached_property
 from typing import NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, router
 from django.db.models import Avg, Count, DateField, FloatField, Max, Min
 from django.db.models.functions import Cast, Trunc
 from django.utils import dateformat, timezone
@@ -30,8 +29,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from prices import keys
 from prices.models import PricePoint, PriceSummary, Source
-from tcgtracker.lib.compiled_sql import CompiledQuery
 from tcgtracker.lib.money import cents_to_float
+from tcgtracker.lib.sql import CompiledQuery
 
 # Shown beside every figure from these sources; the same words as the clients'
 # `qualifier` (prices/sources/), kept here so showing a price needs no HTTP client.
@@ -261,19 +260,10 @@ def _every_point(points) -> dict[Line, list[HistoryPoint]]:
     return lines
 
 
-# Values no request sends, standing in for the request's own while the daily query is
-# compiled (tcgtracker.lib.compiled_sql).
-STAND_INS = {
-    "card_id": -7_406_381_259,
-    "since": dt.datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=dt.UTC),
-    "source": "\x00source\x00",
-    "price_key": "\x00price key\x00",
-}
-
-
 @functools.cache
 def _daily_query(since: bool, source: bool, price_key: bool) -> CompiledQuery:
-    """The daily query of one shape: with or without a start, a source, a price key."""
+    """The daily query of one shape: with or without a start, a source, a price key,
+    compiled once (tcgtracker.lib.sql)."""
 
     def build(card_id, since=None, source=None, price_key=None):
         points = PricePoint.objects.filter(card_id=card_id)
@@ -303,9 +293,11 @@ def _daily_query(since: bool, source: bool, price_key: bool) -> CompiledQuery:
             .order_by("source", "price_key", "currency", "day")
         )
 
+    params = {"card_id": int, "since": dt.datetime, "source": str, "price_key": str}
     wanted = {"since": since, "source": source, "price_key": price_key}
-    stand_ins = {name: value for name, value in STAND_INS.items() if wanted.get(name, True)}
-    return CompiledQuery(build, **stand_ins)
+    return CompiledQuery(
+        build, **{name: kind for name, kind in params.items() if wanted.get(name, True)}
+    )
 
 
 def _daily_rows(
@@ -313,14 +305,10 @@ def _daily_rows(
 ) -> dict[Line, list[DailyPrice]]:
     values = {"card_id": card_id, "since": since, "source": source, "price_key": price_key}
     query = _daily_query(since is not None, bool(source), bool(price_key))
-    db = router.db_for_read(PricePoint)
-    sql, params = query.sql(db, **{name: values[name] for name in query.stand_ins})
-    # Read through the driver's cursor: Django's converters, a call per row and column,
-    # would be most of a year's time, and the driver's own values serve: integers, a
-    # float mean, a date (SQLite's as text).
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, params)
-        fetched = cursor.fetchall()
+    # The driver's rows: Django's converters, a call per row and column, would be most
+    # of a year's time, and the driver's own values serve: integers, a float mean, a date
+    # (SQLite's as text).
+    fetched = query.fetch(**{name: values[name] for name in query.params})
     # Each day's midnight made once, whichever lines share the day; the rows, which come
     # line by line, made into DailyPrice without its __new__, a Python call per row.
     midnights = {}

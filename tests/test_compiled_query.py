@@ -1,13 +1,17 @@
 """Queries compiled once and run with new values (tcgtracker.lib.sql.CompiledQuery)."""
 
+import datetime as dt
 from unittest import mock
 
 import pytest
 from django.db.models.sql.compiler import SQLCompiler
 
 from cards.models import Card
+from prices.models import PriceSummary
 from tcgtracker.lib.sql import CompiledQuery
-from tests.factories import make_card, make_set
+from tests.factories import make_card, make_set, record_prices
+
+NOW = dt.datetime(2026, 3, 15, 12, tzinfo=dt.UTC)
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +120,21 @@ def test_a_datetime_parameter_is_sent_as_its_field_sends_it():
     assert created_before.objects(moment=card.created) == []
     with pytest.raises(TypeError, match="aware datetime"):
         created_before.objects(moment=dt.datetime(2024, 1, 1))
+
+
+def test_fetch_gives_the_drivers_rows_and_objects_the_converted_ones():
+    card = make_card()
+    record_prices(card, {"ungraded": 1234}, observed_at=NOW)
+    summaries = CompiledQuery(
+        lambda card_id: PriceSummary.objects.filter(card_id=card_id).values_list(
+            "market", "observed_at"
+        ),
+        card_id=int,
+    )
+    assert summaries.params == ("card_id",)
+    [(market, moment)] = summaries.fetch(card_id=card.pk)
+    assert market == 1234
+    # The converted rows are what the queryset reads, an aware datetime on every database
+    # (SQLite's driver gives text or a naive datetime).
+    assert summaries.objects(card_id=card.pk) == [(1234, NOW)]
+    assert summaries.fetch(card_id=card.pk + 1000) == []

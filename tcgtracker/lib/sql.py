@@ -50,6 +50,11 @@ class CompiledQuery:
         self._queryset = None
         self._compiled: dict[str, _Compiled] = {}
 
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The names of the values each run takes."""
+        return tuple(self._params)
+
     def objects(self, **values) -> list:
         """What iterating the queryset would give, for these parameter values."""
         values = self._checked(values)
@@ -57,6 +62,17 @@ class CompiledQuery:
             return list(self._build(**values))
         compiled, db = self._prepare()
         return compiled.objects(self._execute(compiled, db, values))
+
+    def fetch(self, **values) -> list:
+        """The rows as the database driver hands them over, no converter applied: for a
+        caller reading many rows whose driver values serve as they are (integers, a
+        float, a date — SQLite's as text), where a converter per row and column would be
+        most of the time."""
+        values = self._checked(values)
+        if not _bindable(values):
+            return list(self._build(**values))
+        compiled, db = self._prepare()
+        return self._execute(compiled, db, values)
 
     def exists(self, **values) -> bool:
         """Whether the queryset finds anything, as queryset.exists() asks it."""

@@ -385,7 +385,7 @@ def test_a_searchs_prices_are_the_card_answers_prices(api, base_set, charizard):
         ]
     )
     record_prices(charizard, {"ungraded": 30000, "LP": 25000})
-    other = make_card(card_set=base_set, name="Charizard ex")
+    other = make_card(card_set=base_set, name="Charizard ex", number="999")
     record_prices(other, {"ungraded": 1000})
 
     with time_machine.travel(timezone.now(), tick=False):
