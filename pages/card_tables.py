@@ -223,3 +223,71 @@ def _stat_row(line: LineStats) -> StatRow:
         volatility=volatility(line.volatility),
         trend=trend(line.trend),
     )
+
+
+def stats_table_body(rows: list[StatRow]) -> SafeString:
+    """The statistics table's rows as HTML, written here for the reason price_table_body
+    is: a handful of variables and conditions a row in the template engine."""
+    return format_html_join(
+        "\n",
+        "{}",
+        ((_stat_row_html(row),) for row in rows),
+    )
+
+
+def _stat_row_html(row: StatRow) -> SafeString:
+    if row.line.simulated:
+        tag = mark_safe(f" {SIMULATED_TAG}")
+    elif row.qualifier:
+        tag = format_html(
+            ' <span class="tag tag-qualifier" title="Asking prices of current listings, not '
+            'sales">{}</span>',
+            row.qualifier,
+        )
+    else:
+        tag = ""
+    return format_html(
+        "                    <tr{}>\n"
+        '                      <th scope="row" class="price-key">{}{}</th>\n'
+        '                      <td class="num" data-label="Observations">{} '
+        '<span class="price-range">{}</span></td>\n'
+        '                      <td class="num" data-label="Average · median"><strong>{}</strong> '
+        '<span class="price-range">median {}</span></td>\n'
+        '                      <td class="num" data-label="Low – high">{}</td>\n'
+        '                      <td class="num" data-label="Volatility">{}</td>\n'
+        '                      <td data-label="Trend">{}</td>\n'
+        "                    </tr>",
+        mark_safe(' class="is-simulated"') if row.line.simulated else "",
+        row.name,
+        tag,
+        row.observations,
+        row.days,
+        row.average,
+        row.median,
+        row.low_high,
+        row.volatility,
+        row.trend,
+    )
+
+
+def period_tabs(periods: list[tuple[str, str, str, str]], current: str) -> SafeString:
+    """The chart's period buttons, (value, label, the page's address for the period, the
+    htmx history endpoint's) each, the current one marked."""
+    return format_html_join(
+        "\n",
+        '              <a href="{}#chart"\n'
+        '                 hx-get="{}"\n'
+        '                 hx-replace-url="{}"\n'
+        '                 data-period="{}"{}>{}</a>',
+        (
+            (
+                page_url,
+                chart_url,
+                page_url,
+                value,
+                mark_safe(' aria-current="true"') if value == current else "",
+                label,
+            )
+            for value, label, page_url, chart_url in periods
+        ),
+    )

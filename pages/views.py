@@ -377,12 +377,16 @@ def chart_context(card, period: str) -> dict:
     now = timezone.now()
     data = history.read_period(card.pk, period, now)
     lines = stats.stats_of(data.days)
+    periods = period_links(card)
+    stat_rows = card_tables.stat_rows(lines)
     return {
         "chart": history.chart(period, now, data),
         "period": period,
         "period_spec": history.PERIODS[period],
-        "periods": period_links(card),
-        "stats": card_tables.stat_rows(lines),
+        "periods": periods,
+        "period_tabs": card_tables.period_tabs(periods, period),
+        "stats": stat_rows,
+        "stats_body": card_tables.stats_table_body(stat_rows),
         "stats_simulated": any(line.simulated for line in lines),
         "stats_rules": stats.RULES,
     }

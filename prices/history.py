@@ -142,11 +142,16 @@ def by_source(prices: list[PriceSummary]) -> list[SourcePrices]:
     return [SourcePrices(source, summaries) for source, summaries in groups.items()]
 
 
+# Compiled once per process (tcgtracker.lib.sql): every card page reads it.
+_SUMMARIES = CompiledQuery(
+    lambda card_id: PriceSummary.objects.filter(card_id=card_id), card_id=int
+)
+
+
 def current_prices(card) -> list[PriceSummary]:
     """The card's summaries in table order: by source, then raw before graded. One query."""
-    summaries = PriceSummary.objects.filter(card=card)
     return sorted(
-        summaries,
+        _SUMMARIES.objects(card_id=card.pk),
         key=lambda s: (SOURCE_ORDER.get(s.source, len(SOURCE_ORDER)), keys.sort_key(s.price_key)),
     )
 
@@ -221,14 +226,7 @@ def read_period(
         days = _daily_rows(card_id, since, source, price_key)
         order = sorted(days, key=_line_order)
         return PeriodData({line: days[line] for line in order}, bucket=spec.bucket)
-    points = PricePoint.objects.filter(card_id=card_id)
-    if since is not None:
-        points = points.filter(observed_at__gte=since)
-    if source:
-        points = points.filter(source=source)
-    if price_key:
-        points = points.filter(price_key=price_key)
-    lines = _every_point(points)
+    lines = _every_point(card_id, since, source, price_key)
     order = sorted(lines, key=_line_order)
     return PeriodData(
         {line: _days_of(lines[line]) for line in order}, {line: lines[line] for line in order}
@@ -248,56 +246,78 @@ def _line_order(line: Line):
     return (SOURCE_ORDER.get(line[0], len(SOURCE_ORDER)), keys.sort_key(line[1]), line[2])
 
 
-def _every_point(points) -> dict[Line, list[HistoryPoint]]:
-    rows = points.order_by("source", "price_key", "currency", "observed_at").values_list(
+def _points(card_id, since=None, source=None, price_key=None):
+    """The card's points, optionally since a moment, of one source or price key."""
+    points = PricePoint.objects.filter(card_id=card_id)
+    if since is not None:
+        points = points.filter(observed_at__gte=since)
+    if source is not None:
+        points = points.filter(source=source)
+    if price_key is not None:
+        points = points.filter(price_key=price_key)
+    return points
+
+
+def _every_point_query(card_id, since=None, source=None, price_key=None):
+    points = _points(card_id, since, source, price_key)
+    return points.order_by("source", "price_key", "currency", "observed_at").values_list(
         "source", "price_key", "currency", "observed_at", "market", "low", "high", "sample_size"
     )
+
+
+def _every_point(
+    card_id: int, since: dt.datetime | None, source: str, price_key: str
+) -> dict[Line, list[HistoryPoint]]:
+    values = {"card_id": card_id, "since": since, "source": source, "price_key": price_key}
+    query = _compiled(_every_point_query, since is not None, bool(source), bool(price_key))
+    # Converted as the queryset would (SQLite's datetimes are text), rows made into
+    # HistoryPoint without its __new__, a Python call per row.
+    make = tuple.__new__
     lines: dict[Line, list[HistoryPoint]] = {}
-    for row_source, row_key, currency, moment, market, low, high, sample in rows:
-        lines.setdefault((row_source, row_key, currency), []).append(
-            HistoryPoint(moment, market, low, high, sample)
-        )
+    for line, rows in itertools.groupby(
+        query.objects(**{name: values[name] for name in query.params}), operator.itemgetter(0, 1, 2)
+    ):
+        lines.setdefault(line, []).extend([make(HistoryPoint, row[3:]) for row in rows])
     return lines
 
 
 @functools.cache
-def _daily_query(since: bool, source: bool, price_key: bool) -> CompiledQuery:
-    """The daily query of one shape: with or without a start, a source, a price key,
+def _compiled(build, since: bool, source: bool, price_key: bool) -> CompiledQuery:
+    """`build`'s query of one shape: with or without a start, a source, a price key,
     compiled once (tcgtracker.lib.sql)."""
-
-    def build(card_id, since=None, source=None, price_key=None):
-        points = PricePoint.objects.filter(card_id=card_id)
-        if since is not None:
-            points = points.filter(observed_at__gte=since)
-        if source is not None:
-            points = points.filter(source=source)
-        if price_key is not None:
-            points = points.filter(price_key=price_key)
-        # Truncated to a date, which the driver hands over as it is: a datetime would go
-        # through Django's time-zone conversion per row. The mean cast to a float in the
-        # database: PostgreSQL's numeric average would load as a Decimal and be converted
-        # again; the cast rounds the same numeric to the same nearest float.
-        day = Trunc("observed_at", "day", output_field=DateField(), tzinfo=dt.UTC)
-        return (
-            points.annotate(day=day)
-            .values_list("source", "price_key", "currency", "day")
-            .annotate(
-                mean=Cast(Avg("market"), FloatField()),
-                count=Count("pk"),
-                lowest=Min("market"),
-                highest=Max("market"),
-                range_low=Min("low"),
-                range_high=Max("high"),
-                sample=Max("sample_size"),
-            )
-            .order_by("source", "price_key", "currency", "day")
-        )
-
     params = {"card_id": int, "since": dt.datetime, "source": str, "price_key": str}
     wanted = {"since": since, "source": source, "price_key": price_key}
     return CompiledQuery(
         build, **{name: kind for name, kind in params.items() if wanted.get(name, True)}
     )
+
+
+def _daily_query_build(card_id, since=None, source=None, price_key=None):
+    # Truncated to a date, which the driver hands over as it is: a datetime would go
+    # through Django's time-zone conversion per row. The mean cast to a float in the
+    # database: PostgreSQL's numeric average would load as a Decimal and be converted
+    # again; the cast rounds the same numeric to the same nearest float.
+    day = Trunc("observed_at", "day", output_field=DateField(), tzinfo=dt.UTC)
+    return (
+        _points(card_id, since, source, price_key)
+        .annotate(day=day)
+        .values_list("source", "price_key", "currency", "day")
+        .annotate(
+            mean=Cast(Avg("market"), FloatField()),
+            count=Count("pk"),
+            lowest=Min("market"),
+            highest=Max("market"),
+            range_low=Min("low"),
+            range_high=Max("high"),
+            sample=Max("sample_size"),
+        )
+        .order_by("source", "price_key", "currency", "day")
+    )
+
+
+def _daily_query(since: bool, source: bool, price_key: bool) -> CompiledQuery:
+    """The daily query of one shape, compiled once."""
+    return _compiled(_daily_query_build, since, source, price_key)
 
 
 def _daily_rows(

@@ -7,7 +7,13 @@ import pytest
 import time_machine
 from django.template import engines
 
-from pages.card_tables import price_rows, price_table_body, stat_rows
+from pages.card_tables import (
+    period_tabs,
+    price_rows,
+    price_table_body,
+    stat_rows,
+    stats_table_body,
+)
 from prices import history, stats
 from prices.writing import Observation, record_observations
 from tests.factories import make_card
@@ -117,3 +123,51 @@ def test_price_table_rows_escape_what_they_show():
     html = price_table_body([hostile], signed_in=True)
     assert "<script>" not in html
     assert html.count("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;q&quot;") == 5
+
+
+# What templates/pages/card_detail.html wrote for the statistics rows and the period
+# buttons before pages.card_tables wrote them.
+STATS_BEFORE = (Path(__file__).parent / "stats_rows_before.html").read_text()
+TABS_BEFORE = (Path(__file__).parent / "period_tabs_before.html").read_text()
+
+
+def test_the_statistics_rows_show_what_the_template_showed():
+    card = make_card(name=HOSTILE)
+    for day in range(12):
+        observe(card, "pricecharting", "ungraded", 1000 + day * 10, days_ago=day)
+        observe(card, "ebay", "ungraded", 1100 - day * 5, days_ago=day)
+        observe(card, "demo", "NM", 700 + day, days_ago=day)
+    observe(card, "tcgplayer", "NM", 950, days_ago=3)
+    rows = stat_rows(stats.card_stats(card.pk, "30d", NOW))
+    before = engines["django"].from_string(STATS_BEFORE).render({"stats": rows})
+    assert len(rows) == 4
+    assert same_markup(stats_table_body(rows)) == same_markup(before)
+
+
+def test_statistics_rows_escape_what_they_show():
+    card = make_card()
+    observe(card, "ebay", "ungraded", 1000)
+    [row] = stat_rows(stats.card_stats(card.pk, "30d", NOW))
+    hostile = type(row)(
+        **{**row.__dict__, "name": HOSTILE, "qualifier": HOSTILE, "average": HOSTILE}
+    )
+    html = stats_table_body([hostile])
+    before = engines["django"].from_string(STATS_BEFORE).render({"stats": [hostile]})
+    assert "<script>" not in html
+    assert html.count("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;q&quot;") == 3
+    assert same_markup(html) == same_markup(before)
+
+
+@pytest.mark.parametrize("current", ["7d", "1y"])
+def test_the_period_buttons_show_what_the_template_showed(current):
+    periods = [
+        ("7d", "7D", "/cards/1/a/?period=7d", "/cards/1/prices/history/?period=7d"),
+        ("1y", HOSTILE, f"/cards/1/{HOSTILE}/?period=1y", f"/h/{HOSTILE}"),
+    ]
+    before = (
+        engines["django"].from_string(TABS_BEFORE).render({"periods": periods, "period": current})
+    )
+    html = period_tabs(periods, current)
+    assert "<script>" not in html
+    assert html.count('aria-current="true"') == 1
+    assert same_markup(html) == same_markup(before)
