@@ -348,23 +348,35 @@ def _daily_rows(
 
 
 def _days_of(points: list[HistoryPoint]) -> list[DailyPrice]:
-    """Points in time order, summed up per UTC day."""
+    """Points in time order, summed up per UTC day. A day of one observation, the usual
+    case, is that observation as it is: no sums over one item."""
     by_day: dict[dt.date, list[HistoryPoint]] = {}
     for point in points:
         by_day.setdefault(point.moment.astimezone(dt.UTC).date(), []).append(point)
-    return [
-        DailyPrice(
-            dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC),
-            sum(point.market for point in found) / len(found),
-            len(found),
-            min(point.market for point in found),
-            max(point.market for point in found),
-            _least(point.low for point in found),
-            _most(point.high for point in found),
-            _most(point.sample_size for point in found),
+    make = tuple.__new__
+    days = []
+    for day, found in by_day.items():
+        midnight = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+        if len(found) == 1:
+            _, market, low, high, sample = found[0]
+            days.append(
+                make(DailyPrice, (midnight, market / 1, 1, market, market, low, high, sample))
+            )
+            continue
+        markets = [point.market for point in found]
+        days.append(
+            DailyPrice(
+                midnight,
+                sum(markets) / len(found),
+                len(found),
+                min(markets),
+                max(markets),
+                _least(point.low for point in found),
+                _most(point.high for point in found),
+                _most(point.sample_size for point in found),
+            )
         )
-        for day, found in by_day.items()
-    ]
+    return days
 
 
 def _buckets(days: list[DailyPrice], bucket: str) -> list[HistoryPoint]:
