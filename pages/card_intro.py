@@ -9,9 +9,9 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from django.template.defaultfilters import date as format_date
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from tcgtracker.lib.html import format_html, format_html_join
 from tcgtracker.lib.urls import reversed_once
 
 

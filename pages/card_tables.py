@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import quote
 
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from prices import history, keys
 from prices.models import PriceSummary
 from prices.stats import LineStats
 from prices.templatetags.prices import percent_change, trend, updated_time, volatility
+from tcgtracker.lib.html import format_html, format_html_join
 from tcgtracker.lib.money import format_money
 
 

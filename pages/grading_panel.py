@@ -7,11 +7,11 @@ figures themselves. Each value is escaped as the template's autoescaping escaped
 """
 
 from django.template.defaultfilters import floatformat
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from prices import history, keys
 from prices.templatetags.prices import time_ago
+from tcgtracker.lib.html import format_html, format_html_join
 from tcgtracker.lib.money import format_money
 from tcgtracker.lib.urls import reversed_with_id
 

@@ -24,11 +24,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Avg, Count, DateField, FloatField, Max, Min
 from django.db.models.functions import Cast, Trunc
 from django.utils import dateformat, timezone
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from prices import keys
 from prices.models import PricePoint, PriceSummary, Source
+from tcgtracker.lib.html import format_html
 from tcgtracker.lib.money import cents_to_float
 from tcgtracker.lib.sql import CompiledQuery
 

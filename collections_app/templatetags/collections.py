@@ -5,12 +5,12 @@ from urllib.parse import quote
 
 from django import template
 from django.template.defaulttags import CsrfTokenNode
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from collections_app.access import collection_choices_for_user, is_watching
 from collections_app.forms import FIRST_COLLECTION_NAME, blank_add_fields
 from collections_app.models import CollectionItem
+from tcgtracker.lib.html import format_html, format_html_join
 from tcgtracker.lib.money import format_money
 from tcgtracker.lib.urls import reversed_once, reversed_with_id
 

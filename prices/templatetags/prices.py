@@ -5,10 +5,10 @@ import datetime as dt
 from django import template
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from prices import history, keys, stats
+from tcgtracker.lib.html import format_html
 from tcgtracker.lib.money import format_money
 
 register = template.Library()
