@@ -32,11 +32,13 @@ from pages.card_cache import (
     is_anonymous_card_page,
 )
 from pages.card_intro import card_intro
+from pages.card_panels import alert_panel
 from pages.grading_panel import grading_panel
 from pages.popularity import count_view
 from prices import headline, history, movers, stats
 from prices.headline import HeadlineFigures
 from prices.models import Source
+from tcgtracker.context_processors import layout_urls
 from tcgtracker.lib.sql import CompiledQuery
 from tcgtracker.lib.urls import reversed_once, reversed_with_id
 
@@ -330,6 +332,15 @@ def card_detail(request, pk, slug=None):
         **card_price_context(card, period, request.user.is_authenticated),
     }
     context.update(grading_context(request, card, context["prices"]))
+    urls = layout_urls()
+    context["alert_panel"] = alert_panel(
+        card.pk,
+        request.user.is_authenticated,
+        context["create_alert_url"],
+        urls["alerts"],
+        urls["login"],
+        request.get_full_path(),
+    )
     count_view(request, card.pk)
     if cacheable:
         return cache_card_page(request, card, context, "pages/card_detail.html", generation)
