@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from django.utils.safestring import SafeString, mark_safe
 
-from prices import history, keys
+from prices import history, keys, stats
 from prices.models import PriceSummary
 from prices.stats import LineStats
 from prices.templatetags.prices import percent_change, trend, updated_time, volatility
@@ -290,4 +290,88 @@ def period_tabs(periods: list[tuple[str, str, str, str]], current: str) -> SafeS
             )
             for value, label, page_url, chart_url in periods
         ),
+    )
+
+
+STATS_HEAD = mark_safe(
+    "                <thead>\n"
+    "                  <tr>\n"
+    '                    <th scope="col">Condition / grade</th>\n'
+    '                    <th scope="col" class="num"><abbr title="Price observations in the '
+    'period, and the days they fall on">Observations</abbr></th>\n'
+    '                    <th scope="col" class="num"><abbr title="Mean and median of the daily '
+    'prices (a day with several observations counts once, at their average)">Average '
+    '<span class="th-sub">median</span></abbr></th>\n'
+    '                    <th scope="col" class="num"><abbr title="The lowest and highest price '
+    'observed in the period">Low – high</abbr></th>\n'
+    '                    <th scope="col" class="num"><abbr title="How much the price swings '
+    "from day to day, scaled to a year: the standard deviation of daily log returns × √365. "
+    '40% means a typical year moves the price by about ±40%.">Volatility</abbr></th>\n'
+    '                    <th scope="col"><abbr title="The best-fit slope of the daily prices, '
+    'in % per month, with how sure it is">Trend</abbr></th>\n'
+    "                  </tr>\n"
+    "                </thead>\n"
+)
+# The help below the table, its figures the rules of prices.stats (fixed per process).
+STATS_HELP = format_html(
+    '            <p id="stats-help" class="help stats-help">\n'
+    "              Average and median are of the daily prices; low and high the lowest and "
+    "highest price observed.\n"
+    "              <strong>Volatility</strong> is how much the price swings from day to day, "
+    "scaled to a year (the standard deviation of daily log returns × √365): 40% means a "
+    "typical year moves the price by about ±40%. It needs {} day-to-day changes.\n"
+    "              <strong>Trend</strong> is the best-fit slope of the daily prices in % per "
+    "month: rising or falling when its 95% confidence interval leaves out zero and it moves "
+    "at least {}% a month, flat otherwise, and too little data under {} days with a price "
+    "or over less than {} days.\n",
+    stats.RULES["min_returns"],
+    stats.RULES["flat_percent"],
+    stats.RULES["min_trend_days"],
+    stats.RULES["min_trend_span_days"],
+)
+STATS_SIMULATED = mark_safe(
+    'Rows marked <span class="tag tag-simulated">Simulated</span> describe the demo '
+    "simulation, not a market."
+)
+NO_STATS = mark_safe(
+    '            <p class="empty">No prices in this period, so no statistics. Try a longer '
+    "one.</p>\n"
+)
+
+
+def price_stats(card_name: str, words: str, body: SafeString, simulated: bool) -> SafeString:
+    """The statistics block under the chart: the table (its rows `body`,
+    stats_table_body()) over `words` ("the last 30 days") and its help, or why there is
+    none. Written here rather than in the template for the reason the rows are."""
+    if not body:
+        table = NO_STATS
+    else:
+        table = format_html(
+            '            <div class="stats-table-wrap">\n'
+            '              <table class="data-table stats-table" aria-describedby="stats-help">\n'
+            '                <caption class="visually-hidden">Price statistics of {} over {}, per '
+            "source and condition or grade</caption>\n"
+            "{}"
+            "                <tbody>\n"
+            "{}\n"
+            "                </tbody>\n"
+            "              </table>\n"
+            "            </div>\n"
+            "{}"
+            "              {}\n"
+            "            </p>\n",
+            card_name,
+            words,
+            STATS_HEAD,
+            body,
+            STATS_HELP,
+            STATS_SIMULATED if simulated else "",
+        )
+    return format_html(
+        '<div id="price-stats" class="price-stats">\n'
+        '          <h3 id="stats-heading">Statistics over {}</h3>\n'
+        "{}"
+        "        </div>",
+        words,
+        table,
     )

@@ -397,7 +397,12 @@ def chart_context(card, period: str) -> dict:
         "periods": periods,
         "period_tabs": card_tables.period_tabs(periods, period),
         "stats": stat_rows,
-        "stats_body": card_tables.stats_table_body(stat_rows),
+        "price_stats": card_tables.price_stats(
+            card.name,
+            history.PERIODS[period].words,
+            card_tables.stats_table_body(stat_rows),
+            any(line.simulated for line in lines),
+        ),
         "stats_simulated": any(line.simulated for line in lines),
         "stats_rules": stats.RULES,
     }

@@ -10,6 +10,7 @@ from django.template import engines
 from pages.card_tables import (
     period_tabs,
     price_rows,
+    price_stats,
     price_table_body,
     stat_rows,
     stats_table_body,
@@ -170,4 +171,33 @@ def test_the_period_buttons_show_what_the_template_showed(current):
     html = period_tabs(periods, current)
     assert "<script>" not in html
     assert html.count('aria-current="true"') == 1
+    assert same_markup(html) == same_markup(before)
+
+
+# What templates/pages/card_detail.html wrote for the statistics block (its rows aside).
+PRICE_STATS_BEFORE = (Path(__file__).parent / "price_stats_before.html").read_text()
+
+
+@pytest.mark.parametrize("simulated", [True, False])
+@pytest.mark.parametrize("priced", [True, False])
+def test_the_statistics_block_shows_what_the_template_showed(simulated, priced):
+    card = make_card(name=HOSTILE)
+    if priced:
+        for day in range(3):
+            observe(card, "demo" if simulated else "ebay", "ungraded", 1000 + day, days_ago=day)
+    rows = stat_rows(stats.card_stats(card.pk, "30d", NOW))
+    body = stats_table_body(rows)
+    words = history.PERIODS["30d"].words
+    context = {
+        "card": card,
+        "period_spec": history.PERIODS["30d"],
+        "stats": rows,
+        "stats_body": body,
+        "stats_simulated": any(row.line.simulated for row in rows),
+        "stats_rules": stats.RULES,
+    }
+    before = engines["django"].from_string(PRICE_STATS_BEFORE).render(context)
+    html = price_stats(card.name, words, body, context["stats_simulated"])
+    assert "<script>" not in html
+    assert ("Rows marked" in html) == (simulated and priced)
     assert same_markup(html) == same_markup(before)
