@@ -38,7 +38,6 @@ from pages.popularity import count_view
 from prices import headline, history, movers, stats
 from prices.headline import HeadlineFigures
 from prices.models import Source
-from tcgtracker.context_processors import layout_urls
 from tcgtracker.lib.sql import CompiledQuery
 from tcgtracker.lib.urls import reversed_once, reversed_with_id
 
@@ -332,13 +331,12 @@ def card_detail(request, pk, slug=None):
         **card_price_context(card, period, request.user.is_authenticated),
     }
     context.update(grading_context(request, card, context["prices"]))
-    urls = layout_urls()
     context["alert_panel"] = alert_panel(
         card.pk,
         request.user.is_authenticated,
         context["create_alert_url"],
-        urls["alerts"],
-        urls["login"],
+        reversed_once("alerts:list"),
+        reversed_once("account_login"),
         request.get_full_path(),
     )
     count_view(request, card.pk)
