@@ -12,11 +12,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from cards.models import CARD_ROW_COLUMNS, Card, CardRow, CardSet, Game, card_rows, card_urls
+from cards.models import Card, CardRow, CardSet, Game, card_urls
 from cards.search import (
     SORTS,
     filter_choices,
-    order_cards,
     parse_query,
     search_page,
     suggest_spelling,
@@ -34,6 +33,7 @@ from pages.card_cache import (
 from pages.card_intro import card_intro
 from pages.grading_panel import grading_panel
 from pages.popularity import count_view
+from pages.set_cards import SET_SORTS, SetCards, set_by_code
 from prices import headline, history, movers, stats
 from prices.headline import HeadlineFigures
 from prices.models import Source
@@ -42,8 +42,6 @@ from tcgtracker.lib.urls import reversed_once, reversed_with_id
 
 HOME_MOVERS_PERIOD = "7d"
 HOME_WATCHLIST_SIZE = 12
-# A set page sorts as search does, less what means nothing within one set.
-SET_SORTS = {value: label for value, label in SORTS.items() if value not in ("relevance", "newest")}
 SET_VIEWS = {"grid": "Cards", "table": "Price table"}
 # The graded column of a set's price table.
 SET_TABLE_GRADE = "PSA 10"
@@ -214,7 +212,7 @@ def game_set_values(game: str) -> dict:
 
 @require_safe
 def set_detail(request, game, code):
-    card_set = get_object_or_404(CardSet, game=game, code__iexact=code)
+    card_set = set_by_code(game, code)
     if card_set.code != code:
         return redirect(card_set, permanent=True)
     sort = request.GET.get("sort", "")
@@ -225,11 +223,9 @@ def set_detail(request, game, code):
         view = "grid"
     # The tiles and the price table show a few columns of each card, read as tuples
     # (cards.models.CardRow); each card's set is this one, not read again with every card.
-    cards = order_cards(card_set.cards.all(), sort, has_text=False, prices=headline.annotate)
-    page = Paginator(cards.values_list(*CARD_ROW_COLUMNS), settings.SET_PAGE_SIZE).get_page(
+    page = Paginator(SetCards(card_set, sort), settings.SET_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    page.object_list = card_rows(page.object_list, card_set)
     rows = with_headlines(page.object_list)
     graded = {}
     if view == "table":
