@@ -23,7 +23,7 @@ from cards.search import (
 from collections_app import access
 from collections_app.models import Watch
 from collections_app.valuation import raw_prices
-from pages import card_tables, grading
+from pages import card_tables, grading, set_controls
 from pages.card_cache import (
     cache_card_page,
     cached_card_page,
@@ -43,6 +43,8 @@ from tcgtracker.lib.urls import reversed_once, reversed_with_id
 HOME_MOVERS_PERIOD = "7d"
 HOME_WATCHLIST_SIZE = 12
 SET_VIEWS = {"grid": "Cards", "table": "Price table"}
+SET_SORT_CHOICES = list(SET_SORTS.items())
+SET_VIEW_CHOICES = list(SET_VIEWS.items())
 # The graded column of a set's price table.
 SET_TABLE_GRADE = "PSA 10"
 MOST_VALUABLE_SIZE = 5
@@ -237,16 +239,17 @@ def set_detail(request, game, code):
         "page": page,
         "tiles": rows,
         "rows": [(card, url, price, graded.get(card.pk)) for card, url, price in rows],
-        "sort": sort,
-        "sorts": list(SET_SORTS.items()),
+        # The form and the page links, written in Python (pages.set_controls).
+        "controls": set_controls.controls(
+            card_set.get_absolute_url(), SET_SORT_CHOICES, sort, SET_VIEW_CHOICES, view
+        ),
+        "pagination": set_controls.pagination(page, _set_page_query(sort, view)),
         "view": view,
-        "views": list(SET_VIEWS.items()),
         "table_grade": SET_TABLE_GRADE,
         "set_value": value,
         "most_valuable": most_valuable,
         "simulated": any(price.is_simulated for price in shown)
         or any(price.is_simulated for _, price in most_valuable),
-        "page_query": _set_page_query(sort, view),
     }
     return render(request, "pages/set_detail.html", context)
 
