@@ -34,6 +34,7 @@ from pages.card_intro import card_intro
 from pages.grading_panel import grading_panel
 from pages.popularity import count_view
 from pages.set_cards import SET_SORTS, SetCards, set_by_code
+from pages.set_header import set_header
 from prices import headline, history, movers, stats
 from prices.headline import HeadlineFigures
 from prices.models import Source
@@ -239,7 +240,9 @@ def set_detail(request, game, code):
         "page": page,
         "tiles": rows,
         "rows": [(card, url, price, graded.get(card.pk)) for card, url, price in rows],
-        # The form and the page links, written in Python (pages.set_controls).
+        # The header, the form and the page links, written in Python (pages.set_header,
+        # pages.set_controls).
+        "header": set_header(card_set, page.paginator.count, value),
         "controls": set_controls.controls(
             card_set.get_absolute_url(), SET_SORT_CHOICES, sort, SET_VIEW_CHOICES, view
         ),
