@@ -2,6 +2,8 @@
 price table and chart, the movers. The layer above the apps: cards knows nothing of prices,
 prices nothing of collections; these pages put them together."""
 
+from typing import NamedTuple
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -9,6 +11,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -32,6 +35,7 @@ from pages.card_cache import (
 )
 from pages.card_intro import card_intro
 from pages.grading_panel import grading_panel
+from pages.mover_list import mover_list
 from pages.popularity import count_view
 from pages.set_cards import SET_SORTS, SetCards, set_by_code
 from pages.set_header import set_header
@@ -233,7 +237,7 @@ def set_detail(request, game, code):
     graded = {}
     if view == "table":
         graded = headline.key_prices((card.pk for card, _, _ in rows), SET_TABLE_GRADE)
-    value, most_valuable = set_summary(card_set)
+    value, most_valuable, most_valuable_simulated = set_summary(card_set)
     shown = [price for _, _, price in rows if price] + list(graded.values())
     context = {
         "card_set": card_set,
@@ -250,26 +254,40 @@ def set_detail(request, game, code):
         "view": view,
         "table_grade": SET_TABLE_GRADE,
         "set_value": value,
-        "most_valuable": most_valuable,
-        "simulated": any(price.is_simulated for price in shown)
-        or any(price.is_simulated for _, price in most_valuable),
+        "most_valuable": mark_safe(most_valuable),
+        "simulated": any(price.is_simulated for price in shown) or most_valuable_simulated,
     }
     return render(request, "pages/set_detail.html", context)
 
 
-def set_summary(card_set) -> tuple:
-    """A set's value and its most valuable cards with their prices, cached for
-    SET_VALUES_CACHE_SECONDS: both read every card's headline price."""
-    key = f"pages:set-summary:v1:{card_set.pk}"
+class SetSummary(NamedTuple):
+    """What a set page shows of all its cards' prices: its value (prices.headline.SetValue,
+    or None), its most valuable cards as their list's markup (pages.mover_list; empty when
+    none is priced), and whether any of those has only a simulated price."""
+
+    value: headline.SetValue | None
+    most_valuable: str
+    most_valuable_simulated: bool
+
+
+def set_summary(card_set) -> SetSummary:
+    """A set's SetSummary, cached for SET_VALUES_CACHE_SECONDS: both read every card's
+    headline price. The most valuable cards are kept as their markup: the list read back
+    from the cache as models, then written, cost a page more than the rest of its header."""
+    key = f"pages:set-summary:v2:{card_set.pk}"
     summary = cache.get(key)
     if summary is None:
         cards = card_set.cards.select_related("card_set")
         most_valuable = headline.most_valuable(cards, MOST_VALUABLE_SIZE)
         for _, price in most_valuable:
             price.period_change = price.change_7d
-        summary = (headline.set_values([card_set.pk]).get(card_set.pk), most_valuable)
-        cache.set(key, summary, SET_VALUES_CACHE_SECONDS)
-    return summary
+        summary = SetSummary(
+            headline.set_values([card_set.pk]).get(card_set.pk),
+            str(mover_list(most_valuable, pairs=True)) if most_valuable else "",
+            any(price.is_simulated for _, price in most_valuable),
+        )
+        cache.set(key, tuple(summary), SET_VALUES_CACHE_SECONDS)
+    return SetSummary(*summary)
 
 
 def _set_page_query(sort: str, view: str) -> str:
