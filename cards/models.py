@@ -255,7 +255,8 @@ CARD_ROW_COLUMNS = CardRow._fields[:-1]
 def card_rows(cards: Iterable[tuple], card_set: CardSet) -> list[CardRow]:
     """One set's cards, read as values_list(*CARD_ROW_COLUMNS) (and perhaps paginated),
     as CardRows of that set."""
-    return [CardRow(*columns, card_set) for columns in cards]
+    make = tuple.__new__  # CardRow's own __new__ is a Python call per row
+    return [make(CardRow, (*columns, card_set)) for columns in cards]
 
 
 # A card page's route ends with "<int:pk>/<slug:slug>/" (pages.urls): card_urls() reverses

@@ -2,6 +2,8 @@
 price table and chart, the movers. The layer above the apps: cards knows nothing of prices,
 prices nothing of collections; these pages put them together."""
 
+from typing import NamedTuple
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -9,14 +11,14 @@ from django.db.models import Count
 from django.http import Http404, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from cards.models import CARD_ROW_COLUMNS, Card, CardRow, CardSet, Game, card_rows, card_urls
+from cards.models import Card, CardRow, CardSet, Game, card_urls
 from cards.search import (
     SORTS,
     filter_choices,
-    order_cards,
     parse_query,
     search_page,
     suggest_spelling,
@@ -24,7 +26,7 @@ from cards.search import (
 from collections_app import access
 from collections_app.models import Watch
 from collections_app.valuation import raw_prices
-from pages import card_tables, grading
+from pages import card_tables, grading, set_controls
 from pages.card_cache import (
     cache_card_page,
     cached_card_page,
@@ -34,7 +36,10 @@ from pages.card_cache import (
 from pages.card_intro import card_intro
 from pages.card_panels import alert_panel
 from pages.grading_panel import grading_panel
+from pages.mover_list import mover_list
 from pages.popularity import count_view
+from pages.set_cards import SET_SORTS, SetCards, set_by_code
+from pages.set_header import set_header
 from prices import headline, history, movers, stats
 from prices.headline import HeadlineFigures
 from prices.models import Source
@@ -43,9 +48,9 @@ from tcgtracker.lib.urls import reversed_once, reversed_with_id
 
 HOME_MOVERS_PERIOD = "7d"
 HOME_WATCHLIST_SIZE = 12
-# A set page sorts as search does, less what means nothing within one set.
-SET_SORTS = {value: label for value, label in SORTS.items() if value not in ("relevance", "newest")}
 SET_VIEWS = {"grid": "Cards", "table": "Price table"}
+SET_SORT_CHOICES = list(SET_SORTS.items())
+SET_VIEW_CHOICES = list(SET_VIEWS.items())
 # The graded column of a set's price table.
 SET_TABLE_GRADE = "PSA 10"
 MOST_VALUABLE_SIZE = 5
@@ -215,7 +220,7 @@ def game_set_values(game: str) -> dict:
 
 @require_safe
 def set_detail(request, game, code):
-    card_set = get_object_or_404(CardSet, game=game, code__iexact=code)
+    card_set = set_by_code(game, code)
     if card_set.code != code:
         return redirect(card_set, permanent=True)
     sort = request.GET.get("sort", "")
@@ -226,49 +231,64 @@ def set_detail(request, game, code):
         view = "grid"
     # The tiles and the price table show a few columns of each card, read as tuples
     # (cards.models.CardRow); each card's set is this one, not read again with every card.
-    cards = order_cards(card_set.cards.all(), sort, has_text=False, prices=headline.annotate)
-    page = Paginator(cards.values_list(*CARD_ROW_COLUMNS), settings.SET_PAGE_SIZE).get_page(
+    page = Paginator(SetCards(card_set, sort), settings.SET_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    page.object_list = card_rows(page.object_list, card_set)
     rows = with_headlines(page.object_list)
     graded = {}
     if view == "table":
         graded = headline.key_prices((card.pk for card, _, _ in rows), SET_TABLE_GRADE)
-    value, most_valuable = set_summary(card_set)
+    value, most_valuable, most_valuable_simulated = set_summary(card_set)
     shown = [price for _, _, price in rows if price] + list(graded.values())
     context = {
         "card_set": card_set,
         "page": page,
         "tiles": rows,
         "rows": [(card, url, price, graded.get(card.pk)) for card, url, price in rows],
-        "sort": sort,
-        "sorts": list(SET_SORTS.items()),
+        # The header, the form and the page links, written in Python (pages.set_header,
+        # pages.set_controls).
+        "header": set_header(card_set, page.paginator.count, value),
+        "controls": set_controls.controls(
+            card_set.get_absolute_url(), SET_SORT_CHOICES, sort, SET_VIEW_CHOICES, view
+        ),
+        "pagination": set_controls.pagination(page, _set_page_query(sort, view)),
         "view": view,
-        "views": list(SET_VIEWS.items()),
         "table_grade": SET_TABLE_GRADE,
         "set_value": value,
-        "most_valuable": most_valuable,
-        "simulated": any(price.is_simulated for price in shown)
-        or any(price.is_simulated for _, price in most_valuable),
-        "page_query": _set_page_query(sort, view),
+        "most_valuable": mark_safe(most_valuable),
+        "simulated": any(price.is_simulated for price in shown) or most_valuable_simulated,
     }
     return render(request, "pages/set_detail.html", context)
 
 
-def set_summary(card_set) -> tuple:
-    """A set's value and its most valuable cards with their prices, cached for
-    SET_VALUES_CACHE_SECONDS: both read every card's headline price."""
-    key = f"pages:set-summary:v1:{card_set.pk}"
+class SetSummary(NamedTuple):
+    """What a set page shows of all its cards' prices: its value (prices.headline.SetValue,
+    or None), its most valuable cards as their list's markup (pages.mover_list; empty when
+    none is priced), and whether any of those has only a simulated price."""
+
+    value: headline.SetValue | None
+    most_valuable: str
+    most_valuable_simulated: bool
+
+
+def set_summary(card_set) -> SetSummary:
+    """A set's SetSummary, cached for SET_VALUES_CACHE_SECONDS: both read every card's
+    headline price. The most valuable cards are kept as their markup: the list read back
+    from the cache as models, then written, cost a page more than the rest of its header."""
+    key = f"pages:set-summary:v2:{card_set.pk}"
     summary = cache.get(key)
     if summary is None:
         cards = card_set.cards.select_related("card_set")
         most_valuable = headline.most_valuable(cards, MOST_VALUABLE_SIZE)
         for _, price in most_valuable:
             price.period_change = price.change_7d
-        summary = (headline.set_values([card_set.pk]).get(card_set.pk), most_valuable)
-        cache.set(key, summary, SET_VALUES_CACHE_SECONDS)
-    return summary
+        summary = SetSummary(
+            headline.set_values([card_set.pk]).get(card_set.pk),
+            str(mover_list(most_valuable, pairs=True)) if most_valuable else "",
+            any(price.is_simulated for _, price in most_valuable),
+        )
+        cache.set(key, tuple(summary), SET_VALUES_CACHE_SECONDS)
+    return SetSummary(*summary)
 
 
 def _set_page_query(sort: str, view: str) -> str:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -44,7 +45,7 @@ from django.db.models.functions import RowNumber
 from cards.models import Card
 from prices import keys
 from prices.models import PriceSummary, Source
-from tcgtracker.lib.sql import ids_in
+from tcgtracker.lib.sql import CompiledQuery, ids_in
 
 CURRENCY = "USD"
 HEADLINE_KEYS = [keys.UNGRADED, *keys.CONDITIONS]
@@ -121,12 +122,37 @@ class HeadlineFigures(NamedTuple):
         return self.source == Source.DEMO
 
 
+# _candidates() of many cards (a set page's 120) on PostgreSQL, as HeadlineFigures'
+# columns: one array parameter, so one shape whatever the number of cards, compiled once
+# (writing its SQL took longer than the database took to answer it).
+_MANY_CANDIDATE_FIGURES = CompiledQuery(
+    lambda ids: PriceSummary.objects.filter(
+        card_id__in=ids_in(ids), currency=CURRENCY, price_key__in=HEADLINE_KEYS
+    ).values_list(*HeadlineFigures._fields),
+    ids=list,
+)
+
+
 def headline_figures(card_ids: Iterable[int]) -> dict[int, HeadlineFigures]:
     """headline_prices() as HeadlineFigures: the same choice, for a list to show."""
+    ids = list(set(card_ids))
+    if len(ids) > MANY_IDS and connection.vendor == "postgresql":
+        # The driver's values are the queryset's: integers, text, a float, an aware
+        # datetime (no converter on PostgreSQL).
+        rows = _MANY_CANDIDATE_FIGURES.fetch(ids=ids)
+    else:
+        rows = _candidates(ids).values_list(*HeadlineFigures._fields)
     by_card: dict[int, list[HeadlineFigures]] = defaultdict(list)
-    for columns in _candidates(card_ids).values_list(*HeadlineFigures._fields):
-        by_card[columns[1]].append(HeadlineFigures._make(columns))
-    return {card_id: price for card_id, rows in by_card.items() if (price := choose(rows))}
+    make = tuple.__new__  # HeadlineFigures' own __new__ is a Python call per row
+    for columns in rows:
+        by_card[columns[1]].append(make(HeadlineFigures, columns))
+    # Every candidate is eligible (the query asks for USD and the headline keys only):
+    # a card's one candidate is its choice.
+    return {
+        card_id: price
+        for card_id, found in by_card.items()
+        if (price := found[0] if len(found) == 1 else choose(found))
+    }
 
 
 def _candidates(card_ids: Iterable[int]) -> QuerySet:

@@ -4,11 +4,12 @@ import datetime as dt
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.db.models.sql.compiler import SQLCompiler
 
 from cards.models import Card
 from prices.models import PriceSummary
-from tcgtracker.lib.sql import CompiledQuery
+from tcgtracker.lib.sql import CompiledQuery, ids_in
 from tests.factories import make_card, make_set, record_prices
 
 NOW = dt.datetime(2026, 3, 15, 12, tzinfo=dt.UTC)
@@ -138,3 +139,51 @@ def test_fetch_gives_the_drivers_rows_and_objects_the_converted_ones():
     # (SQLite's driver gives text or a naive datetime).
     assert summaries.objects(card_id=card.pk) == [(1234, NOW)]
     assert summaries.fetch(card_id=card.pk + 1000) == []
+
+
+def test_a_slice_is_written_at_each_run_and_reads_what_the_queryset_slice_reads():
+    card_set = make_set()
+    for number in range(1, 8):
+        make_card(card_set=card_set, number=str(number), name=f"Card {number}")
+    in_order = CompiledQuery(
+        lambda set_id: Card.objects.filter(card_set_id=set_id).order_by("pk").values_list("name"),
+        set_id=int,
+    )
+    queryset = Card.objects.filter(card_set=card_set).order_by("pk").values_list("name")
+    pages = [list(queryset[0:3]), list(queryset[3:6]), list(queryset[6:100])]
+    assert in_order.fetch_slice(0, 3, set_id=card_set.pk) == pages[0]
+    with mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError("compiled again")):
+        assert in_order.fetch_slice(3, 6, set_id=card_set.pk) == pages[1]
+        assert in_order.fetch_slice(6, 100, set_id=card_set.pk) == pages[2] != []
+        assert in_order.fetch_slice(100, 103, set_id=card_set.pk) == []
+    assert in_order.fetch(set_id=card_set.pk) == list(queryset)  # the unsliced SQL unchanged
+
+
+def test_an_empty_slice_asks_nothing_and_a_negative_one_is_refused(django_assert_num_queries):
+    query = CompiledQuery(lambda pk: Card.objects.filter(pk=pk).values_list("name"), pk=int)
+    with django_assert_num_queries(0):
+        assert query.fetch_slice(5, 5, pk=1) == []
+    with pytest.raises(ValueError, match="0 or after"):
+        query.fetch_slice(-1, 5, pk=1)
+    sliced = CompiledQuery(lambda pk: Card.objects.filter(pk=pk).values_list("name")[:1], pk=int)
+    with pytest.raises(ValueError, match="sliced again"):
+        sliced.fetch_slice(0, 1, pk=1)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="an array parameter: PostgreSQL's")
+def test_a_list_of_ids_is_one_array_parameter_on_postgresql():
+    cards = [make_card(number=str(number)) for number in range(1, 5)]
+    by_ids = CompiledQuery(
+        lambda ids: Card.objects.filter(pk__in=ids_in(ids)).order_by("pk").values_list("pk"),
+        ids=list,
+    )
+    assert by_ids.fetch(ids=[cards[0].pk, cards[2].pk]) == [(cards[0].pk,), (cards[2].pk,)]
+    with mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError("compiled again")):
+        assert by_ids.fetch(ids=[card.pk for card in cards]) == [(card.pk,) for card in cards]
+        assert by_ids.fetch(ids=[]) == []
+
+
+def test_a_list_written_as_one_placeholder_per_item_is_refused():
+    per_item = CompiledQuery(lambda ids: Card.objects.filter(pk__in=list(ids)), ids=list)
+    with pytest.raises(ValueError, match="not one SQL parameter"):
+        per_item.objects(ids=[1, 2])

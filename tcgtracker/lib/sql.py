@@ -32,10 +32,12 @@ class CompiledQuery:
     costs more than PostgreSQL takes to answer a lookup by primary key; a page that runs
     the same few lookups on every request pays it again each time. `build` writes the
     queryset once, taking each parameter as a keyword (`params` names them and their type:
-    int, str, or datetime compared with a DateTimeField); it is called with stand-in
+    int, str, datetime compared with a DateTimeField, or list: integers the query sends as
+    one array parameter, as ids_in() does on PostgreSQL); it is called with stand-in
     values, compiled, and each run puts the real values where the stand-ins were. A
-    stand-in that does not come out as one SQL parameter (a LIKE pattern, a slice) is
-    refused when the query is compiled.
+    stand-in that does not come out as one SQL parameter (a LIKE pattern, a slice, a list
+    written as one placeholder per item) is refused when the query is compiled. A slice
+    is written at each run instead (fetch_slice()).
 
     Runs return what the queryset would: model instances (with select_related objects and
     annotations), or the rows of values_list(). Each run reads the database the queryset
@@ -43,8 +45,8 @@ class CompiledQuery:
     """
 
     def __init__(self, build, **params: type):
-        if not params or any(kind not in (int, str, dt.datetime) for kind in params.values()):
-            raise TypeError("CompiledQuery parameters are int, str or datetime.")
+        if not params or any(kind not in _KINDS for kind in params.values()):
+            raise TypeError("CompiledQuery parameters are int, str, datetime or list.")
         self._build = build
         self._params = params
         self._queryset = None
@@ -74,6 +76,25 @@ class CompiledQuery:
         compiled, db = self._prepare()
         return self._execute(compiled, db, values)
 
+    def fetch_slice(self, start: int, stop: int, /, **values) -> list:
+        """fetch() of queryset[start:stop]. Django writes a slice's LIMIT and OFFSET into
+        the SQL as numbers, not parameters: they are written after the compiled SQL at
+        each run, as the queryset writes them, so that one compiled query serves every
+        page of a list."""
+        start, stop = int(start), int(stop)
+        if start < 0 or stop < 0:
+            raise ValueError("A slice of a compiled query starts and stops at 0 or after.")
+        values = self._checked(values)
+        if not _bindable(values):
+            return list(self._build(**values)[start:stop])
+        if stop <= start:
+            return []  # as the queryset: an empty slice asks nothing
+        compiled, db = self._prepare()
+        if compiled.sliced:
+            raise ValueError("A sliced queryset cannot be sliced again at each run.")
+        limits = connections[db].ops.limit_offset_sql(start, stop)
+        return self._execute(compiled, db, values, f"{compiled.sql} {limits}")
+
     def exists(self, **values) -> bool:
         """Whether the queryset finds anything, as queryset.exists() asks it."""
         values = self._checked(values)
@@ -92,6 +113,8 @@ class CompiledQuery:
                 if not isinstance(value, dt.datetime) or timezone.is_naive(value):
                     raise TypeError(f"{name!r} must be an aware datetime.")
                 checked[name] = value
+            elif kind is list:
+                checked[name] = [int(item) for item in value]
             else:
                 checked[name] = kind(value)
         return checked
@@ -117,11 +140,13 @@ class CompiledQuery:
                 stand_ins[name] = _INT_STAND_IN + index
             elif kind is str:
                 stand_ins[name] = _STR_STAND_IN.format(index)
+            elif kind is list:
+                stand_ins[name] = [_INT_STAND_IN + index]
             else:
                 stand_ins[name] = _DATETIME_STAND_IN + dt.timedelta(microseconds=index)
         return stand_ins
 
-    def _execute(self, compiled, db: str, values: dict) -> list:
+    def _execute(self, compiled, db: str, values: dict, sql: str | None = None) -> list:
         params = list(compiled.params)
         ops = connections[db].ops
         for name, position in compiled.positions.items():
@@ -131,7 +156,7 @@ class CompiledQuery:
                 ops.adapt_datetimefield_value(value) if isinstance(value, dt.datetime) else value
             )
         with connections[db].cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            cursor.execute(compiled.sql if sql is None else sql, params)
             return cursor.fetchall()
 
 
@@ -140,12 +165,16 @@ def _bindable(values: dict) -> bool:
     like /cards/99999999999999999999/) goes through the ORM, which answers it without
     sending it (an exact match finds nothing, an exclusion excludes nothing)."""
     return all(
-        not isinstance(value, int) or _BIGINT_MIN <= value <= _BIGINT_MAX
+        _BIGINT_MIN <= value <= _BIGINT_MAX
+        if isinstance(value, int)
+        else not isinstance(value, list)
+        or all(_BIGINT_MIN <= item <= _BIGINT_MAX for item in value)
         for value in values.values()
     )
 
 
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+_KINDS = (int, str, dt.datetime, list)
 
 
 class _Compiled:
@@ -155,6 +184,7 @@ class _Compiled:
         self.db = db
         self.sql, params = compiler.as_sql()
         self.params = tuple(params)
+        self.sliced = compiler.query.is_sliced
         self.positions = {}
         for name, stand_in in stand_ins.items():
             if isinstance(stand_in, dt.datetime):

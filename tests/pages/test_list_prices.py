@@ -125,6 +125,30 @@ def test_set_page_shows_the_master_set_value_and_its_most_valuable_cards(client)
     assert "Unpriced" not in most_valuable
 
 
+def test_a_set_page_answered_from_its_cached_summary_reads_as_the_first_did(client):
+    card_set, _ = priced_set("prc6")
+    record_prices(make_card(card_set=card_set, number="9", name="Demo"), {"NM": 5}, source="demo")
+    first = client.get(card_set.get_absolute_url()).content.decode()
+
+    with CaptureQueriesContext(connection) as context:
+        again = client.get(card_set.get_absolute_url()).content.decode()
+
+    assert again.split("<main")[1] == first.split("<main")[1]  # the CSRF token aside
+    assert not any("COUNT" in query["sql"] and "SUM" in query["sql"] for query in context)
+    assert '<h2 id="most-valuable-heading">Most valuable</h2>' in again
+    assert "Demo prices are a simulation" in again  # the demo price is among the five
+
+
+def test_a_set_without_prices_shows_no_value_and_no_most_valuable_list(client):
+    card_set = make_set(code="prc7")
+    make_card(card_set=card_set, name="Unpriced")
+
+    html = client.get(card_set.get_absolute_url()).content.decode()
+
+    assert "Set value" not in html and "most-valuable" not in html
+    assert "Demo prices are a simulation" not in html
+
+
 def test_set_page_price_table_has_number_name_rarity_ungraded_psa_10_and_7_day_change(client):
     card_set = make_set(code="tbl1")
     card = make_card(card_set=card_set, number="4", name="Charizard", rarity="Rare Holo")

@@ -7,10 +7,12 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.template import engines
 from django.test import RequestFactory
+from django.utils import timezone
 
 from cards.models import Card
 from pages import tiles
 from pages.views import with_headlines
+from prices.headline import HeadlineFigures
 from tests.factories import make_card, make_set, make_user, record_prices
 from tests.pages.test_price_pages import write_history
 
@@ -223,3 +225,31 @@ def test_every_value_of_a_tile_is_escaped(client):
     assert f'aria-label="No image for {ESCAPED}">&lt;</span>' in grid
     assert f'aria-label="Add {ESCAPED}, {ESCAPED} 2/100, to a collection"' in grid
     assert f"?card={bare.pk}&amp;next=/sets/pokemon/esc1/%3Fsort%3Dname%26x%3D%253Cb%253E" in grid
+
+
+def test_prices_shown_again_read_as_the_template_wrote_them_each_with_its_own_figures():
+    # A tile's figures are remembered by their values (pages.tiles._figures): a price seen
+    # before reads as it did, and one differing in any figure reads as its own.
+    card = make_card(name="Eevee")
+    shown = HeadlineFigures(
+        pk=1,
+        card_id=card.pk,
+        source="pricecharting",
+        price_key="ungraded",
+        currency="USD",
+        market=123456,
+        change_7d=12.46,
+        observed_at=timezone.now(),
+    )
+    variants = [
+        shown,
+        shown._replace(market=123457),
+        shown._replace(change_7d=-0.04),
+        shown._replace(change_7d=None),
+        shown._replace(price_key="NM"),
+        shown._replace(source="demo"),
+        shown._replace(currency="EUR"),
+    ]
+    rows = [(card, f"/cards/{n}/", price) for n, price in enumerate(variants)] * 2
+
+    assert squeeze(tiles.grid(rows)) == squeeze(template_grid(rows, AnonymousUser(), None))

@@ -189,3 +189,46 @@ def test_a_page_of_many_cards_reads_each_ones_headline():
     assert {card_id: price.market for card_id, price in figures.items()} == {
         card.pk: 100 + n for n, card in enumerate(cards)
     }
+
+
+def test_a_page_of_many_cards_gets_the_figures_of_the_summaries_each_one_would_get():
+    # Past MANY_IDS the ids go as one array parameter (on PostgreSQL, through a query
+    # compiled once): the same choice, the same columns with the same types.
+    rng = random.Random(3)
+    now = timezone.now()
+    card_set = make_set(code="many2")
+    cards = [make_card(card_set=card_set, number=str(n)) for n in range(headline.MANY_IDS + 5)]
+    for card in cards:
+        combos = rng.sample(
+            list(itertools.product(["pricecharting", "ebay", "demo"], ["ungraded", "NM", "LP"])),
+            rng.randint(0, 3),
+        )
+        record_observations(
+            Observation(
+                card_id=card.pk,
+                source=source,
+                price_key=key,
+                market=rng.randint(10, 100_000),
+                observed_at=now - dt.timedelta(hours=rng.randint(1, 200), microseconds=7),
+            )
+            for source, key in combos
+        )
+    ids = [card.pk for card in cards]
+
+    figures = headline.headline_figures(ids + ids[:3])
+
+    summaries = headline.headline_prices(ids)
+    assert 0 < len(figures) < len(cards)
+    assert {
+        card_id: [(getattr(price, field), type(getattr(price, field))) for field in price._fields]
+        for card_id, price in figures.items()
+    } == {
+        card_id: [
+            (getattr(summary, field), type(getattr(summary, field)))
+            for field in headline.HeadlineFigures._fields
+        ]
+        for card_id, summary in summaries.items()
+    }
+    assert headline.headline_figures(ids[:2]) == {
+        card_id: figures[card_id] for card_id in ids[:2] if card_id in figures
+    }
