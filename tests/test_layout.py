@@ -1,8 +1,10 @@
 """The layout's addresses and nav (tcgtracker.context_processors.site)."""
 
 import pytest
+from django.template import Context, Template
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
+from django_htmx.jinja import htmx_script
 
 from tcgtracker import context_processors
 from tests.factories import make_user
@@ -69,3 +71,28 @@ def test_the_signed_in_nav_has_the_accounts_links_and_a_logout_form_with_its_tok
         assert f'href="{reverse(name)}"' in page
     assert f'<form action="{reverse("account_logout")}" method="post"' in page
     assert 'name="csrfmiddlewaretoken"' in page
+
+
+def _render_htmx_script(context):
+    return Template("{% load layout %}{% htmx_script_once %}").render(Context(context))
+
+
+def test_the_htmx_script_kept_per_process_is_what_django_htmx_writes():
+    assert _render_htmx_script({}) == htmx_script()
+    assert _render_htmx_script({}) == htmx_script()  # the kept copy
+    assert "/django_htmx/htmx-2.min.js" in _render_htmx_script({})
+
+
+def test_the_htmx_script_carries_the_nonce_of_each_request():
+    first = _render_htmx_script({"csp_nonce": "nonce-one"})
+    second = _render_htmx_script({"csp_nonce": "nonce-<two>"})
+    assert 'nonce="nonce-one"' in first
+    assert 'nonce="nonce-&lt;two&gt;"' in second
+    assert "nonce" not in _render_htmx_script({})
+
+
+def test_the_htmx_script_follows_a_changed_static_url():
+    before = _render_htmx_script({})
+    with override_settings(STATIC_URL="/elsewhere/"):
+        assert '"/elsewhere/django_htmx/htmx-2.min.js"' in _render_htmx_script({})
+    assert _render_htmx_script({}) == before

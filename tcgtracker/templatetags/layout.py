@@ -5,8 +5,10 @@ each time). In the template, its conditions and lookups were a tenth of a small 
 rendering."""
 
 from django import template
+from django.core.signals import setting_changed
 from django.template.defaulttags import CsrfTokenNode
 from django.utils.safestring import SafeString, mark_safe
+from django_htmx.jinja import htmx_script
 
 from tcgtracker.lib.html import format_html
 
@@ -15,6 +17,28 @@ register = template.Library()
 _CURRENT = mark_safe(' aria-current="page"')
 _main_navs: dict[tuple, SafeString] = {}
 _account_navs: dict[tuple, tuple[SafeString, SafeString]] = {}
+_htmx_scripts: dict[str, SafeString] = {}
+
+
+@register.simple_tag(takes_context=True)
+def htmx_script_once(context) -> SafeString:
+    """django-htmx's {% htmx_script %}, written once per process (again after a settings
+    change in tests): it looks its static file up in the manifest on every page. With a
+    CSP nonce in the context it is written each time, carrying that nonce."""
+    nonce = context.get("csp_nonce")
+    if nonce is not None:
+        return htmx_script(nonce=nonce)
+    html = _htmx_scripts.get("")
+    if html is None:
+        html = _htmx_scripts[""] = htmx_script()
+    return html
+
+
+def _forget_htmx_script(**kwargs) -> None:
+    _htmx_scripts.clear()
+
+
+setting_changed.connect(_forget_htmx_script)
 
 
 @register.simple_tag(takes_context=True)
