@@ -59,7 +59,9 @@ class CardSet(models.Model):
         return f"{self.name} ({self.code})"
 
     def get_absolute_url(self):
-        return reverse("cards:set_detail", args=[self.game, self.code])
+        # Reversed once per process for each set (a few hundred addresses at most): the
+        # card page and the set lists ask for it on every request.
+        return reversed_once("cards:set_detail", self.game, self.code)
 
     def refresh_card_search_documents(self):
         """A set's name and codes are part of its cards' search documents."""

@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse, set_script_prefix
 
 from cards.models import Card
 from tcgtracker.lib.urls import reversed_once, reversed_with_id, static_once
-from tests.factories import make_card
+from tests.factories import make_card, make_set
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,14 @@ def test_it_gives_what_reverse_gives():
         assert reversed_with_id("prices:card_grading", pk) == reverse(
             "prices:card_grading", args=[pk]
         )
+
+
+@pytest.mark.parametrize("code", ["base1", "sv 3.5", "op-01", "ü&x"])
+def test_a_sets_address_is_what_reverse_gives_for_each_set(code):
+    card_set = make_set(code=code)
+    expected = reverse("cards:set_detail", args=[card_set.game, code])
+    assert card_set.get_absolute_url() == expected
+    assert card_set.get_absolute_url() == expected  # the kept copy
 
 
 def test_a_route_without_one_integer_id_is_refused():
