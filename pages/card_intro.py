@@ -16,6 +16,7 @@ from tcgtracker.lib.urls import reversed_once
 
 
 class CardIntro(NamedTuple):
+    title: SafeString  # the page's <title>, before the site's name
     breadcrumbs: SafeString
     image: SafeString
     facts: SafeString  # the heading, the subtitle and the facts list
@@ -88,6 +89,7 @@ def card_intro(card, set_url: str) -> CardIntro:
     if card_set.release_date:
         facts.append(("Released", format_date(card_set.release_date, "j M Y")))
     return CardIntro(
+        format_html("{} {} — {}", card.name, number, card_set.name),
         breadcrumbs,
         image,
         format_html(

@@ -17,6 +17,28 @@ from prices.stats import LineStats
 from prices.templatetags.prices import percent_change, trend, updated_time, volatility
 from tcgtracker.lib.html import format_html, format_html_join
 from tcgtracker.lib.money import format_money
+from tcgtracker.lib.urls import static_once
+
+# The chart's scripts, in the page's <head> when the card has prices.
+CHART_SCRIPTS = (
+    "vendor/chartjs/chart-4.6.1.umd.min.js",
+    "vendor/chartjs/chartjs-adapter-date-fns-3.0.0.bundle.min.js",
+    "js/charts.js",
+    "js/price-chart.js",
+)
+_chart_scripts: dict[tuple, SafeString] = {}
+
+
+def chart_scripts() -> SafeString:
+    """The chart's <script> tags, written once per process for their addresses (which
+    follow a settings change in tests): in the template, an {% if %} and four filters."""
+    urls = tuple(static_once(path) for path in CHART_SCRIPTS)
+    html = _chart_scripts.get(urls)
+    if html is None:
+        html = _chart_scripts[urls] = format_html_join(
+            "\n    ", '<script src="{}" defer></script>', ((url,) for url in urls)
+        )
+    return html
 
 
 @dataclass(frozen=True)

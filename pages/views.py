@@ -380,8 +380,8 @@ def card_price_context(card, period: str, signed_in: bool) -> dict:
     none when the card has no prices)."""
     table = price_table_context(card, signed_in)
     if not table["prices"]:
-        return {**table, "chart": None, "period": period, "periods": []}
-    return {**table, **chart_context(card, period)}
+        return {**table, "chart": None, "chart_scripts": "", "period": period, "periods": []}
+    return {**table, **chart_context(card, period), "chart_scripts": card_tables.chart_scripts()}
 
 
 def price_table_context(card, signed_in: bool) -> dict:

@@ -72,3 +72,14 @@ def test_a_set_without_a_release_date_has_no_released_fact():
     assert "Released" not in as_now(card)
     card.card_set.release_date = dt.date(2023, 3, 31)
     assert "<dt>Released</dt><dd>31 Mar 2023</dd>" in as_now(card)
+
+
+@pytest.mark.parametrize("name", ["Charizard", HOSTILE, ""])
+def test_the_title_is_what_the_template_wrote(name):
+    card_set = make_set(name="Base & <Friends>", code="b&1")
+    card = make_card(card_set=card_set, name=name, number="4")
+    card = Card.objects.select_related("card_set").get(pk=card.pk)
+    before = engines["django"].from_string(
+        "{{ card.name }} {{ card.display_number }} — {{ card.card_set.name }}"
+    )
+    assert card_intro(card, "/set/").title == before.render({"card": card})

@@ -6,8 +6,10 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 from django.template import engines
+from django.test import override_settings
 
 from pages.card_tables import (
+    chart_scripts,
     period_tabs,
     price_rows,
     price_stats,
@@ -201,3 +203,18 @@ def test_the_statistics_block_shows_what_the_template_showed(simulated, priced):
     assert "<script>" not in html
     assert ("Rows marked" in html) == (simulated and priced)
     assert same_markup(html) == same_markup(before)
+
+
+# What templates/pages/card_detail.html wrote in its <head> for a card with prices.
+CHART_SCRIPTS_BEFORE = (Path(__file__).parent / "chart_scripts_before.html").read_text()
+
+
+def test_the_chart_scripts_are_what_the_template_wrote():
+    before = engines["django"].from_string(CHART_SCRIPTS_BEFORE).render({})
+    assert same_markup(chart_scripts()) == same_markup(before)
+    with override_settings(STATIC_URL="/elsewhere/"):
+        moved = chart_scripts()
+        assert same_markup(moved) == same_markup(
+            engines["django"].from_string(CHART_SCRIPTS_BEFORE).render({})
+        )
+        assert '<script src="/elsewhere/js/charts.js" defer></script>' in moved
