@@ -2,6 +2,7 @@
 
 import pytest
 from django import forms
+from django.db import models
 from django.utils import html as django_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy
@@ -15,6 +16,25 @@ class Form(forms.Form):
     name = forms.CharField(initial=HOSTILE)
 
 
+class Tagged(str):
+    """Text that says it is markup already."""
+
+    def __html__(self):
+        return str(self)
+
+
+class Plain(str):
+    pass
+
+
+class Color(models.TextChoices):
+    RED = "<red>", "Red & <b>"
+
+
+class Level(models.IntegerChoices):
+    HIGH = 3, "High"
+
+
 VALUES = [
     HOSTILE,
     mark_safe("<b>bold</b>"),
@@ -25,6 +45,12 @@ VALUES = [
     "",
     "café — ½",
     Form()["name"],
+    -7,
+    True,
+    Tagged("<i>tagged</i>"),
+    Plain("<plain & text>"),
+    Color.RED,
+    Level.HIGH,
 ]
 
 

@@ -16,7 +16,15 @@ from django.utils.safestring import SafeString
 
 
 def escaped(value) -> str:
-    """conditional_escape(value), as text."""
+    """conditional_escape(value), as text. Plain text, markup already made safe and whole
+    numbers (most of a page's values) are told by their exact type first."""
+    kind = type(value)
+    if kind is str:
+        return html.escape(value)
+    if kind is SafeString:
+        return value
+    if kind is int:
+        return str(value)  # digits and a minus sign: nothing to escape
     if isinstance(value, Promise):
         value = str(value)
     as_html = getattr(value, "__html__", None)
