@@ -3,7 +3,7 @@
 import datetime as dt
 
 from django import template
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dates import MONTHS_3
 from django.utils.safestring import mark_safe
 
@@ -108,13 +108,27 @@ def updated_time(moment):
     here needs escaping (digits, a month's abbreviation, the age in words)."""
     if moment is None:
         return ""
+    now = timezone.now()
     local = timezone.localtime(moment)
-    month = MONTHS_3[local.month].title()
-    stale = ' class="stale"' if is_stale(moment) else ""
+    month = month_abbreviation(local.month)
+    stale = ' class="stale"' if now - moment > STALE_AFTER else ""
     return mark_safe(
         f'<time datetime="{local.isoformat()}" title="{local.day} {month} {local.year}, '
-        f'{local:%H:%M} UTC"{stale}>{freshness(moment)}</time>'
+        f'{local:%H:%M} UTC"{stale}>{freshness(moment, now)}</time>'
     )
+
+
+_month_abbreviations: dict[tuple, str] = {}
+
+
+def month_abbreviation(month: int) -> str:
+    """The date filter's "M" ("Mar") in the active language, kept per language: each
+    lazy translation cost more than the rest of a price table's cell."""
+    key = (translation.get_language(), month)
+    abbreviation = _month_abbreviations.get(key)
+    if abbreviation is None:
+        abbreviation = _month_abbreviations[key] = MONTHS_3[month].title()
+    return abbreviation
 
 
 @register.filter

@@ -8,7 +8,9 @@ import time_machine
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
+from django.template.defaultfilters import date as date_filter
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from cards.models import Game
 from collections_app.models import Watch
@@ -131,6 +133,14 @@ def test_the_updated_cell_says_when_in_words_with_the_moment_and_staleness_besid
         'class="stale">8 d ago</time>'
     )
     assert updated_time(None) == ""
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr"])
+def test_the_updated_cells_month_is_the_date_filters_in_the_active_language(language):
+    with translation.override(language):
+        for month in range(1, 13):
+            moment = dt.datetime(2026, month, 9, 8, 30, tzinfo=dt.UTC)
+            assert f'title="9 {date_filter(moment, "M")} 2026, 08:30 UTC"' in updated_time(moment)
 
 
 # The card page's price table
