@@ -3,11 +3,16 @@ same table and encoding: switching to this engine signs nobody out).
 
 Every signed-in request reads its session: that lookup is compiled once per process
 (tcgtracker.lib.sql.CompiledQuery) rather than built by the ORM on each request.
+
+A cookie's key is looked up only if it could be one this store made: lowercase letters
+and digits (Django's session keys). Anything else (a NUL byte, which PostgreSQL refuses in a
+text parameter, would have been a server error on every page) is no session.
 """
 
 import datetime as dt
 
 from django.contrib.sessions.backends import db
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
@@ -20,7 +25,13 @@ _CURRENT_SESSION = CompiledQuery(
 )
 
 
+_KEY_CHARS = frozenset(VALID_KEY_CHARS)
+
+
 class SessionStore(db.SessionStore):
+    def _validate_session_key(self, key):
+        return bool(super()._validate_session_key(key)) and _KEY_CHARS.issuperset(key)
+
     def _get_session_from_db(self):
         """The session of this key unless it expired, as the database backend finds it;
         None (and no key) otherwise."""

@@ -47,3 +47,15 @@ def test_a_signed_in_visitor_stays_signed_in(client):
     client.force_login(user)
     assert client.get("/alerts/").status_code == 200
     assert client.session["_auth_user_id"] == str(user.pk)
+
+
+@pytest.mark.parametrize(
+    "cookie", ["abcdefgh\x00ijklmnop", "ABCDEFGHIJKLMNOP", "abcdefgh'; --x", "é" * 32]
+)
+def test_a_cookie_no_session_could_have_is_a_visitor_without_one(client, cookie):
+    # A NUL byte reached PostgreSQL, which refuses it in text: every page was a 500.
+    client.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.wsgi_request.user.is_anonymous
+    assert SessionStore(cookie).session_key is None

@@ -86,11 +86,6 @@ def freshness(moment, now=None):
 
 
 @register.filter
-def is_stale(moment):
-    return moment is not None and timezone.now() - moment > STALE_AFTER
-
-
-@register.filter
 def time_ago(moment):
     """How long ago, in a <time> carrying the moment. Written as updated_time is."""
     if moment is None:
