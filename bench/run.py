@@ -457,7 +457,7 @@ def alert_rows() -> list[Row]:
 
 
 def import_rows(log) -> list[Row]:
-    figures = guide.daily_import(log=log)
+    figures = guide.daily_import(log=log, between=vacuum)
     ratio = figures["rate"] / figures["copy_rate"]
     target, ok = at_least(ratio, COPY_RATIO)
     report = figures["report"]

@@ -139,10 +139,10 @@ def page_rows(bench) -> list[dict]:
     return rows
 
 
-def import_ratio(log) -> dict:
+def import_ratio(log, between=None) -> dict:
     from bench import guide
 
-    figures = guide.daily_import(log=log)
+    figures = guide.daily_import(log=log, between=between)
     return {
         "rate": figures["rate"],
         "copy_rate": figures["copy_rate"],
@@ -233,7 +233,7 @@ def measure() -> dict:
     log("pages ...")
     pages = page_rows(bench)
     log("import ...")
-    imported = import_ratio(log)
+    imported = import_ratio(log, between=bench.vacuum)
     retention = retention_times(log)
     with connection.cursor() as cursor:
         cursor.execute("SHOW shared_buffers")

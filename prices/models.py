@@ -177,7 +177,11 @@ class UnmatchedRow(models.Model):
         null=True, blank=True, help_text="The product's sales volume, as read."
     )
     observed_at = models.DateTimeField()
-    job_run = models.ForeignKey("jobs.JobRun", null=True, blank=True, on_delete=models.SET_NULL)
+    # No index: nothing looks rows up by their run, and an import moves this on every row
+    # it sees again, which an index would turn from an update in place into six writes.
+    job_run = models.ForeignKey(
+        "jobs.JobRun", null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     matched_card = models.ForeignKey(
         Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -5,6 +5,7 @@ import io
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from cards.models import Card, Game
 from jobs.models import JobRun
@@ -673,3 +674,24 @@ def test_an_import_announces_its_price_changes_once_for_the_whole_file(
     finally:
         prices_changed.disconnect(listen)
     assert announced == [{catalog["blastoise"].pk, catalog["charizard"].pk}]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="fill factor and HOT updates are PostgreSQL's"
+)
+def test_waiting_rows_read_again_are_updated_in_place_on_postgresql(db):
+    # An import moves the run and the day of every waiting row it reads again (tens of
+    # thousands a day): no index may cover those columns, and each page keeps room, so that
+    # PostgreSQL updates them in place rather than writing every index again.
+    table = UnmatchedRow._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [table])
+        assert "fillfactor=70" in cursor.fetchone()[0]
+        constraints = connection.introspection.get_constraints(cursor, table)
+    indexed = {
+        column
+        for constraint in constraints.values()
+        if constraint["index"]
+        for column in constraint["columns"]
+    }
+    assert indexed.isdisjoint({"job_run_id", "observed_at", "updated_at"})
