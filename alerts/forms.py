@@ -322,6 +322,21 @@ TELEGRAM_TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,80}$")
 TELEGRAM_CHAT_RE = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
 
 
+class ChannelNameForm(forms.ModelForm):
+    """A channel's new name; nothing else of a channel changes once it is added."""
+
+    class Meta:
+        model = Channel
+        fields = ["name"]
+        error_messages = {"name": {"required": "Name: give the channel a name."}}
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Name: give the channel a name.")
+        return name
+
+
 class ChannelForm(forms.ModelForm):
     """A new webhook channel. The address is checked where it points (alerts.webhooks)."""
 

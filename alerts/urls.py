@@ -19,6 +19,7 @@ urlpatterns = [
     path("channels/<int:pk>/test/", views.channel_test, name="channel_test"),
     path("channels/<int:pk>/enable/", views.channel_enable, name="channel_enable"),
     path("channels/<int:pk>/disable/", views.channel_disable, name="channel_disable"),
+    path("channels/<int:pk>/rename/", views.channel_rename, name="channel_rename"),
     path("channels/<int:pk>/delete/", views.channel_delete, name="channel_delete"),
     path("email-preferences/", views.email_preferences, name="email_preferences"),
 ]

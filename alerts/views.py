@@ -37,6 +37,7 @@ from alerts.evaluation import Reading, reading_for
 from alerts.forms import (
     AlertForm,
     ChannelForm,
+    ChannelNameForm,
     EmailPreferencesForm,
     max_active_alerts,
     max_channels,
@@ -421,6 +422,21 @@ def channel_disable(request, pk):
         enabled=False, disabled_reason="Turned off by you."
     )
     messages.success(request, f"Turned off: {channel.name}. Alerts stop going there.")
+    return redirect("alerts:channels")
+
+
+@login_required
+@require_POST
+def channel_rename(request, pk):
+    channel = get_channel_for_user(request, pk)
+    old_name = channel.name
+    form = ChannelNameForm(request.POST, instance=channel)
+    if form.is_valid():
+        form.save()
+        messages.success(request, f"Renamed “{old_name}” to “{channel.name}”.")
+    else:
+        error = next(iter(form.errors.values()))[0]
+        messages.error(request, f"“{old_name}” keeps its name. {error}")
     return redirect("alerts:channels")
 
 

@@ -240,7 +240,7 @@ def make_world(*, owner_is_staff: bool = False) -> World:
     }
     for name in ("detail", "edit", "pause", "resume", "delete"):
         real[f"alerts:{name}"] = {"pk": str(alert.pk)}
-    for name in ("test", "enable", "disable", "delete"):
+    for name in ("test", "enable", "disable", "rename", "delete"):
         real[f"alerts:channel_{name}"] = {"pk": str(channel.pk)}
     api_keys = {"user": owner_secret, "staff": staff_secret}
     return World(

@@ -66,25 +66,34 @@ def alert_post(card, **overrides):
 
 # --- The channels page ----------------------------------------------------------------------
 
+CHANNEL_ACTIONS = (
+    "channel_test",
+    "channel_enable",
+    "channel_disable",
+    "channel_rename",
+    "channel_delete",
+)
+
 
 def test_anonymous_visitors_are_sent_to_log_in(owner):
     channel = discord(owner)
     client = Client()
     assert client.get(reverse("alerts:channels")).status_code == 302
-    for name in ("channel_test", "channel_enable", "channel_disable", "channel_delete"):
-        response = client.post(reverse(f"alerts:{name}", args=[channel.pk]))
+    for name in CHANNEL_ACTIONS:
+        response = client.post(reverse(f"alerts:{name}", args=[channel.pk]), {"name": "Mine"})
         assert response.status_code == 302
         assert "/accounts/login/" in response["Location"]
-    assert Channel.objects.filter(pk=channel.pk, enabled=True).exists()
+    assert Channel.objects.filter(pk=channel.pk, enabled=True, name="Trades server").exists()
 
 
 def test_another_users_channel_is_not_found(owner, other):
     channel = discord(owner, name="Misty's gym")
     client = client_for(other)
-    for name in ("channel_test", "channel_enable", "channel_disable", "channel_delete"):
-        assert client.post(reverse(f"alerts:{name}", args=[channel.pk])).status_code == 404
+    for name in CHANNEL_ACTIONS:
+        url = reverse(f"alerts:{name}", args=[channel.pk])
+        assert client.post(url, {"name": "Mine"}).status_code == 404
     assert "Misty&#x27;s gym" not in client.get(reverse("alerts:channels")).content.decode()
-    assert Channel.objects.filter(pk=channel.pk, enabled=True).exists()
+    assert Channel.objects.filter(pk=channel.pk, enabled=True, name="Misty's gym").exists()
 
 
 def test_the_owner_sees_their_channels_masked(owner):
@@ -205,6 +214,40 @@ def test_turning_a_channel_off_and_on_again(owner):
     assert channel.enabled is False
     client.post(reverse("alerts:channel_delete", args=[channel.pk]))
     assert not Channel.objects.exists()
+
+
+def test_renaming_a_channel_changes_only_its_name(owner):
+    channel = discord(owner, name="Trades server")
+    client = client_for(owner)
+    response = client.post(
+        reverse("alerts:channel_rename", args=[channel.pk]), {"name": "  <b>Binder</b> chat  "}
+    )
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert channel.name == "<b>Binder</b> chat"
+    assert channel.url == "https://discord.test/api/webhooks/1/secret-token-abcd"
+    content = client.get(reverse("alerts:channels")).content.decode()
+    assert "Renamed “Trades server” to “&lt;b&gt;Binder&lt;/b&gt; chat”." in content
+    assert "<b>Binder</b>" not in content
+    assert f'action="{reverse("alerts:channel_rename", args=[channel.pk])}"' in content
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "Name: give the channel a name."),
+        ("   ", "Name: give the channel a name."),
+        ("x" * 61, "Ensure this value has at most 60 characters (it has 61)."),
+    ],
+)
+def test_a_channel_keeps_its_name_when_the_new_one_is_refused(owner, name, message):
+    channel = discord(owner, name="Trades server")
+    client = client_for(owner)
+    client.post(reverse("alerts:channel_rename", args=[channel.pk]), {"name": name})
+    channel.refresh_from_db()
+    assert channel.name == "Trades server"
+    content = client.get(reverse("alerts:channels")).content.decode()
+    assert f"“Trades server” keeps its name. {message}" in content
 
 
 # --- Each alert's channels ---------------------------------------------------------------------
