@@ -90,3 +90,20 @@ def record_prices(card, prices, *, source="pricecharting", observed_at=None):
         )
         for key, cents in prices.items()
     )
+
+
+def unsaved_summary(price_key, market, *, source="pricecharting", hours=1, currency="USD"):
+    """A price summary as the pages read it, observed `hours` ago; not saved."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from prices.models import PriceSummary
+
+    return PriceSummary(
+        source=source,
+        price_key=price_key,
+        market=market,
+        currency=currency,
+        observed_at=timezone.now() - dt.timedelta(hours=hours),
+    )

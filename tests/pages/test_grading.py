@@ -1,26 +1,10 @@
 """The card page's grading helper: raw against graded prices, less the cost of grading."""
 
-import datetime as dt
-
 import pytest
-from django.utils import timezone
 
 from pages.grading import format_cost, grade_prices, outlook, parse_cost
-from prices.models import PriceSummary
 from tests.factories import make_card, record_prices
-
-NOW = timezone.now()
-
-
-def summary(price_key, market, source="pricecharting", hours=1, currency="USD"):
-    return PriceSummary(
-        source=source,
-        price_key=price_key,
-        market=market,
-        currency=currency,
-        observed_at=NOW - dt.timedelta(hours=hours),
-    )
-
+from tests.factories import unsaved_summary as summary
 
 # The figures
 

@@ -1,35 +1,22 @@
 """The grading helper's panel, written in Python (pages.grading_panel), shows what its
 template showed before."""
 
-import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
 from django.template import engines
-from django.utils import timezone
 
 from pages.grading import outlook
 from pages.grading_panel import grading_panel
-from prices.models import PriceSummary
 from tests.factories import make_card
+from tests.factories import unsaved_summary as summary
 
 pytestmark = pytest.mark.django_db
 
 # What templates/pages/_grading_panel.html was before pages.grading_panel.
 TEMPLATE = (Path(__file__).parent / "grading_panel_before.html").read_text()
 HOSTILE = "<script>alert('x')</script> & \"quoted\""
-NOW = timezone.now()
-
-
-def summary(price_key, market, source="pricecharting", hours=1, currency="USD"):
-    return PriceSummary(
-        source=source,
-        price_key=price_key,
-        market=market,
-        currency=currency,
-        observed_at=NOW - dt.timedelta(hours=hours),
-    )
 
 
 def as_before(card, grading, cost, error) -> str:
