@@ -343,6 +343,11 @@ def page_specs() -> list[tuple[Client, str, list[str]]]:
             ["/cards/?q=set:sv3pt5+number:199", "/cards/?q=rarity:%22rare+holo%22+game:pokemon"],
         ),
         (anonymous, "search: browse page 50", ["/cards/?page=50", "/cards/?sort=name&page=20"]),
+        (
+            anonymous,
+            "search: every card by price",
+            ["/cards/?sort=price-high", "/cards/?sort=rising&page=3"],
+        ),
         (logged_in, "card page (rendered, signed in)", card_urls),
         (
             anonymous,

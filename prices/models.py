@@ -138,6 +138,23 @@ class MoverRanking(models.Model):
         return f"{self.game} {self.period} at {self.computed_at:%Y-%m-%d %H:%M}"
 
 
+class CardHeadline(models.Model):
+    """A card's headline price (prices.headline) as last chosen, for sorting lists of cards
+    by price or by its 7-day change: refreshed with the movers' rankings (after every price
+    write, in a task, and on their schedule), so that no request chooses every card's
+    price to sort the catalog. A list shows its cards' figures as they are now; only its
+    order can trail a write by as long as that task takes."""
+
+    card = models.OneToOneField(
+        Card, primary_key=True, on_delete=models.CASCADE, related_name="headline"
+    )
+    market = models.BigIntegerField(help_text="Cents.")
+    change_7d = models.FloatField(null=True, blank=True)
+
+    def __str__(self):
+        return f"card {self.card_id}: {self.market}"
+
+
 class SyncState(models.Model):
     """When a source last looked at a card, so a sync picks the cards that are due."""
 

@@ -106,7 +106,9 @@ def _most_watched_ids(game: str, limit: int, now) -> list[tuple[int, int | None]
 
 
 def refresh_rankings(now: dt.datetime | None = None) -> None:
-    """Rank every game's movers for every period and store them (see the docstring)."""
+    """Rank every game's movers for every period and store them (see the docstring);
+    choose every card's headline again for the lists sorted by price (CardHeadline)."""
+    headline.refresh_card_headlines()
     now = now or timezone.now()
     fields = list(PERIODS.values())
     rows = []

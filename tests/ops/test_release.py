@@ -16,6 +16,16 @@ def test_the_release_step_creates_every_declared_schedule_on_an_empty_database(r
     assert {repeats for _, _, repeats in rows} == {-1}  # forever
 
 
+def test_the_release_step_ranks_once_so_a_deploys_lists_are_right_from_the_first_request(
+    released,
+):
+    # An empty catalog: every game and period has its (empty) ranking, nothing to sort.
+    rankings = released.database.query("SELECT game, period FROM prices_moverranking")
+    assert len(set(rankings)) == 6  # two games, three periods
+    assert released.database.query("SELECT card_id FROM prices_cardheadline") == []
+    assert all("Movers ranked, price sort refreshed." in output for output in released.outputs)
+
+
 def test_running_the_release_step_again_changes_nothing(released):
     first, second = released.outputs
     assert all(f"{spec['name']}: created" in first for spec in SCHEDULES)

@@ -9,8 +9,10 @@ import pytest
 from django.utils import timezone
 
 from cards.models import Card
+from cards.search import order_cards
 from collections_app.valuation import raw_prices
 from prices import headline
+from prices.models import CardHeadline, PriceSummary
 from prices.writing import Observation, record_observations
 from tests.factories import make_card, make_set, record_prices
 
@@ -232,3 +234,68 @@ def test_a_page_of_many_cards_gets_the_figures_of_the_summaries_each_one_would_g
     assert headline.headline_figures(ids[:2]) == {
         card_id: figures[card_id] for card_id in ids[:2] if card_id in figures
     }
+
+
+def test_lists_sort_by_the_headline_kept_for_each_card_refreshed_after_writes():
+    card_set = make_set(code="sorted")
+    cheap, dear, unpriced = (make_card(card_set=card_set, number=str(n)) for n in (1, 2, 3))
+    record_prices(cheap, {"ungraded": 300, "PSA 10": 90000})
+    record_prices(dear, {"NM": 5000}, source="tcgplayer")
+
+    def by_price():
+        cards = order_cards(
+            Card.objects.filter(card_set=card_set), "price-high", False, headline.annotate
+        )
+        return [card.number for card in cards]
+
+    # The write's task (run at once in the tests) has chosen again: no price is chosen
+    # per card when the list is read.
+    assert by_price() == ["2", "1", "3"]
+    assert set(CardHeadline.objects.values_list("card_id", "market")) == {
+        (cheap.pk, 300),
+        (dear.pk, 5000),
+    }
+    assert "prices_pricesummary" not in str(
+        order_cards(Card.objects.all(), "price-high", False, headline.annotate).query
+    )
+
+    # Written past the write path (no task queued): the order waits for the next refresh.
+    PriceSummary.objects.filter(card=cheap, price_key="ungraded").update(market=9000)
+    PriceSummary.objects.create(
+        card=unpriced, source="ebay", price_key="ungraded", market=100, observed_at=timezone.now()
+    )
+    assert by_price() == ["2", "1", "3"]
+    headline.refresh_card_headlines()
+    assert by_price() == ["1", "2", "3"]
+
+    # A card left without a raw price leaves the sort; its graded prices never count.
+    PriceSummary.objects.filter(card=cheap, price_key="ungraded").delete()
+    headline.refresh_card_headlines()
+    assert by_price() == ["2", "3", "1"]
+    assert not CardHeadline.objects.filter(card=cheap).exists()
+
+
+def test_the_kept_headlines_are_the_ones_chosen_in_python_for_any_mix_of_prices():
+    rng = random.Random(13)
+    cards = [make_card() for _ in range(30)]
+    now = timezone.now().replace(microsecond=0)
+    for card in cards:
+        for source in rng.sample(["pricecharting", "tcgplayer", "justtcg", "ebay", "demo"], 3):
+            keys = rng.sample(["ungraded", "NM", "LP", "DMG", "PSA 10"], 2)
+            PriceSummary.objects.bulk_create(
+                [
+                    PriceSummary(
+                        card=card,
+                        source=source,
+                        price_key=key,
+                        market=rng.randrange(1, 10_000),
+                        change_7d=rng.choice([None, rng.uniform(-50, 50)]),
+                        observed_at=now - dt.timedelta(hours=rng.randrange(0, 100)),
+                    )
+                    for key in keys
+                ]
+            )
+    headline.refresh_card_headlines()
+    chosen = headline.headline_prices(card.pk for card in cards)
+    kept = {row.card_id: (row.market, row.change_7d) for row in CardHeadline.objects.all()}
+    assert kept == {pk: (price.market, price.change_7d) for pk, price in chosen.items()}
