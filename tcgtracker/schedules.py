@@ -45,8 +45,9 @@ SCHEDULES = [
         "minutes": 5,
         "command": "refresh_movers",
         "does": (
-            "ranks each game's movers and most watched cards again (every price write queues"
-            " this too; pages only read the stored ranking)"
+            "ranks each game's movers and most watched cards again and keeps each card's"
+            " headline price for lists sorted by price (every price write queues this too;"
+            " pages only read what it stored)"
         ),
     },
     {
