@@ -330,12 +330,6 @@ class ChannelNameForm(forms.ModelForm):
         fields = ["name"]
         error_messages = {"name": {"required": "Name: give the channel a name."}}
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Name: give the channel a name.")
-        return name
-
 
 class ChannelForm(forms.ModelForm):
     """A new webhook channel. The address is checked where it points (alerts.webhooks)."""

@@ -14,7 +14,7 @@ It is a raw copy's market price, from the best-ranked source that has one:
 Only USD prices count, so that a list's figures can be compared and summed.
 
 The same choice is written twice: in Python (choose(), over a card's summaries already
-read) and in SQL (ordering(): subquery() for one card, chosen_summaries() for many, and
+read) and in SQL (ordering(): chosen_summaries() for the cards of a query, and
 refresh_card_headlines(), which keeps every card's choice in CardHeadline for lists sorted
 by price: annotate()). tests/prices/test_headline.py holds them to the same answers.
 """
@@ -35,7 +35,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
@@ -208,18 +207,6 @@ def ordering() -> list:
         F("observed_at").desc(),
         F("pk").asc(),
     ]
-
-
-def subquery(field: str, card_ref: str = "pk") -> Subquery:
-    """One field of the headline summary of the card `card_ref` names in the outer query."""
-    chosen = (
-        PriceSummary.objects.filter(
-            card_id=OuterRef(card_ref), currency=CURRENCY, price_key__in=HEADLINE_KEYS
-        )
-        .order_by(*ordering())
-        .values(field)[:1]
-    )
-    return Subquery(chosen)
 
 
 def annotate(cards: QuerySet) -> QuerySet:

@@ -20,11 +20,8 @@ pytestmark = pytest.mark.django_db
 
 
 def sql_headline(card):
-    annotated = headline.annotate(Card.objects.filter(pk=card.pk)).annotate(
-        market=headline.subquery("market"), source=headline.subquery("source")
-    )
-    row = annotated.values("market", "source").get()
-    return (row["market"], row["source"]) if row["market"] is not None else None
+    chosen = headline.chosen_summaries(Card.objects.filter(pk=card.pk))
+    return PriceSummary.objects.filter(pk__in=chosen).values_list("market", "source").first()
 
 
 def python_headline(card):
