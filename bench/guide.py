@@ -13,10 +13,14 @@ then writes the very points the import wrote, a day later, into the same table w
 indexes, in a transaction that is rolled back; and one UPDATE rewrites the summaries the
 import brought up to date, unchanged, also rolled back: COPY and that UPDATE together are
 the floor of any import that keeps the summaries current, whatever its parsing costs.
+The run also notes the CPU time of this process and of its database server process (read
+from /proc, when the server runs on this machine): the import alternates between the two,
+so its time is about their sum.
 """
 
 import csv
 import datetime as dt
+import os
 import random
 import tempfile
 import time
@@ -247,6 +251,20 @@ def summary_update_seconds(day: dt.date) -> tuple[int, float]:
     return updated, elapsed
 
 
+def backend_cpu_seconds() -> float | None:
+    """CPU seconds the server process of this connection has used, when the server runs on
+    this machine (read from /proc); None otherwise."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        # The fields after the command's name: utime and stime are the 12th and 13th.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _queued_not_run():
     """django-q as in production: async_task queues (the ORM broker) instead of running."""
     from django_q.conf import Conf
@@ -289,9 +307,14 @@ def run_import(log=print) -> dict:
         path = Path(directory) / f"pokemon-cards-{day}.csv"
         info = write_guide(path, day)
         with _queued_not_run():
+            backend = backend_cpu_seconds()
+            python = time.process_time()
             start = time.perf_counter()
             run = import_price_guide(path, observed_on=day)
             seconds = time.perf_counter() - start
+            python = time.process_time() - python
+            if backend is not None:
+                backend = backend_cpu_seconds() - backend
         reading = read_and_match_seconds(path)
     queued = _drop_queued_tasks()
     if run.status not in ("succeeded", "partial"):
@@ -314,6 +337,8 @@ def run_import(log=print) -> dict:
         "summaries": summaries,
         "update_seconds": update,
         "reading_seconds": reading,
+        "python_cpu_seconds": python,
+        "database_cpu_seconds": backend,
         "queued": queued,
         "rate": run.written / seconds,
         "copy_rate": run.written / copy if copy else float("inf"),

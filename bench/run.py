@@ -486,6 +486,19 @@ def import_rows(log) -> list[Row]:
             True,
         ),
         Row(
+            "  its time: CPU of this process / of its database server process",
+            f"{figures['python_cpu_seconds']:.1f} s / "
+            + (
+                f"{figures['database_cpu_seconds']:.1f} s"
+                if figures["database_cpu_seconds"] is not None
+                else "not measured (the server is on another machine)"
+            ),
+            "",
+            None,
+            "",
+            True,
+        ),
+        Row(
             "  its reading and matching alone (Python)",
             f"{figures['reading_seconds']:.1f} s",
             "",
