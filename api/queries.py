@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Count, F
 
 from cards.models import Card, CardSet
-from cards.search import ParsedQuery, filter_cards, order_cards
+from cards.search import ParsedQuery, filter_cards, order_cards, page_rows
 from prices import headline, history, keys
 from prices.models import PriceSummary
 from tcgtracker.lib.sql import CompiledQuery
@@ -51,8 +51,10 @@ def search_cards(
         # nothing in the count's SQL but cost its compiler time to strip.
         total = cards.count()
         cards = order_cards(cards, sort, has_text=bool(parsed.text_terms), prices=headline.annotate)
-        rows = list(cards[offset : offset + limit]) if offset < total else []
-        return Page(total, rows)
+        if offset >= total:
+            return Page(total, [])
+        rows = Card.objects.select_related("card_set")
+        return Page(total, page_rows(cards, offset, offset + limit, total=total, rows=rows))
 
     page = run(fuzzy=False)
     if not page.total and parsed.text_terms and connection.vendor == "postgresql":

@@ -220,6 +220,43 @@ def _postgres_text_search(queryset: QuerySet, terms: list[str], fuzzy: bool) -> 
     return queryset.alias(relevance=rank)
 
 
+# A result of up to this many cards is sorted whole in one query; a larger one (a browse of
+# the catalog, or of much of it) is read keys first (page_rows).
+KEYS_FIRST_ABOVE = 2000
+
+
+def page_rows(ordered: QuerySet, start: int, stop: int, *, total: int, rows: QuerySet) -> list:
+    """Rows start to stop of an ordered queryset of `total` rows. A large one is read in two
+    queries: its keys in its order, then those rows whole from `rows` by key. The database
+    then sorts narrow rows to find the page, and reads full rows for that page only: sorting
+    every column of the card and its set cost about twice as much (the whole catalog by
+    price: 97 → 45 ms of SQL for its first page). A small one is read in one query, which
+    costs less than a second one."""
+    if total <= KEYS_FIRST_ABOVE:
+        return list(ordered[start:stop])
+    keys = list(ordered.values_list("pk", flat=True)[start:stop])
+    found = rows.order_by().in_bulk(keys)
+    return [found[key] for key in keys if key in found]
+
+
+class PagedByKeys:
+    """An ordered queryset for Paginator, its pages read by page_rows()."""
+
+    def __init__(self, ordered: QuerySet, rows: QuerySet):
+        self.queryset, self.rows = ordered, rows
+        self.ordered = ordered.ordered
+        self.total: int | None = None
+
+    def count(self) -> int:
+        if self.total is None:
+            self.total = self.queryset.count()
+        return self.total
+
+    def __getitem__(self, page: slice) -> list:
+        start, stop = page.start or 0, page.stop
+        return page_rows(self.queryset, start, stop, total=self.count(), rows=self.rows)
+
+
 def search_page(
     parsed: ParsedQuery,
     *,
@@ -242,7 +279,8 @@ def search_page(
                 cards, parsed, game=game, set_code=set_code, rarity=rarity, fuzzy=fuzzy
             )
             cards = order_cards(cards, sort, has_text=bool(parsed.text_terms), prices=prices)
-        return Paginator(cards, per_page).get_page(page_number)
+        rows = PagedByKeys(cards, Card.objects.select_related("card_set"))
+        return Paginator(rows, per_page).get_page(page_number)
 
     page = paginate(fuzzy=False)
     if (

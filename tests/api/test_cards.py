@@ -7,7 +7,9 @@ import time_machine
 from django.utils import timezone
 
 from api.schemas import CardList
+from cards import search
 from prices.writing import Observation, record_observations
+from tests.cards.test_paging import SORTS, priced_catalog
 from tests.factories import make_card, make_set, record_prices
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +131,26 @@ def test_pagination_walks_every_card_once_and_the_last_page_has_no_more(api, bas
     assert (last["has_more"], len(last["results"])) == (False, 1)
     seen = [card["id"] for page in (first, second, last) for card in page["results"]]
     assert seen == [card.pk for card in cards]
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_search_offsets_read_keys_first_hold_the_cards_one_query_gives(api, monkeypatch, sort):
+    priced_catalog()
+
+    def ids():
+        return [
+            [card["id"] for card in api.get("/api/v1/cards", params).json()["results"]]
+            for params in (
+                {"limit": 5, **({"sort": sort} if sort else {})},
+                {"limit": 5, "offset": 5, **({"sort": sort} if sort else {})},
+            )
+        ]
+
+    in_one_query = ids()
+    monkeypatch.setattr(search, "KEYS_FIRST_ABOVE", 3)
+
+    assert ids() == in_one_query
+    assert len(in_one_query[0] + in_one_query[1]) == 10
 
 
 def test_an_offset_beyond_the_total_is_an_empty_page_not_an_error(api, charizard):
