@@ -24,17 +24,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT))
+# The browser tests' Chromium and its launch options.
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 # (file in docs/, path, viewport width, height)
 SHOTS = [
     ("screenshot-search.png", "/cards/?q=charizard", 1280, 900),
@@ -118,7 +111,7 @@ def main() -> None:
             wait_for(f"{base}/health/", server)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
                 )
                 for name, path, width, height in SHOTS:
                     context = browser.new_context(viewport={"width": width, "height": height})
