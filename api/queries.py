@@ -53,8 +53,7 @@ def search_cards(
         cards = order_cards(cards, sort, has_text=bool(parsed.text_terms), prices=headline.annotate)
         if offset >= total:
             return Page(total, [])
-        rows = Card.objects.select_related("card_set")
-        return Page(total, page_rows(cards, offset, offset + limit, total=total, rows=rows))
+        return Page(total, page_rows(cards, offset, offset + limit, total=total))
 
     page = run(fuzzy=False)
     if not page.total and parsed.text_terms and connection.vendor == "postgresql":

@@ -225,36 +225,35 @@ def _postgres_text_search(queryset: QuerySet, terms: list[str], fuzzy: bool) -> 
 KEYS_FIRST_ABOVE = 2000
 
 
-def page_rows(ordered: QuerySet, start: int, stop: int, *, total: int, rows: QuerySet) -> list:
-    """Rows start to stop of an ordered queryset of `total` rows. A large one is read in two
-    queries: its keys in its order, then those rows whole from `rows` by key. The database
-    then sorts narrow rows to find the page, and reads full rows for that page only: sorting
-    every column of the card and its set cost about twice as much (the whole catalog by
-    price: 97 → 45 ms of SQL for its first page). A small one is read in one query, which
-    costs less than a second one."""
+def page_rows(cards: QuerySet, start: int, stop: int, *, total: int) -> list[Card]:
+    """Cards start to stop, with their sets, of an ordered queryset of `total` cards. A
+    large one is read in two queries: the cards' keys in its order, then those cards by
+    key (a card deleted in between is left out). The database then sorts narrow rows to
+    find the page, and reads full rows for that page only: sorting every column of the card
+    and its set cost about twice as much (the whole catalog by price: 97 → 45 ms of SQL for
+    its first page). A small one is read in one query, which costs less than a second one."""
     if total <= KEYS_FIRST_ABOVE:
-        return list(ordered[start:stop])
-    keys = list(ordered.values_list("pk", flat=True)[start:stop])
-    found = rows.order_by().in_bulk(keys)
+        return list(cards.select_related("card_set")[start:stop])
+    keys = list(cards.values_list("pk", flat=True)[start:stop])
+    found = Card.objects.select_related("card_set").order_by().in_bulk(keys)
     return [found[key] for key in keys if key in found]
 
 
-class PagedByKeys:
-    """An ordered queryset for Paginator, its pages read by page_rows()."""
+class PagedCards:
+    """An ordered queryset of cards for Paginator, its pages read by page_rows()."""
 
-    def __init__(self, ordered: QuerySet, rows: QuerySet):
-        self.queryset, self.rows = ordered, rows
-        self.ordered = ordered.ordered
+    def __init__(self, cards: QuerySet):
+        self.cards = cards
+        self.ordered = cards.ordered
         self.total: int | None = None
 
     def count(self) -> int:
         if self.total is None:
-            self.total = self.queryset.count()
+            self.total = self.cards.count()
         return self.total
 
-    def __getitem__(self, page: slice) -> list:
-        start, stop = page.start or 0, page.stop
-        return page_rows(self.queryset, start, stop, total=self.count(), rows=self.rows)
+    def __getitem__(self, page: slice) -> list[Card]:
+        return page_rows(self.cards, page.start or 0, page.stop, total=self.count())
 
 
 def search_page(
@@ -279,8 +278,7 @@ def search_page(
                 cards, parsed, game=game, set_code=set_code, rarity=rarity, fuzzy=fuzzy
             )
             cards = order_cards(cards, sort, has_text=bool(parsed.text_terms), prices=prices)
-        rows = PagedByKeys(cards, Card.objects.select_related("card_set"))
-        return Paginator(rows, per_page).get_page(page_number)
+        return Paginator(PagedCards(cards), per_page).get_page(page_number)
 
     page = paginate(fuzzy=False)
     if (

@@ -63,34 +63,35 @@ def test_search_pages_read_keys_first_hold_the_cards_one_query_gives(
 
 def test_a_large_result_sorts_keys_only_then_reads_the_page_by_key(catalog, monkeypatch):
     monkeypatch.setattr(search, "KEYS_FIRST_ABOVE", 3)
-    ordered = Card.objects.select_related("card_set").order_by("name", "pk")
+    ordered = Card.objects.order_by("name", "pk")
 
     with CaptureQueriesContext(connection) as context:
-        rows = search.page_rows(
-            ordered, 2, 6, total=11, rows=Card.objects.select_related("card_set")
-        )
+        rows = search.page_rows(ordered, 2, 6, total=11)
+        codes = {card.card_set.code for card in rows}  # the sets read with the page
 
     keys_sql, rows_sql = (query["sql"] for query in context.captured_queries)
     assert "ORDER BY" in keys_sql
     assert keys_sql.split(" FROM ")[0].count(",") == 0  # the key alone
     assert "ORDER BY" not in rows_sql and "cards_cardset" in rows_sql
     assert rows == list(ordered[2:6])
-    assert rows[0].card_set.code in {"pga", "pgb"}  # the set read with the page
+    assert codes <= {"pga", "pgb"}
 
 
 def test_a_small_result_is_read_in_one_query(catalog):
     ordered = Card.objects.order_by("name", "pk")
 
     with CaptureQueriesContext(connection) as context:
-        rows = search.page_rows(ordered, 0, 4, total=11, rows=Card.objects.all())
+        rows = search.page_rows(ordered, 0, 4, total=11)
+        codes = {card.card_set.code for card in rows}  # the sets read with the page
 
     assert len(context.captured_queries) == 1
+    assert codes <= {"pga", "pgb"}
     assert rows == list(ordered[:4])
 
 
 def test_a_page_past_the_end_of_a_large_result_is_empty(catalog, monkeypatch):
     monkeypatch.setattr(search, "KEYS_FIRST_ABOVE", 3)
 
-    rows = search.page_rows(Card.objects.order_by("pk"), 20, 24, total=11, rows=Card.objects.all())
+    rows = search.page_rows(Card.objects.order_by("pk"), 20, 24, total=11)
 
     assert rows == []
