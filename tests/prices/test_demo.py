@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 import time_machine
 
+from cards.models import Card
 from jobs.models import JobRun
 from prices.demo import backfill_demo_history
 from prices.models import PricePoint, PriceSummary
@@ -40,11 +41,18 @@ def test_prices_are_plausible_by_rarity_and_age():
 
 
 def test_a_simulated_psa_9_sits_between_the_raw_copy_and_the_psa_10():
-    card_set = make_set(release_date=dt.date(2023, 1, 1))
-    for rarity in ["Common", "Rare Holo", "Special Illustration Rare"]:
-        card = make_card(card_set=card_set, rarity=rarity)
-        raw, nine, ten = (demo.level_cents(card, key) for key in ["ungraded", "PSA 9", "PSA 10"])
-        assert raw < nine < ten
+    # Each level is seeded by the card's key, so try many keys, not whichever few the
+    # database hands out.
+    modern = make_set(release_date=dt.date(2023, 1, 1))
+    vintage = make_set(release_date=dt.date(1999, 1, 9))
+    for rarity in ["Common", "Rare Holo", "Special Illustration Rare", "SEC"]:
+        for card_set in [modern, vintage]:
+            for pk in range(1, 301):
+                card = Card(pk=pk, card_set=card_set, rarity=rarity, variant="")
+                raw, nine, ten = (
+                    demo.level_cents(card, key) for key in ["ungraded", "PSA 9", "PSA 10"]
+                )
+                assert raw < nine < ten, (rarity, card_set.release_date, pk)
 
 
 def test_sealed_products_have_only_a_raw_price():
