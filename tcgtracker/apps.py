@@ -3,6 +3,7 @@ import logging
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.management import call_command
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate, post_save
 
 
@@ -16,9 +17,11 @@ class TcgTrackerConfig(AppConfig):
         from django.contrib.auth import get_user_model
 
         from tcgtracker.accounts import verify_superuser_email
+        from tcgtracker.lib.sql import read_timestamps_in_c
 
         post_migrate.connect(create_cache_table, sender=self)
         post_save.connect(verify_superuser_email, sender=get_user_model())
+        connection_created.connect(read_timestamps_in_c)
         connect_apps()
         if settings.LOG_FORMAT == "json":
             # Python's warnings go through logging too, so that every line is JSON.

@@ -1,6 +1,7 @@
 """Query plumbing shared by the apps."""
 
 import datetime as dt
+import functools
 
 from django.db import connection, connections
 from django.db.models.expressions import RawSQL
@@ -236,3 +237,59 @@ class _Compiled:
                 row[position] = value
             converted.append(row)
         return converted
+
+
+# --- Timestamps read by psycopg's C loader ------------------------------------------
+
+
+@functools.cache
+def _utc_timestamp_loader():
+    """Django's loader of `timestamptz` values for a UTC connection, reading each value
+    with psycopg's C loader when it is there; None when there is none to use (psycopg 2,
+    or psycopg 3 without its C implementation).
+
+    Django registers a loader of its own on every connection: psycopg's pure-Python one,
+    which parses each value's text, followed by a change of its time zone. That is about
+    3 µs a value, a sixth of a card page's Python. On a connection whose session time
+    zone is UTC, psycopg's C loader gives the very same aware datetime, ten times faster.
+    Django's cursors check the `timezone` of the loader registered, so the loader stays
+    Django's class with the C loader's `load` in place of its own.
+    """
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader, is_psycopg3
+
+    if not is_psycopg3:
+        return None
+    import psycopg
+
+    c_loader = psycopg.adapters.get_loader(
+        psycopg.adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT
+    )
+    if issubclass(c_loader, BaseTzLoader.__mro__[1]):  # psycopg's Python loader
+        return None
+
+    class UtcTimestampLoader(BaseTzLoader):
+        timezone = dt.UTC
+
+        def __init__(self, oid, context=None):
+            super().__init__(oid, context)
+            # Django sets each connection's session to its own time zone; should it be
+            # set to another since, the values are read as Django reads them.
+            if self.connection is not None and self.connection.info.timezone is dt.UTC:
+                self.load = c_loader(oid, context).load
+
+    return UtcTimestampLoader
+
+
+def read_timestamps_in_c(sender, connection, **kwargs) -> None:
+    """connection_created receiver: a PostgreSQL connection working in UTC (the project's
+    settings) reads timestamps with psycopg's C loader (_utc_timestamp_loader)."""
+    if connection.vendor != "postgresql" or connection.timezone is not dt.UTC:
+        return
+    loader = _utc_timestamp_loader()
+    if loader is None:
+        return
+    from psycopg.pq import Format
+
+    adapters = connection.connection.adapters  # a pooled connection may have it already
+    if adapters.get_loader(adapters.types["timestamptz"].oid, Format.TEXT) is not loader:
+        adapters.register_loader("timestamptz", loader)
