@@ -26,7 +26,7 @@ from cards.search import (
 from collections_app import access
 from collections_app.models import Watch
 from collections_app.valuation import raw_prices
-from pages import card_tables, grading, set_controls
+from pages import card_tables, grading, set_controls, set_table
 from pages.card_cache import (
     cache_card_page,
     cached_card_page,
@@ -244,7 +244,14 @@ def set_detail(request, game, code):
         "card_set": card_set,
         "page": page,
         "tiles": rows,
-        "rows": [(card, url, price, graded.get(card.pk)) for card, url, price in rows],
+        # The price table (?view=table), written in Python (pages.set_table).
+        "table": set_table.price_table(
+            card_set.name,
+            SET_TABLE_GRADE,
+            [(card, url, price, graded.get(card.pk)) for card, url, price in rows],
+        )
+        if view == "table"
+        else "",
         # The header, the form and the page links, written in Python (pages.set_header,
         # pages.set_controls).
         "header": set_header(card_set, page.paginator.count, value),
@@ -253,7 +260,6 @@ def set_detail(request, game, code):
         ),
         "pagination": set_controls.pagination(page, _set_page_query(sort, view)),
         "view": view,
-        "table_grade": SET_TABLE_GRADE,
         "set_value": value,
         "most_valuable": mark_safe(most_valuable),
         "simulated": any(price.is_simulated for price in shown) or most_valuable_simulated,

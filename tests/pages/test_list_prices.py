@@ -167,6 +167,30 @@ def test_set_page_price_table_has_number_name_rarity_ungraded_psa_10_and_7_day_c
     assert "$9.00" in table and "NM" in table and "tag-simulated" in table
 
 
+def test_set_page_price_table_escapes_what_the_catalog_holds_and_dashes_what_is_unpriced(
+    client,
+):
+    card_set = make_set(code="tbl2", name='Team <Rocket> & "Friends"')
+    make_card(
+        card_set=card_set,
+        number="7",
+        name="<script>alert(1)</script>",
+        rarity="",
+        variant="reverse holo",
+    )
+
+    html = client.get(f"{card_set.get_absolute_url()}?view=table").content.decode()
+
+    table = html.split('<table class="data-table set-price-table">')[1].split("</table>")[0]
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in table
+    assert "Team &lt;Rocket&gt; &amp; &quot;Friends&quot;: each card" in table
+    assert '<span class="tag tag-variant">' in table
+    row = table.split("<tbody>")[1]
+    # No rarity, no price, no graded price, no change: a dash each.
+    assert row.count("<td>—</td>") == 1 and row.count('<td class="num">—</td>') == 3
+
+
 def test_set_page_keeps_its_sort_and_view_across_pages(client, settings):
     settings.SET_PAGE_SIZE = 2
     card_set, _ = priced_set("prc5")
