@@ -23,7 +23,7 @@ from django.contrib.postgres.search import (
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OrderBy, OuterRef, Q, QuerySet
 
 from cards.models import SEARCH_WORD_RE, Card, CardSet, Game
 
@@ -234,9 +234,54 @@ def page_rows(cards: QuerySet, start: int, stop: int, *, total: int) -> list[Car
     its first page). A small one is read in one query, which costs less than a second one."""
     if total <= KEYS_FIRST_ABOVE:
         return list(cards.select_related("card_set")[start:stop])
-    keys = list(cards.values_list("pk", flat=True)[start:stop])
+    keys = _page_keys(cards, start, stop)
     found = Card.objects.select_related("card_set").order_by().in_bulk(keys)
     return [found[key] for key in keys if key in found]
+
+
+def _page_keys(cards: QuerySet, start: int, stop: int) -> list[int]:
+    """The keys of cards start to stop of an ordered queryset.
+
+    One ordered first by a value some cards lack, last (a price sort: the cards' headline
+    price or 7-day change, NULLS LAST), is read as two lists one after the other: the
+    cards with the value, then those without. The first is what an index on the value
+    gives in order (prices.CardHeadline's; asked for without NULLS LAST, which means
+    nothing there, and which an index read backwards does not give), so that its first
+    pages read a few dozen rows where a single query sorted every card (the whole catalog
+    by price: 12-21 ms -> about 1 ms of SQL on this project's bench); the second is read
+    only by a page that reaches past the first.
+    """
+    lead = _nulls_last_lead(cards)
+    if lead is None:
+        return list(cards.values_list("pk", flat=True)[start:stop])
+    name = lead.expression.name
+    valued = cards.filter(**{f"{name}__isnull": False}).order_by(
+        OrderBy(F(name), descending=lead.descending), *cards.query.order_by[1:]
+    )
+    keys = list(valued.values_list("pk", flat=True)[start:stop])
+    if len(keys) == stop - start:
+        return keys
+    # The page ends past the cards with the value: how many there are, then the rest.
+    valued_count = start + len(keys) if keys or not start else valued.count()
+    rest = cards.filter(**{f"{name}__isnull": True}).values_list("pk", flat=True)
+    return keys + list(rest[max(0, start - valued_count) : stop - valued_count])
+
+
+def _nulls_last_lead(cards: QuerySet) -> OrderBy | None:
+    """The first term of a queryset's order when it is an annotation or alias, NULLS
+    LAST; None when the queryset is ordered otherwise."""
+    ordering = cards.query.order_by
+    if not ordering:
+        return None
+    first = ordering[0]
+    if (
+        isinstance(first, OrderBy)
+        and first.nulls_last
+        and isinstance(first.expression, F)
+        and first.expression.name in cards.query.annotations
+    ):
+        return first
+    return None
 
 
 class PagedCards:

@@ -151,6 +151,15 @@ class CardHeadline(models.Model):
     market = models.BigIntegerField(help_text="Cents.")
     change_7d = models.FloatField(null=True, blank=True)
 
+    class Meta:
+        # A page of the catalog sorted by price or by its 7-day change is read from these
+        # in order (forwards or backwards; cards.search._page_keys) rather than by sorting
+        # every card.
+        indexes = [
+            models.Index(fields=["market"], name="headline_market"),
+            models.Index(fields=["change_7d"], name="headline_change_7d"),
+        ]
+
     def __str__(self):
         return f"card {self.card_id}: {self.market}"
 

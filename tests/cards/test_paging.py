@@ -61,6 +61,42 @@ def test_search_pages_read_keys_first_hold_the_cards_one_query_gives(
     assert sum(len(page) for page in keys_first) == 11
 
 
+@pytest.mark.parametrize("sort", ["price-high", "price-low", "rising", "falling"])
+def test_a_price_sorted_page_read_in_two_parts_holds_what_one_query_gives(catalog, sort):
+    # The cards with the value sorted on, then those without: every window of the result.
+    from prices import headline
+
+    ordered = search.order_cards(Card.objects.all(), sort, has_text=False, prices=headline.annotate)
+    assert search._nulls_last_lead(ordered) is not None
+    everything = list(ordered.values_list("pk", flat=True))
+    assert len(everything) == 11
+    for start in range(12):
+        for stop in range(start, 13):
+            assert search._page_keys(ordered, start, stop) == everything[start:stop]
+
+
+def test_a_page_of_cards_with_the_value_takes_one_keys_query(catalog):
+    from prices import headline
+
+    ordered = search.order_cards(
+        Card.objects.all(), "price-high", has_text=False, prices=headline.annotate
+    )
+    with CaptureQueriesContext(connection) as context:
+        keys = search._page_keys(ordered, 0, 3)
+
+    assert len(keys) == 3
+    (keys_sql,) = (query["sql"] for query in context.captured_queries)
+    assert "IS NOT NULL" in keys_sql
+
+
+def test_an_order_led_by_anything_else_is_read_in_one_keys_query(catalog):
+    for ordered in [Card.objects.order_by("name", "pk"), Card.objects.order_by()]:
+        with CaptureQueriesContext(connection) as context:
+            search._page_keys(ordered, 0, 3)
+        assert len(context.captured_queries) == 1
+        assert search._nulls_last_lead(ordered) is None
+
+
 def test_a_large_result_sorts_keys_only_then_reads_the_page_by_key(catalog, monkeypatch):
     monkeypatch.setattr(search, "KEYS_FIRST_ABOVE", 3)
     ordered = Card.objects.order_by("name", "pk")
