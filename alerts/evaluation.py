@@ -128,9 +128,17 @@ def _cards_in(card_ids: list[int]) -> Q:
 # "below", the highest for "above", the largest change over its window for "moves by" (a
 # summary without that change is no reading for it). One join and one sort for the whole
 # batch, DISTINCT ON keeping each alert's first row: a sorted lookup per alert cost half as
-# much again.
+# much again. The batch's summaries are read first, by card: joined to the alerts as a
+# table, they were read whole for every batch (a hash of all 168,000 on the bench, spilled
+# to disk; 104 -> 77 ms a batch of 5,000 cards).
 _JUDGE_SQL = """
-WITH judged AS (
+WITH summaries AS MATERIALIZED (
+    SELECT id, card_id, source, price_key, market, observed_at, change_1d, change_7d,
+           change_30d, market_1d, market_7d, market_30d
+    FROM prices_pricesummary
+    WHERE card_id = ANY(%(cards)s)
+),
+judged AS (
     SELECT DISTINCT ON (a.id)
            a.id, a.armed, a.threshold, a.percent,
            s.source, s.market, w.change, w.previous, s.observed_at, w.readable,
@@ -140,7 +148,7 @@ WITH judged AS (
            (a.armed OR a.last_triggered_at IS NULL
             OR %(now)s - a.last_triggered_at >= a.cooldown) AS may_fire
     FROM alerts_alert a
-    LEFT JOIN prices_pricesummary s
+    LEFT JOIN summaries s
         ON s.card_id = a.card_id AND s.price_key = a.price_key
        AND (a.source = '' OR s.source = a.source)
     CROSS JOIN LATERAL (
