@@ -70,11 +70,6 @@ def level_cents(card: Card, price_key: str) -> float:
         # Between a raw copy and a PSA 10, nearer the raw copy's the rarer a 10 is.
         raw, gem = level_cents(card, "ungraded"), level_cents(card, "PSA 10")
         return max(math.sqrt(raw * gem) * _rng("level", card.pk, price_key).uniform(0.6, 1.0), 10)
-    if price_key == "PSA 10":
-        # A multiple of the raw copy's own level, so a 10 always sits above a 9 and a raw
-        # copy; grading costs money.
-        raw = level_cents(card, "ungraded")
-        return raw * _rng("level", card.pk, price_key).uniform(5, 15) + 2000
     level = RARITY_LEVELS.get(card.rarity.lower(), DEFAULT_LEVEL)
     release = card.card_set.release_date
     if release and release.year < VINTAGE_YEAR:
@@ -83,6 +78,11 @@ def level_cents(card: Card, price_key: str) -> float:
         level *= PARALLEL_FACTOR
     rng = _rng("level", card.pk, price_key)
     level *= math.exp(rng.gauss(0, 0.5))  # cards of one rarity are not all alike
+    if price_key == "PSA 10":
+        level = level * rng.uniform(5, 15) + 20  # grading costs money
+        # Its own draw above can put a 10 below the raw copy: at least three raw copies
+        # and the grading, so that a 9 (between the two) always sits above the raw copy.
+        return max(level * 100, level_cents(card, "ungraded") * 3 + 2000)
     return max(level * 100, 10)
 
 
