@@ -10,10 +10,10 @@ The import runs on a day after the newest price so that every point it writes is
 with django-q's queue as in production (the alert checks and the movers' ranking it
 triggers are queued, not run: the bench has no worker, and drops them afterwards). COPY
 then writes the very points the import wrote, a day later, into the same table with its
-indexes, and runs the key checks a commit would run, in a transaction that is rolled
-back; and one UPDATE rewrites the summaries the
-import brought up to date, unchanged, also rolled back: COPY and that UPDATE together are
-the floor of any import that keeps the summaries current, whatever its parsing costs.
+indexes, and runs the key checks a commit would run, in a transaction that is rolled back;
+and one UPDATE rewrites the summaries the import brought up to date, unchanged, also
+rolled back: COPY and that UPDATE together are the floor of any import that keeps the
+summaries current, whatever its parsing costs.
 The run also notes the CPU time of this process and of its database server process (read
 from /proc, when the server runs on this machine): the import alternates between the two,
 so its time is about their sum.

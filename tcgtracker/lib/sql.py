@@ -260,11 +260,12 @@ def _utc_timestamp_loader():
     if not is_psycopg3:
         return None
     import psycopg
+    from psycopg.types.datetime import TimestamptzLoader as PythonLoader
 
     c_loader = psycopg.adapters.get_loader(
         psycopg.adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT
     )
-    if issubclass(c_loader, BaseTzLoader.__mro__[1]):  # psycopg's Python loader
+    if issubclass(c_loader, PythonLoader):  # psycopg without its C implementation
         return None
 
     class UtcTimestampLoader(BaseTzLoader):
