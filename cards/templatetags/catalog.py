@@ -17,8 +17,9 @@ def select_options(choices, selected, blank_label=""):
     selected per request.
     """
     selected = str(selected)
+    choices = tuple(choices)  # read once: an iterator would be spent by a failed lookup
     try:
-        escaped = _escaped_options(tuple(choices))
+        escaped = _escaped_options(choices)
     except TypeError:  # a choice that is not a hashable pair
         escaped = _escaped_options.__wrapped__(choices)
     options = "".join(

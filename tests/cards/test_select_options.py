@@ -25,3 +25,8 @@ def test_only_the_choice_asked_for_is_selected_on_each_call():
 def test_choices_given_as_lists_are_written_too():
     html = str(select_options([["r", "Rare"], ["c", "Common"]], "c"))
     assert html == '<option value="r">Rare</option><option value="c" selected>Common</option>'
+
+
+def test_choices_given_once_as_an_iterator_are_all_written():
+    html = str(select_options(iter([["r", "Rare"], ["c", "Common"]]), "r"))
+    assert html == '<option value="r" selected>Rare</option><option value="c">Common</option>'
