@@ -58,10 +58,10 @@ from prices.sources.pricecharting import (
 from prices.writing import (
     MAX_CENTS,
     SET_BASED_CHUNK_SIZE,
+    BatchWriter,
     Observation,
     WriteResult,
     announce_changes,
-    record_observations,
 )
 from tcgtracker.lib.http import SourceConfig, SourceError, scrub
 from tcgtracker.lib.sql import ids_in
@@ -481,6 +481,9 @@ class GuideImport:
         self.index = CatalogIndex.load(game)
         self.stored = stored_unmatched_rows() if stored is None else stored
         self.observations: list[Observation] = []
+        # Prices are written in the background while the next rows are read and matched.
+        self.prices = BatchWriter(background=True)
+        self.counts.written = self.prices.result
         # product id → (signature, observed_at) of the rows waiting to be written
         self.unmatched: dict[str, tuple[tuple, dt.datetime]] = {}
         self.seen_again: list[int] = []  # stored rows this file repeats unchanged
@@ -488,20 +491,24 @@ class GuideImport:
         self.resolutions: list[tuple[int, int]] = []  # (UnmatchedRow id, card id)
 
     def feed(self, rows: Iterable[GuideRow]) -> None:
-        for row in rows:
-            self.counts.rows += 1
-            self.handle(row)
-            if len(self.observations) >= OBSERVATIONS_PER_WRITE:
-                self.write_prices()
-            if len(self.unmatched) >= UNMATCHED_PER_WRITE:
-                self.write_unmatched()
-            if len(self.seen_again) >= UPDATES_PER_QUERY * 10:
-                self.note_seen_again()
-            if self.counts.rows % self.progress_every == 0:
-                self.report_progress()
-        self.write_prices()
-        self.write_unmatched()
-        self.note_seen_again()
+        try:
+            for row in rows:
+                self.counts.rows += 1
+                self.handle(row)
+                if len(self.observations) >= OBSERVATIONS_PER_WRITE:
+                    self.write_prices()
+                if len(self.unmatched) >= UNMATCHED_PER_WRITE:
+                    self.write_unmatched()
+                if len(self.seen_again) >= UPDATES_PER_QUERY * 10:
+                    self.note_seen_again()
+                if self.counts.rows % self.progress_every == 0:
+                    self.report_progress()
+            self.write_prices()
+            self.write_unmatched()
+            self.note_seen_again()
+        finally:
+            # Also when reading failed halfway: what was sent is written and counted.
+            self.prices.close()
 
     def handle(self, row: GuideRow) -> None:
         counts = self.counts
@@ -575,7 +582,7 @@ class GuideImport:
 
     def write_prices(self) -> None:
         if self.observations:
-            self.counts.written.add(record_observations(self.observations, announce=False))
+            self.prices.submit(self.observations)
             self.observations = []
         self._store_ids()
         self._resolve()

@@ -24,9 +24,10 @@ compares every point, summary and count.
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Max, Min, Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -186,6 +187,51 @@ def announce_changes(card_ids: set[int]) -> None:
     """prices_changed for these cards, when there are any."""
     if card_ids:
         prices_changed.send(sender=record_observations, card_ids=card_ids)
+
+
+class BatchWriter:
+    """record_observations() for a caller writing in batches (an import), which announces
+    the changed cards once at the end from `result`.
+
+    In the background (`background=True`, on PostgreSQL, outside any transaction of the
+    caller's), each batch is written on a thread and database connection of its own while
+    the caller prepares the next: one batch in flight, so the caller's reading and matching
+    (Python) overlaps the writing (mostly the database's time, during which the driver
+    releases the GIL). Each batch is its own transaction either way. Otherwise, or when the
+    caller's connection is in a transaction (the writer's own connection could neither see
+    its rows nor be rolled back with it), each batch is written at once on the caller's
+    connection. A batch that failed raises from the next submit() or from close(); close()
+    always waits for the batch in flight and closes the thread's connection."""
+
+    def __init__(self, *, background: bool = False):
+        self.result = WriteResult()
+        self._executor = None
+        self._pending: Future | None = None
+        if background and _set_based() and not connection.in_atomic_block:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prices")
+
+    def submit(self, observations: list[Observation]) -> None:
+        if self._executor is None:
+            self.result.add(record_observations(observations, announce=False))
+            return
+        self._collect()
+        self._pending = self._executor.submit(record_observations, observations, announce=False)
+
+    def _collect(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.result.add(pending.result())
+
+    def close(self) -> None:
+        if self._executor is None:
+            return
+        try:
+            self._collect()
+        finally:
+            # The connection opened on the writer's thread is that thread's to close.
+            self._executor.submit(connections.close_all).result()
+            self._executor.shutdown()
+            self._executor = None
 
 
 class _CleanCheck:

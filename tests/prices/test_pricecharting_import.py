@@ -1,6 +1,8 @@
 import copy
 import datetime as dt
 import io
+import threading
+import time
 
 import pytest
 import time_machine
@@ -9,7 +11,7 @@ from django.db import connection
 
 from cards.models import Card, Game
 from jobs.models import JobRun
-from prices import pricecharting_import
+from prices import keys, pricecharting_import, writing
 from prices.guide_review import MatchConflict, match_unmatched_row
 from prices.models import PricePoint, PriceSummary, UnmatchedRow
 from prices.pricecharting_import import (
@@ -530,7 +532,7 @@ def test_an_unexpected_error_marks_the_run_failed_scrubbed_and_is_raised(
     def broken(observations, **options):
         raise RuntimeError(f"database said no to /api?t={TOKEN}")
 
-    monkeypatch.setattr(pricecharting_import, "record_observations", broken)
+    monkeypatch.setattr(writing, "record_observations", broken)
     rows = [guide_row(id=1, console_name="Pokemon Base Set", product_name="Blastoise #2",
                       loose_price=4500)]  # fmt: skip
     with pytest.raises(RuntimeError):
@@ -695,3 +697,114 @@ def test_waiting_rows_read_again_are_updated_in_place_on_postgresql(db):
         for column in constraint["columns"]
     }
     assert indexed.isdisjoint({"job_run_id", "observed_at", "updated_at"})
+
+
+def _writing_threads(monkeypatch) -> list[str]:
+    """The names of the threads record_observations runs on, from now on."""
+    threads = []
+    record = writing.record_observations
+
+    def noting(observations, **options):
+        threads.append(threading.current_thread().name)
+        return record(observations, **options)
+
+    monkeypatch.setattr(writing, "record_observations", noting)
+    return threads
+
+
+def _other_backends() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-based writing path")
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_an_import_writes_its_prices_on_a_thread_of_its_own(
+    tmp_path, catalog, monkeypatch
+):
+    monkeypatch.setattr(pricecharting_import, "OBSERVATIONS_PER_WRITE", 1)  # a write per row
+    threads = _writing_threads(monkeypatch)
+    connected = _other_backends()
+    rows = [
+        guide_row(id=1, console_name="Pokemon Base Set", product_name="Blastoise #2",
+                  loose_price=4500, graded_price=30000),
+        guide_row(id=2, console_name="Pokemon Base Set", product_name="Charizard #4",
+                  loose_price=30000),
+        guide_row(id=3, console_name="Pokemon Base Set", product_name="Mew #151",
+                  loose_price=900),
+    ]  # fmt: skip
+
+    run = run_of(write(tmp_path, guide_csv(rows)))
+
+    assert threads and all(name.startswith("prices") for name in threads)
+    assert (run.status, run.written, run.unchanged) == (JobRun.Status.SUCCEEDED, 3, 0)
+    assert points(catalog["blastoise"]) == {"ungraded": 4500, keys.graded("ANY", "9"): 30000}
+    assert PriceSummary.objects.get(card=catalog["charizard"], price_key="ungraded").market == 30000
+    assert UnmatchedRow.objects.get().external_id == "3"
+    # The writer's connection is closed with it.
+    for _ in range(100):
+        if _other_backends() == connected:
+            break
+        time.sleep(0.02)
+    assert _other_backends() == connected
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-based writing path")
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_failing_on_the_writers_thread_fails_the_run_and_keeps_the_batches_before_it(
+    tmp_path, catalog, monkeypatch
+):
+    monkeypatch.setattr(pricecharting_import, "OBSERVATIONS_PER_WRITE", 1)  # a write per row
+    record, calls = writing.record_observations, []
+    announced = []
+
+    def second_fails(observations, **options):
+        calls.append(observations)
+        if len(calls) == 2:
+            raise RuntimeError(f"database said no to /api?t={TOKEN}")
+        return record(observations, **options)
+
+    def listen(sender, card_ids, **kwargs):
+        announced.append(set(card_ids))
+
+    monkeypatch.setattr(writing, "record_observations", second_fails)
+    rows = [
+        guide_row(id=1, console_name="Pokemon Base Set", product_name="Blastoise #2",
+                  loose_price=4500),
+        guide_row(id=2, console_name="Pokemon Base Set", product_name="Charizard #4",
+                  loose_price=30000),
+        guide_row(id=3, console_name="Pokemon Base Set", product_name="Blastoise #2",
+                  loose_price=4600),
+    ]  # fmt: skip
+    prices_changed.connect(listen)
+    try:
+        with pytest.raises(RuntimeError):
+            run_of(write(tmp_path, guide_csv(rows)))
+    finally:
+        prices_changed.disconnect(listen)
+
+    run = JobRun.objects.get()
+    assert run.status == JobRun.Status.FAILED and run.written == 1
+    assert "database said no" in run.errors[-1] and TOKEN not in run.errors[-1]
+    assert points(catalog["blastoise"]) == {"ungraded": 4500}
+    assert not PricePoint.objects.filter(card=catalog["charizard"]).exists()
+    assert announced == [{catalog["blastoise"].pk}]
+
+
+def test_inside_a_transaction_an_import_writes_its_prices_on_its_own_connection(
+    tmp_path, catalog, monkeypatch
+):
+    # The test runs in a transaction: a connection of the writer's own would not see the
+    # catalog, nor be rolled back with it.
+    threads = _writing_threads(monkeypatch)
+    rows = [guide_row(id=1, console_name="Pokemon Base Set", product_name="Blastoise #2",
+                      loose_price=4500)]  # fmt: skip
+
+    run = run_of(write(tmp_path, guide_csv(rows)))
+
+    assert threads == [threading.current_thread().name]
+    assert run.written == 1 and points(catalog["blastoise"]) == {"ungraded": 4500}
