@@ -21,6 +21,7 @@ plain queries per chunk. Both round the percentage changes the same way, in inte
 compares every point, summary and count.
 """
 
+import contextlib
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
@@ -189,49 +190,81 @@ def announce_changes(card_ids: set[int]) -> None:
         prices_changed.send(sender=record_observations, card_ids=card_ids)
 
 
+# Threads (each with its own database connection) writing an import's batches at once.
+BACKGROUND_WRITERS = 2
+
+
 class BatchWriter:
     """record_observations() for a caller writing in batches (an import), which announces
     the changed cards once at the end from `result`.
 
     In the background (`background=True`, on PostgreSQL, outside any transaction of the
-    caller's), each batch is written on a thread and database connection of its own while
-    the caller prepares the next: one batch in flight, so the caller's reading and matching
-    (Python) overlaps the writing (mostly the database's time, during which the driver
-    releases the GIL). Each batch is its own transaction either way. Otherwise, or when the
-    caller's connection is in a transaction (the writer's own connection could neither see
-    its rows nor be rolled back with it), each batch is written at once on the caller's
-    connection. A batch that failed raises from the next submit() or from close(); close()
-    always waits for the batch in flight and closes the thread's connection."""
+    caller's), each batch is written by BACKGROUND_WRITERS threads, each with a database
+    connection of its own, while the caller prepares the next batch: the caller's reading
+    and matching (Python) overlaps the writing (mostly the database's time, during which
+    the driver releases the GIL), and the database works on two cores. A batch is split by
+    card (card id modulo the writers): every price of a card, and so every point and summary
+    one statement writes, is only ever written by the same thread, one part after another,
+    so the threads never wait for each other's rows. Each part is its own transaction; one
+    part per thread is in flight at a time.
+
+    Otherwise, or when the caller's connection is in a transaction (the writers' own
+    connections could neither see its rows nor be rolled back with it), each batch is
+    written at once on the caller's connection, in one transaction per chunk as
+    record_observations() writes. A part that failed raises from the next submit() or from
+    close(); close() always waits for the parts in flight and closes the threads'
+    connections."""
 
     def __init__(self, *, background: bool = False):
         self.result = WriteResult()
-        self._executor = None
-        self._pending: Future | None = None
+        self._writers: list[ThreadPoolExecutor] = []
+        self._pending: list[Future | None] = []
         if background and _set_based() and not connection.in_atomic_block:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prices")
+            self._writers = [
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"prices-{n}")
+                for n in range(BACKGROUND_WRITERS)
+            ]
+            self._pending = [None] * BACKGROUND_WRITERS
 
     def submit(self, observations: list[Observation]) -> None:
-        if self._executor is None:
+        if not self._writers:
             self.result.add(record_observations(observations, announce=False))
             return
-        self._collect()
-        self._pending = self._executor.submit(record_observations, observations, announce=False)
+        parts: list[list[Observation]] = [[] for _ in self._writers]
+        count = len(parts)
+        for observation in observations:
+            parts[observation.card_id % count].append(observation)
+        for n, part in enumerate(parts):
+            if part:
+                self._collect(n)
+                self._pending[n] = self._writers[n].submit(
+                    record_observations, part, announce=False
+                )
 
-    def _collect(self) -> None:
-        pending, self._pending = self._pending, None
+    def _collect(self, n: int) -> None:
+        pending, self._pending[n] = self._pending[n], None
         if pending is not None:
             self.result.add(pending.result())
 
     def close(self) -> None:
-        if self._executor is None:
+        if not self._writers:
             return
         try:
-            self._collect()
+            for n in range(len(self._writers)):
+                try:
+                    self._collect(n)
+                except Exception:
+                    # The other threads' parts are waited for and counted all the same.
+                    for other in range(n + 1, len(self._writers)):
+                        with contextlib.suppress(Exception):
+                            self._collect(other)
+                    raise
         finally:
-            # The connection opened on the writer's thread is that thread's to close.
-            self._executor.submit(connections.close_all).result()
-            self._executor.shutdown()
-            self._executor = None
+            for writer in self._writers:
+                # The connection opened on a writer's thread is that thread's to close.
+                writer.submit(connections.close_all).result()
+                writer.shutdown()
+            self._writers, self._pending = [], []
 
 
 class _CleanCheck:
