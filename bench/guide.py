@@ -14,9 +14,8 @@ indexes, and runs the key checks a commit would run, in a transaction that is ro
 and one UPDATE rewrites the summaries the import brought up to date, unchanged, also
 rolled back: COPY and that UPDATE together are the floor of any import that keeps the
 summaries current, whatever its parsing costs.
-The run also notes the CPU time of this process and of its database server process (read
-from /proc, when the server runs on this machine): the import alternates between the two,
-so its time is about their sum.
+The run also notes the CPU time of this process and of its database server (all its
+processes, read from /proc, when the server runs on this machine).
 """
 
 import csv
@@ -259,18 +258,35 @@ def summary_update_seconds(day: dt.date) -> tuple[int, float]:
     return updated, elapsed
 
 
-def backend_cpu_seconds() -> float | None:
-    """CPU seconds the server process of this connection has used, when the server runs on
-    this machine (read from /proc); None otherwise."""
+def _stat(pid) -> list[str]:
+    """/proc/<pid>/stat after the command's name: [state, ppid, ...]; utime, stime, cutime
+    and cstime are at 11 to 14."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def server_cpu_seconds() -> float | None:
+    """CPU seconds the database server has used in all its processes, when it runs on this
+    machine (read from /proc); None otherwise. The import writes on connections of its own
+    too, whose server processes end with them: the server's main process counts theirs
+    once they have ended (its children's times), its live processes their own."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
+        backend = cursor.fetchone()[0]
     try:
-        # The fields after the command's name: utime and stime are the 12th and 13th.
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        postmaster = _stat(backend)[1]
+        fields = _stat(postmaster)
+        ticks = sum(int(value) for value in fields[11:15])
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    child = _stat(entry.name)
+                except OSError:  # ended meanwhile
+                    continue
+                if child[1] == postmaster:
+                    ticks += int(child[11]) + int(child[12])
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _queued_not_run():
@@ -315,14 +331,14 @@ def run_import(log=print) -> dict:
         path = Path(directory) / f"pokemon-cards-{day}.csv"
         info = write_guide(path, day)
         with _queued_not_run():
-            backend = backend_cpu_seconds()
+            server = server_cpu_seconds()
             python = time.process_time()
             start = time.perf_counter()
             run = import_price_guide(path, observed_on=day)
             seconds = time.perf_counter() - start
             python = time.process_time() - python
-            if backend is not None:
-                backend = backend_cpu_seconds() - backend
+            if server is not None:
+                server = server_cpu_seconds() - server
         reading = read_and_match_seconds(path)
     queued = _drop_queued_tasks()
     if run.status not in ("succeeded", "partial"):
@@ -347,7 +363,7 @@ def run_import(log=print) -> dict:
         "update_seconds": update,
         "reading_seconds": reading,
         "python_cpu_seconds": python,
-        "database_cpu_seconds": backend,
+        "database_cpu_seconds": server,
         "queued": queued,
         "rate": run.written / seconds,
         "copy_rate": run.written / (copy + checks) if copy + checks else float("inf"),

@@ -488,7 +488,7 @@ def import_rows(log) -> list[Row]:
             True,
         ),
         Row(
-            "  its time: CPU of this process / of its database server process",
+            "  its time: CPU of this process / of its database server",
             f"{figures['python_cpu_seconds']:.1f} s / "
             + (
                 f"{figures['database_cpu_seconds']:.1f} s"
