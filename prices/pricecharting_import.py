@@ -443,12 +443,72 @@ def stored_unmatched_rows(**filters) -> dict[str, StoredRow]:
     sql, params = query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for pk, external_id, reason, detail, prices, *fields, resolved_at in cursor:
-            if isinstance(prices, str):
-                prices = json.loads(prices)
-            signature = (reason, detail, prices, *fields, tuple(sorted(candidates.get(pk, ()))))
-            stored[external_id] = StoredRow(pk, signature, resolved_at is not None)
+        found = cursor.fetchall()
+    loads = json.loads
+    for pk, external_id, reason, detail, prices, *fields, resolved_at in found:
+        if isinstance(prices, str):
+            prices = loads(prices)
+        signature = (reason, detail, prices, *fields, tuple(sorted(candidates.get(pk, ()))))
+        stored[external_id] = StoredRow(pk, signature, resolved_at is not None)
     return stored
+
+
+_UNMATCHED_UPDATES = ", ".join(
+    f"{name} = excluded.{name}"
+    for name in (*SIGNATURE_FIELDS, "observed_at", "job_run_id", "updated_at")
+)
+_UPSERT_UNMATCHED_SQL = (
+    f"INSERT INTO {UnmatchedRow._meta.db_table} "
+    f"({', '.join(name for name, _ in UNMATCHED_COLUMNS)}, matched_card_id, resolved_at) "
+    "{rows} ON CONFLICT (source, external_id) DO UPDATE SET "
+    f"{_UNMATCHED_UPDATES}, matched_card_id = NULL, resolved_at = NULL "
+    "RETURNING external_id, id"
+)
+_WAITING = "guide_waiting_rows"
+# A session-local scratch table of waiting rows, emptied at every commit.
+_WAITING_SCRATCH_SQL = f"""
+CREATE TEMP TABLE IF NOT EXISTS {_WAITING} (
+    {", ".join(f"{name} {sql_type}" for name, sql_type in UNMATCHED_COLUMNS)}
+) ON COMMIT DELETE ROWS;
+DELETE FROM {_WAITING};
+"""
+
+
+def _copies() -> bool:
+    """Whether the waiting rows go in by COPY: PostgreSQL with psycopg 3."""
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3
+
+
+def _upsert_unmatched_copied(cursor, values: list[tuple]) -> list[tuple[str, int]]:
+    """(external id, row id) of the waiting rows written: COPYed into a scratch table and
+    upserted from it in one statement. (As query parameters, the arrays of a few thousand
+    rows cost more to build in Python than the statement takes to run.)"""
+    cursor.execute(_WAITING_SCRATCH_SQL)
+    columns = ", ".join(name for name, _ in UNMATCHED_COLUMNS)
+    with cursor.cursor.copy(f"COPY {_WAITING} ({columns}) FROM STDIN") as copy:
+        write = copy.write_row
+        for row in values:
+            write(row)
+    cursor.execute(
+        _UPSERT_UNMATCHED_SQL.format(
+            rows=f"SELECT *, NULL::bigint, NULL::timestamptz FROM {_WAITING}"
+        )
+    )
+    return cursor.fetchall()
+
+
+def _upsert_unmatched(cursor, values: list[tuple]) -> list[tuple[str, int]]:
+    """(external id, row id) of the waiting rows written, their values as parameters."""
+    row_sql = f"({', '.join(['%s'] * len(UNMATCHED_COLUMNS))}, NULL, NULL)"
+    cursor.execute(
+        _UPSERT_UNMATCHED_SQL.format(rows=f"VALUES {', '.join([row_sql] * len(values))}"),
+        [value for row in values for value in row],
+    )
+    return cursor.fetchall()
 
 
 class GuideImport:
@@ -615,18 +675,20 @@ class GuideImport:
         self.resolutions = []
 
     def write_unmatched(self) -> None:
-        """Upsert the waiting rows (one statement per UNMATCHED_ROWS_PER_QUERY, no model
-        instances) and replace their candidates."""
+        """Upsert the waiting rows (no model instances) and replace their candidates."""
         if not self.unmatched:
             return
         rows = [(product_id[:64], *row) for product_id, row in self.unmatched.items()]
         self.unmatched = {}
+        values = self._unmatched_values(rows)
         ids: dict[str, int] = {}
         with transaction.atomic(), connection.cursor() as cursor:
-            for start in range(0, len(rows), UNMATCHED_ROWS_PER_QUERY):
-                ids.update(
-                    self._upsert_unmatched(cursor, rows[start : start + UNMATCHED_ROWS_PER_QUERY])
-                )
+            if _copies():
+                ids.update(_upsert_unmatched_copied(cursor, values))
+            else:
+                for start in range(0, len(values), UNMATCHED_ROWS_PER_QUERY):
+                    batch = values[start : start + UNMATCHED_ROWS_PER_QUERY]
+                    ids.update(_upsert_unmatched(cursor, batch))
             through = UnmatchedRow.candidates.through
             through.objects.filter(unmatchedrow_id__in=ids_in(list(ids.values()))).delete()
             through.objects.bulk_create(
@@ -640,8 +702,8 @@ class GuideImport:
         for external_id, signature, _ in rows:
             self.stored[external_id] = StoredRow(ids[external_id], signature, False)
 
-    def _upsert_unmatched(self, cursor, rows: list[tuple]) -> list[tuple[str, int]]:
-        """(external id, row id) of the rows written."""
+    def _unmatched_values(self, rows: list[tuple]) -> list[tuple]:
+        """The waiting rows' values, in the order of UNMATCHED_COLUMNS."""
         ops = connection.ops
         run_id = self.run.pk
         now = ops.adapt_datetimefield_value(timezone.now())
@@ -656,28 +718,7 @@ class GuideImport:
                 (SOURCE, external_id, reason, detail, json.dumps(prices), *fields)
                 + (moment, run_id, now, now)
             )
-        columns = ", ".join(name for name, _ in UNMATCHED_COLUMNS)
-        if connection.vendor == "postgresql":
-            # One array per column: thousands of placeholders cost more to build, send and
-            # parse than the statement takes to run.
-            arrays = ", ".join(f"%s::{sql_type}[]" for _, sql_type in UNMATCHED_COLUMNS)
-            rows_sql = f"SELECT *, NULL::bigint, NULL::timestamptz FROM unnest({arrays})"
-            params = [list(column) for column in zip(*values, strict=True)]
-        else:
-            row_sql = f"({', '.join(['%s'] * len(UNMATCHED_COLUMNS))}, NULL, NULL)"
-            rows_sql = f"VALUES {', '.join([row_sql] * len(values))}"
-            params = [value for row in values for value in row]
-        updates = ", ".join(
-            f"{name} = excluded.{name}"
-            for name in (*SIGNATURE_FIELDS, "observed_at", "job_run_id", "updated_at")
-        )
-        cursor.execute(
-            f"INSERT INTO {UnmatchedRow._meta.db_table} ({columns}, matched_card_id, resolved_at)"
-            f" {rows_sql} ON CONFLICT (source, external_id) DO UPDATE SET {updates},"
-            " matched_card_id = NULL, resolved_at = NULL RETURNING external_id, id",
-            params,
-        )
-        return cursor.fetchall()
+        return values
 
     def note_seen_again(self) -> None:
         """Rows repeated unchanged: only their run and the day of their prices move."""
