@@ -97,6 +97,9 @@ REJECTIONS = {
 TOP_CONSOLES = 20
 
 DOLLARS_RE = re.compile(r"(-)?\$?\s*(-)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?")
+# What nearly every cell of a guide is: a dollar sign, the dollars (with or without
+# thousands separators) and two digits of cents.
+COMMON_DOLLARS_RE = re.compile(r"\$(\d{1,3}(?:,\d{3})+|\d+)\.(\d\d)")
 US_DATE_RE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -114,16 +117,11 @@ def parse_dollars(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    # The common shapes first, without the regular expression: "$12.34", "$1,234.56".
-    whole, _, fraction = text[1:].partition(".") if text[0] == "$" else ("", "", "")
-    digits = whole.replace(",", "") if "," in whole else whole
-    if (
-        len(fraction) == 2
-        and fraction.isdecimal()
-        and digits.isdecimal()
-        and (digits is whole or f"{int(digits):,}" == whole)
-    ):
-        cents = int(digits) * 100 + int(fraction)
+    # The common shapes first, by one plain pattern: "$12.34", "$1,234.56".
+    common = COMMON_DOLLARS_RE.fullmatch(text)
+    if common is not None:
+        whole = common[1]
+        cents = int(whole.replace(",", "") if "," in whole else whole) * 100 + int(common[2])
         if cents > MAX_CENTS:
             raise ValueError(f"implausibly high price: {text!r}")
         return cents or None
