@@ -26,6 +26,7 @@ from django.db import connection
 from django.db.models import Exists, F, OrderBy, OuterRef, Q, QuerySet
 
 from cards.models import SEARCH_WORD_RE, Card, CardSet, Game
+from tcgtracker.lib.sql import CompiledQuery, ids_in
 
 FILTER_KEYS = {
     "game": "game:pokemon or game:onepiece",
@@ -235,8 +236,19 @@ def page_rows(cards: QuerySet, start: int, stop: int, *, total: int) -> list[Car
     if total <= KEYS_FIRST_ABOVE:
         return list(cards.select_related("card_set")[start:stop])
     keys = _page_keys(cards, start, stop)
-    found = Card.objects.select_related("card_set").order_by().in_bulk(keys)
+    if connection.vendor == "postgresql":
+        found = {card.pk: card for card in _CARDS_BY_KEY.objects(keys=keys)}
+    else:
+        found = Card.objects.select_related("card_set").order_by().in_bulk(keys)
     return [found[key] for key in keys if key in found]
+
+
+# A page's cards by key, with their sets, on PostgreSQL: one array parameter, so one shape
+# whatever the page's size, compiled once (tcgtracker.lib.sql).
+_CARDS_BY_KEY = CompiledQuery(
+    lambda keys: Card.objects.select_related("card_set").filter(pk__in=ids_in(keys)).order_by(),
+    keys=list,
+)
 
 
 def _page_keys(cards: QuerySet, start: int, stop: int) -> list[int]:

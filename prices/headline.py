@@ -122,10 +122,11 @@ class HeadlineFigures(NamedTuple):
         return self.source == Source.DEMO
 
 
-# _candidates() of many cards (a set page's 120) on PostgreSQL, as HeadlineFigures'
-# columns: one array parameter, so one shape whatever the number of cards, compiled once
-# (writing its SQL took longer than the database took to answer it).
-_MANY_CANDIDATE_FIGURES = CompiledQuery(
+# _candidates() of a list's cards (a search page's 24, a set page's 120) on PostgreSQL,
+# as HeadlineFigures' columns: one array parameter, so one shape whatever the number of
+# cards, compiled once (writing its SQL took longer than the database took to answer it,
+# even for 24 cards, whose placeholders would cost the database a little less).
+_CANDIDATE_FIGURES = CompiledQuery(
     lambda ids: PriceSummary.objects.filter(
         card_id__in=ids_in(ids), currency=CURRENCY, price_key__in=HEADLINE_KEYS
     ).values_list(*HeadlineFigures._fields),
@@ -136,10 +137,10 @@ _MANY_CANDIDATE_FIGURES = CompiledQuery(
 def headline_figures(card_ids: Iterable[int]) -> dict[int, HeadlineFigures]:
     """headline_prices() as HeadlineFigures: the same choice, for a list to show."""
     ids = list(set(card_ids))
-    if len(ids) > MANY_IDS and connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
         # The driver's values are the queryset's: integers, text, a float, an aware
         # datetime (no converter on PostgreSQL).
-        rows = _MANY_CANDIDATE_FIGURES.fetch(ids=ids)
+        rows = _CANDIDATE_FIGURES.fetch(ids=ids)
     else:
         rows = _candidates(ids).values_list(*HeadlineFigures._fields)
     by_card: dict[int, list[HeadlineFigures]] = defaultdict(list)

@@ -191,8 +191,8 @@ def test_a_page_of_many_cards_reads_each_ones_headline():
 
 
 def test_a_page_of_many_cards_gets_the_figures_of_the_summaries_each_one_would_get():
-    # Past MANY_IDS the ids go as one array parameter (on PostgreSQL, through a query
-    # compiled once): the same choice, the same columns with the same types.
+    # On PostgreSQL the ids go as one array parameter, through a query compiled once:
+    # the same choice, the same columns with the same types.
     rng = random.Random(3)
     now = timezone.now()
     card_set = make_set(code="many2")
