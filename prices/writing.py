@@ -194,12 +194,25 @@ def announce_changes(card_ids: set[int]) -> None:
 BACKGROUND_WRITERS = 2
 
 
+def _background_writers() -> int:
+    """How many threads write an import's batches: none off PostgreSQL or inside a
+    transaction of the caller's; else BACKGROUND_WRITERS, fewer when the process's
+    connection pool (DATABASE_POOL_MAX) could not give each its own connection beside the
+    caller's (a thread waiting for one would time out)."""
+    if not _set_based() or connection.in_atomic_block:
+        return 0
+    pool = getattr(connection, "pool", None)
+    if pool is None:
+        return BACKGROUND_WRITERS
+    return max(0, min(BACKGROUND_WRITERS, pool.max_size - 1))
+
+
 class BatchWriter:
     """record_observations() for a caller writing in batches (an import), which announces
     the changed cards once at the end from `result`.
 
     In the background (`background=True`, on PostgreSQL, outside any transaction of the
-    caller's), each batch is written by BACKGROUND_WRITERS threads, each with a database
+    caller's), each batch is written by _background_writers() threads, each with a database
     connection of its own, while the caller prepares the next batch: the caller's reading
     and matching (Python) overlaps the writing (mostly the database's time, during which
     the driver releases the GIL), and the database works on two cores. A batch is split by
@@ -219,12 +232,13 @@ class BatchWriter:
         self.result = WriteResult()
         self._writers: list[ThreadPoolExecutor] = []
         self._pending: list[Future | None] = []
-        if background and _set_based() and not connection.in_atomic_block:
+        writers = _background_writers() if background else 0
+        if writers:
             self._writers = [
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"prices-{n}")
-                for n in range(BACKGROUND_WRITERS)
+                for n in range(writers)
             ]
-            self._pending = [None] * BACKGROUND_WRITERS
+            self._pending = [None] * writers
 
     def submit(self, observations: list[Observation]) -> None:
         if not self._writers:

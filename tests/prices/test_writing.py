@@ -373,3 +373,19 @@ def test_set_based_path_writes_in_a_fixed_number_of_queries(monkeypatch):
         return len(context.captured_queries)
 
     assert queries_for(3) == queries_for(40)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_an_imports_writer_threads_leave_room_in_a_small_connection_pool(monkeypatch):
+    from types import SimpleNamespace
+
+    from prices import writing
+
+    # Each writer thread holds a connection of its own beside the importing thread's.
+    for max_size, writers in [(None, 2), (8, 2), (3, 2), (2, 1), (1, 0)]:
+        pool = None if max_size is None else SimpleNamespace(max_size=max_size)
+        monkeypatch.setattr(type(connection), "pool", property(lambda self, pool=pool: pool))
+        assert writing._background_writers() == writers
+    with transaction.atomic():  # a connection of their own would not see the caller's rows
+        assert writing._background_writers() == 0
