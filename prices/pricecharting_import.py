@@ -547,6 +547,8 @@ class GuideImport:
         self.seen_again: list[int] = []  # stored rows this file repeats unchanged
         self.new_ids: list[tuple[int, str]] = []  # (card id, PriceCharting id)
         self.resolutions: list[tuple[int, int]] = []  # (UnmatchedRow id, card id)
+        # Those of the batch of prices sent last, written once its prices are.
+        self.sent: tuple[list, list] = ([], [])
 
     def feed(self, rows: Iterable[GuideRow]) -> None:
         try:
@@ -564,6 +566,8 @@ class GuideImport:
             self.write_prices()
             self.write_unmatched()
             self.note_seen_again()
+            self.prices.wait()
+            self._after_prices()
         finally:
             # Also when reading failed halfway: what was sent is written and counted.
             self.prices.close()
@@ -639,15 +643,26 @@ class GuideImport:
     # Writing, in batches
 
     def write_prices(self) -> None:
+        """Send the prices read since the last batch to be written (in the background:
+        BatchWriter). The PriceCharting ids stored and the waiting rows resolved by a
+        batch's rows are written once its prices are: no row is resolved, no card given
+        its id, for prices that failed to be written."""
+        self.prices.wait()
+        self._after_prices()
         if self.observations:
             self.prices.submit(self.observations)
             self.observations = []
-        self._store_ids()
-        self._resolve()
+        self.sent = (self.new_ids, self.resolutions)
+        self.new_ids, self.resolutions = [], []
 
-    def _store_ids(self) -> None:
-        for start in range(0, len(self.new_ids), UPDATES_PER_QUERY):
-            batch = dict(self.new_ids[start : start + UPDATES_PER_QUERY])
+    def _after_prices(self) -> None:
+        (new_ids, resolutions), self.sent = self.sent, ([], [])
+        self._store_ids(new_ids)
+        self._resolve(resolutions)
+
+    def _store_ids(self, new_ids: list[tuple[int, str]]) -> None:
+        for start in range(0, len(new_ids), UPDATES_PER_QUERY):
+            batch = dict(new_ids[start : start + UPDATES_PER_QUERY])
             # Only where still blank: an id set meanwhile (by staff) is never overwritten.
             self.counts.ids_stored += Card.objects.filter(pk__in=batch, pricecharting_id="").update(
                 pricecharting_id=Case(
@@ -655,12 +670,11 @@ class GuideImport:
                     output_field=CharField(),
                 )
             )
-        self.new_ids = []
 
-    def _resolve(self) -> None:
+    def _resolve(self, resolutions: list[tuple[int, int]]) -> None:
         now = timezone.now()
-        for start in range(0, len(self.resolutions), UPDATES_PER_QUERY):
-            batch = dict(self.resolutions[start : start + UPDATES_PER_QUERY])
+        for start in range(0, len(resolutions), UPDATES_PER_QUERY):
+            batch = dict(resolutions[start : start + UPDATES_PER_QUERY])
             self.counts.resolved += UnmatchedRow.objects.filter(
                 pk__in=batch, resolved_at__isnull=True
             ).update(
@@ -670,7 +684,6 @@ class GuideImport:
                     output_field=IntegerField(),
                 ),
             )
-        self.resolutions = []
 
     def write_unmatched(self) -> None:
         """Upsert the waiting rows (no model instances) and replace their candidates."""

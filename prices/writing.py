@@ -21,7 +21,6 @@ plain queries per chunk. Both round the percentage changes the same way, in inte
 compares every point, summary and count.
 """
 
-import contextlib
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
@@ -224,8 +223,8 @@ class BatchWriter:
     Otherwise, or when the caller's connection is in a transaction (the writers' own
     connections could neither see its rows nor be rolled back with it), each batch is
     written at once on the caller's connection, in one transaction per chunk as
-    record_observations() writes. A part that failed raises from the next submit() or from
-    close(); close() always waits for the parts in flight and closes the threads'
+    record_observations() writes. A part that failed raises from the next submit(), wait()
+    or close(); close() always waits for the parts in flight and closes the threads'
     connections."""
 
     def __init__(self, *, background: bool = False):
@@ -260,19 +259,23 @@ class BatchWriter:
         if pending is not None:
             self.result.add(pending.result())
 
+    def wait(self) -> None:
+        """Until every part sent so far is written. A part that failed raises, once the
+        other threads' parts are waited for and counted all the same."""
+        failure = None
+        for n in range(len(self._writers)):
+            try:
+                self._collect(n)
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
     def close(self) -> None:
         if not self._writers:
             return
         try:
-            for n in range(len(self._writers)):
-                try:
-                    self._collect(n)
-                except Exception:
-                    # The other threads' parts are waited for and counted all the same.
-                    for other in range(n + 1, len(self._writers)):
-                        with contextlib.suppress(Exception):
-                            self._collect(other)
-                    raise
+            self.wait()
         finally:
             for writer in self._writers:
                 # The connection opened on a writer's thread is that thread's to close.

@@ -790,6 +790,50 @@ def test_a_batch_failing_on_a_writers_thread_fails_the_run_and_counts_what_was_w
     assert announced == [written]
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-based writing path")
+@pytest.mark.django_db(transaction=True)
+def test_a_waiting_row_is_resolved_only_once_the_prices_it_matched_with_are_written(
+    tmp_path, catalog, monkeypatch
+):
+    monkeypatch.setattr(pricecharting_import, "OBSERVATIONS_PER_WRITE", 1)  # a write per row
+    record, charizard = writing.record_observations, catalog["charizard"]
+
+    def charizard_fails(observations, **options):
+        if any(o.card_id == charizard.pk for o in observations):
+            raise RuntimeError("the database went away")
+        return record(observations, **options)
+
+    monkeypatch.setattr(writing, "record_observations", charizard_fails)
+    waiting = UnmatchedRow.objects.create(
+        source="pricecharting",
+        external_id="2",
+        set_name="Pokemon Base Set",
+        product_name="Charizard #4",
+        reason=UnmatchedRow.Reason.UNMATCHED,
+        prices={"ungraded": 29000},
+        observed_at=MIDNIGHT - dt.timedelta(days=1),
+    )
+    rows = [
+        guide_row(id=1, console_name="Pokemon Base Set", product_name="Blastoise #2",
+                  loose_price=4500),
+        guide_row(id=2, console_name="Pokemon Base Set", product_name="Charizard #4",
+                  loose_price=30000),
+    ]  # fmt: skip
+
+    with pytest.raises(RuntimeError):
+        run_of(write(tmp_path, guide_csv(rows)))
+
+    # Blastoise's prices were written: its PriceCharting id is kept. Charizard's were not:
+    # its row still waits for review, and the card has no id from it.
+    for card in catalog.values():
+        card.refresh_from_db()
+    assert catalog["blastoise"].pricecharting_id == "1"
+    assert charizard.pricecharting_id == ""
+    waiting.refresh_from_db()
+    assert waiting.resolved_at is None and waiting.matched_card is None
+    assert not PricePoint.objects.filter(card=charizard).exists()
+
+
 def test_inside_a_transaction_an_import_writes_its_prices_on_its_own_connection(
     tmp_path, catalog, monkeypatch
 ):

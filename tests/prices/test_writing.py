@@ -383,10 +383,11 @@ def test_an_imports_writer_threads_leave_room_in_a_small_connection_pool(monkeyp
     from prices import writing
 
     # Each writer thread holds a connection of its own beside the importing thread's.
-    for max_size, writers in [(None, 2), (8, 2), (3, 2), (2, 1), (1, 0)]:
-        pool = None if max_size is None else SimpleNamespace(max_size=max_size)
-        wrapper = type(connections["default"])
-        monkeypatch.setattr(wrapper, "pool", property(lambda self, pool=pool: pool))
-        assert writing._background_writers() == writers
+    wrapper = type(connections["default"])
+    with monkeypatch.context() as patch:  # undone before the test's database is
+        for max_size, writers in [(None, 2), (8, 2), (3, 2), (2, 1), (1, 0)]:
+            pool = None if max_size is None else SimpleNamespace(max_size=max_size)
+            patch.setattr(wrapper, "pool", property(lambda self, pool=pool: pool))
+            assert writing._background_writers() == writers
     with transaction.atomic():  # a connection of their own would not see the caller's rows
         assert writing._background_writers() == 0
