@@ -699,6 +699,22 @@ def test_waiting_rows_read_again_are_updated_in_place_on_postgresql(db):
     assert indexed.isdisjoint({"job_run_id", "observed_at", "updated_at"})
 
 
+def _writes_fail_for(monkeypatch, card, message: str) -> None:
+    """From now on record_observations fails for a batch holding the card's prices."""
+    record = writing.record_observations
+
+    def failing(observations, **options):
+        if any(o.card_id == card.pk for o in observations):
+            raise RuntimeError(message)
+        return record(observations, **options)
+
+    monkeypatch.setattr(writing, "record_observations", failing)
+
+
+BLASTOISE = {"console_name": "Pokemon Base Set", "product_name": "Blastoise #2"}
+CHARIZARD = {"console_name": "Pokemon Base Set", "product_name": "Charizard #4"}
+
+
 def _writing_threads(monkeypatch) -> dict[int, set[str]]:
     """From now on: the cards record_observations writes, each with the names of the
     threads it was written on."""
@@ -751,23 +767,15 @@ def test_a_batch_failing_on_a_writers_thread_fails_the_run_and_counts_what_was_w
     tmp_path, catalog, monkeypatch
 ):
     monkeypatch.setattr(pricecharting_import, "OBSERVATIONS_PER_WRITE", 1)  # a write per row
-    record, announced = writing.record_observations, []
-    charizard = catalog["charizard"]
-
-    def charizard_fails(observations, **options):
-        if any(o.card_id == charizard.pk for o in observations):
-            raise RuntimeError(f"database said no to /api?t={TOKEN}")
-        return record(observations, **options)
+    charizard, announced = catalog["charizard"], []
+    _writes_fail_for(monkeypatch, charizard, f"database said no to /api?t={TOKEN}")
 
     def listen(sender, card_ids, **kwargs):
         announced.append(set(card_ids))
 
-    monkeypatch.setattr(writing, "record_observations", charizard_fails)
     rows = [
-        guide_row(id=1, console_name="Pokemon Base Set", product_name="Blastoise #2",
-                  loose_price=4500),
-        guide_row(id=2, console_name="Pokemon Base Set", product_name="Charizard #4",
-                  loose_price=30000),
+        guide_row(id=1, **BLASTOISE, loose_price=4500),
+        guide_row(id=2, **CHARIZARD, loose_price=30000),
         guide_row(id=3, console_name="Pokemon Scarlet & Violet 151",
                   product_name="Charizard ex #199", loose_price=11240),
     ]  # fmt: skip
@@ -796,29 +804,19 @@ def test_a_waiting_row_is_resolved_only_once_the_prices_it_matched_with_are_writ
     tmp_path, catalog, monkeypatch
 ):
     monkeypatch.setattr(pricecharting_import, "OBSERVATIONS_PER_WRITE", 1)  # a write per row
-    record, charizard = writing.record_observations, catalog["charizard"]
-
-    def charizard_fails(observations, **options):
-        if any(o.card_id == charizard.pk for o in observations):
-            raise RuntimeError("the database went away")
-        return record(observations, **options)
-
-    monkeypatch.setattr(writing, "record_observations", charizard_fails)
+    charizard = catalog["charizard"]
+    _writes_fail_for(monkeypatch, charizard, "the database went away")
     waiting = UnmatchedRow.objects.create(
         source="pricecharting",
         external_id="2",
-        set_name="Pokemon Base Set",
-        product_name="Charizard #4",
+        set_name=CHARIZARD["console_name"],
+        product_name=CHARIZARD["product_name"],
         reason=UnmatchedRow.Reason.UNMATCHED,
         prices={"ungraded": 29000},
         observed_at=MIDNIGHT - dt.timedelta(days=1),
     )
-    rows = [
-        guide_row(id=1, console_name="Pokemon Base Set", product_name="Blastoise #2",
-                  loose_price=4500),
-        guide_row(id=2, console_name="Pokemon Base Set", product_name="Charizard #4",
-                  loose_price=30000),
-    ]  # fmt: skip
+    rows = [guide_row(id=1, **BLASTOISE, loose_price=4500),
+            guide_row(id=2, **CHARIZARD, loose_price=30000)]  # fmt: skip
 
     with pytest.raises(RuntimeError):
         run_of(write(tmp_path, guide_csv(rows)))
