@@ -32,6 +32,7 @@ from prices.matching import (
 )
 from prices.models import Source, UnmatchedRow
 from prices.pricecharting_import import (
+    MAX_ID_LENGTH,
     GuideImport,
     GuideRow,
     fail_run,
@@ -99,11 +100,14 @@ def match_unmatched_row(row: UnmatchedRow, card: Card, *, replace_id: bool = Fal
     with transaction.atomic():
         card = Card.objects.select_for_update().get(pk=card.pk)
         current = card.pricecharting_id.strip()
-        if current and current != row.external_id and not replace_id:
+        # A row left waiting before imports refused ids longer than a card keeps gives its
+        # prices, not its id.
+        keeps_id = len(row.external_id) <= MAX_ID_LENGTH
+        if keeps_id and current and current != row.external_id and not replace_id:
             raise MatchConflict(
                 f"{card} already has PriceCharting id {current}, not {row.external_id}."
             )
-        if current != row.external_id:
+        if keeps_id and current != row.external_id:
             Card.objects.filter(pk=card.pk).update(pricecharting_id=row.external_id)
             card.pricecharting_id = row.external_id
         result = record_observations(

@@ -80,10 +80,11 @@ UPDATES_PER_QUERY = 500
 # Characters no price guide has in a cell (NUL among them, which PostgreSQL refuses in text).
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Why rows were rejected, for the match report.
-BAD_LINE, BAD_COLUMNS, NO_ID, BAD_PRICE, CONTROL = (
+BAD_LINE, BAD_COLUMNS, NO_ID, LONG_ID, BAD_PRICE, CONTROL = (
     "unreadable",
     "columns",
     "no-id",
+    "long-id",
     "price",
     "control",
 )
@@ -91,10 +92,13 @@ REJECTIONS = {
     BAD_LINE: "unreadable line",
     BAD_COLUMNS: "wrong number of columns",
     NO_ID: "no product id",
+    LONG_ID: "a product id longer than a card keeps",
     BAD_PRICE: "a price that is not a dollar amount",
     CONTROL: "control characters in the line",
 }
 TOP_CONSOLES = 20
+# A matched row's id is kept on its card (PriceCharting's are a few digits).
+MAX_ID_LENGTH = Card._meta.get_field("pricecharting_id").max_length
 
 DOLLARS_RE = re.compile(r"(-)?\$?\s*(-)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?")
 # What nearly every cell of a guide is: a dollar sign, the dollars (with or without
@@ -243,6 +247,11 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
         )
         if not product.id:
             yield row.reject(NO_ID, "no id")
+            continue
+        if len(product.id) > MAX_ID_LENGTH:
+            yield row.reject(
+                LONG_ID, f"a product id of {len(product.id)} characters (at most {MAX_ID_LENGTH})"
+            )
             continue
         row.product = product
         sealed = sealed_genres.get(product.genre)
@@ -568,9 +577,13 @@ class GuideImport:
             self.note_seen_again()
             self.prices.wait()
             self._after_prices()
-        finally:
-            # Also when reading failed halfway: what was sent is written and counted.
-            self.prices.close()
+        except BaseException:
+            # Reading or writing failed halfway: what was sent is still waited for and
+            # counted, and the first failure is the one the run reports.
+            with contextlib.suppress(Exception):
+                self.prices.close()
+            raise
+        self.prices.close()
 
     def handle(self, row: GuideRow) -> None:
         counts = self.counts
@@ -615,7 +628,9 @@ class GuideImport:
             return
         counts.matched += 1
         card_id = match.card_id
-        if match.via != VIA_PRICECHARTING_ID:
+        # A file's longer ids are rejected as it is read; a row waiting since before that
+        # (matched again by staff) writes its prices without giving the card its id.
+        if match.via != VIA_PRICECHARTING_ID and len(product.id) <= MAX_ID_LENGTH:
             self.index.assign(card_id, product.id)
             self.new_ids.append((card_id, product.id))
         stored = self.stored.get(product.id)

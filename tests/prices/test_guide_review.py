@@ -224,6 +224,27 @@ def test_matching_again_writes_nothing_twice(kit, tmp_path):
     assert PricePoint.objects.count() == 3
 
 
+def test_matching_again_a_row_with_an_id_longer_than_a_card_keeps_writes_its_prices(kit):
+    # Left by an import from before such ids were refused as the file is read.
+    UnmatchedRow.objects.create(
+        source="pricecharting",
+        external_id="3" * 40,
+        set_name=KIT,
+        product_name="Latias #1",
+        reason=UnmatchedRow.Reason.UNMATCHED,
+        prices={"ungraded": 2500},
+        observed_at=dt.datetime(2026, 11, 30, tzinfo=dt.UTC),
+    )
+    guide_review.teach_console(kit["set"], KIT)
+
+    run = guide_review.rematch_console(KIT)
+
+    assert (run.status, run.written) == (JobRun.Status.SUCCEEDED, 1)
+    kit["latias"].refresh_from_db()
+    assert kit["latias"].pricecharting_id == ""
+    assert UnmatchedRow.objects.get().matched_card == kit["latias"]
+
+
 def test_the_review_pages_read_a_fixed_number_of_queries(
     staff_client, kit, tmp_path, django_assert_max_num_queries
 ):

@@ -248,6 +248,33 @@ def test_malformed_lines_are_reported_with_their_line_numbers_and_never_written(
     assert not UnmatchedRow.objects.exists()
 
 
+def test_a_product_id_longer_than_a_card_keeps_is_a_rejected_row_not_a_failed_import(
+    tmp_path, catalog
+):
+    # PriceCharting's ids are a few digits; a card keeps at most 32 characters of one.
+    rows = [
+        guide_row(id="9" * 33, console_name="Pokemon Base Set", product_name="Charizard #4",
+                  loose_price=30000),
+        guide_row(id="9" * 80, console_name="Pokemon Japanese Other", product_name="Mew #1",
+                  loose_price=900),
+        guide_row(id=1, console_name="Pokemon Base Set", product_name="Blastoise #2",
+                  loose_price=4500),
+    ]  # fmt: skip
+
+    run = run_of(write(tmp_path, guide_csv(rows)))
+
+    assert (run.status, run.rejected, run.written) == (JobRun.Status.PARTIAL, 2, 1)
+    assert run.errors == [
+        "guide.csv:2: a product id of 33 characters (at most 32)",
+        "guide.csv:3: a product id of 80 characters (at most 32)",
+    ]
+    catalog["charizard"].refresh_from_db()
+    assert catalog["charizard"].pricecharting_id == ""
+    assert points(catalog["charizard"]) == {}
+    assert points(catalog["blastoise"]) == {"ungraded": 4500}
+    assert not UnmatchedRow.objects.exists()
+
+
 def test_a_bad_release_date_is_a_warning_not_a_rejection(tmp_path, catalog):
     row = guide_row(id=1, console_name="Pokemon Base Set", product_name="Blastoise #2",
                     loose_price=4500, release_date="sometime in 1999")  # fmt: skip
@@ -428,6 +455,31 @@ def test_an_unmatched_row_is_one_click_matched_later(tmp_path, catalog):
     again = run_of(path)
     assert (again.written, again.unchanged) == (0, 2)
     assert UnmatchedRow.objects.get().resolved_at == row.resolved_at
+
+
+def test_a_row_waiting_with_an_id_longer_than_a_card_keeps_gives_its_prices_not_its_id(
+    catalog,
+):
+    # Left by an import from before such ids were refused as the file is read.
+    row = UnmatchedRow.objects.create(
+        source="pricecharting",
+        external_id="9" * 40,
+        set_name="Pokemon Base Set",
+        product_name="Charizard #4",
+        reason=UnmatchedRow.Reason.UNMATCHED,
+        prices={"ungraded": 29000},
+        observed_at=MIDNIGHT,
+    )
+    charizard = catalog["charizard"]
+
+    result = match_unmatched_row(row, charizard)
+
+    assert (result.written, result.rejected) == (1, 0)
+    assert points(charizard) == {"ungraded": 29000}
+    charizard.refresh_from_db()
+    row.refresh_from_db()
+    assert charizard.pricecharting_id == ""
+    assert row.matched_card == charizard and row.resolved_at is not None
 
 
 def test_one_click_match_refuses_a_card_mapped_to_another_product(tmp_path, catalog):
@@ -796,6 +848,29 @@ def test_a_batch_failing_on_a_writers_thread_fails_the_run_and_counts_what_was_w
     assert catalog["blastoise"].pk in written
     assert run.written == PricePoint.objects.count()
     assert announced == [written]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-based writing path")
+@pytest.mark.django_db(transaction=True)
+def test_a_download_cut_off_while_a_writer_fails_reports_the_download(
+    catalog, monkeypatch, pricecharting_settings
+):
+    monkeypatch.setattr(pricecharting_import, "OBSERVATIONS_PER_WRITE", 1)  # a write per row
+    _writes_fail_for(monkeypatch, catalog["blastoise"], "the database went away")
+    # Blastoise's batch, the last, fails on its writer's thread as the download breaks.
+    text = guide_csv([guide_row(id=2, **CHARIZARD, loose_price=30000),
+                      guide_row(id=1, **BLASTOISE, loose_price=4500)])  # fmt: skip
+
+    def cut_off():
+        yield from text.splitlines(keepends=True)
+        raise OSError("connection reset by peer")
+
+    run = import_price_guide(cut_off(), secrets=[TOKEN])
+
+    assert run.status == JobRun.Status.FAILED
+    assert "connection reset by peer" in run.errors[-1]
+    assert set(PricePoint.objects.values_list("card_id", flat=True)) == {catalog["charizard"].pk}
+    assert run.written == 1
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-based writing path")
