@@ -19,6 +19,7 @@ in memory against an index built once (prices.matching); writes go out in batche
 import contextlib
 import csv
 import datetime as dt
+import gc
 import json
 import logging
 import re
@@ -518,6 +519,21 @@ def _upsert_unmatched(cursor, values: list[tuple]) -> list[tuple[str, int]]:
     return cursor.fetchall()
 
 
+@contextlib.contextmanager
+def fewer_collections(threshold: int = 100_000):
+    """The garbage collector run less often: an import makes several objects a row (the
+    row, its prices, its observations) and keeps few, and with the default thresholds
+    collected a thousand times a file, the longest collections over 0.1 s, each holding the
+    interpreter lock its writer threads wait on. Objects freed by their reference counts,
+    as nearly all here are, are freed at once all the same."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(threshold, thresholds[0]), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 class GuideImport:
     """One run over one guide (or over stored rows matched again). Holds the match index
     and the batches waiting to be written."""
@@ -560,6 +576,10 @@ class GuideImport:
         self.sent: tuple[list, list] = ([], [])
 
     def feed(self, rows: Iterable[GuideRow]) -> None:
+        with fewer_collections():
+            self._feed(rows)
+
+    def _feed(self, rows: Iterable[GuideRow]) -> None:
         try:
             for row in rows:
                 self.counts.rows += 1

@@ -312,9 +312,7 @@ def _daily_batches(cards, seed):
             batch.append(point)
             if rng.random() < 0.1:  # two points of a combo in one batch
                 latest[combo] += dt.timedelta(hours=1)
-                batch.append(
-                    Observation(**{**vars(point), "observed_at": latest[combo], "market": 7})
-                )
+                batch.append(point._replace(observed_at=latest[combo], market=7))
         batches.append(batch)
     return batches
 
@@ -352,6 +350,21 @@ def test_points_without_a_summary_are_still_written_once():
     assert PricePoint.objects.filter(card=card).count() == 4
     summary = PriceSummary.objects.get(card=card)
     assert (summary.market, summary.observed_at, summary.market_1d) == (1000, NOW, 1001)
+
+
+def test_a_summary_behind_its_series_is_rebuilt_when_a_point_it_missed_is_written_again():
+    card = make_card()
+    record_observations([observation(card, 1000 + n, days_ago=n) for n in range(0, 9)])
+    # The summary as it stood two days ago: today's and yesterday's points are past it.
+    PriceSummary.objects.filter(card=card).update(observed_at=NOW - 2 * DAY, market=1002)
+
+    result = record_observations([observation(card, 5000, days_ago=0)])  # a correction
+
+    assert (result.written, result.unchanged) == (1, 0)
+    assert PricePoint.objects.get(card=card, observed_at=NOW).market == 5000
+    summary = PriceSummary.objects.get(card=card)
+    assert (summary.market, summary.observed_at) == (5000, NOW)
+    assert (summary.market_1d, summary.market_7d, summary.all_time_high) == (1001, 1007, 5000)
 
 
 @postgres_only
