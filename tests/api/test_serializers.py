@@ -29,3 +29,21 @@ def test_a_moment_is_utc_to_the_second_with_a_z_whatever_its_zone():
     )
     assert moment(dt.datetime(2026, 3, 15, 12, 30, 59, tzinfo=dt.UTC)) == "2026-03-15T12:30:59Z"
     assert moment(None) is None
+
+
+def test_an_answer_is_the_compact_json_the_standard_library_writes():
+    import json
+
+    from api.http import json_response
+
+    data = {
+        "name": "Pokémon ポケモン — “Charizard” \u2028 \x00\x1f\t\n\"\\/",
+        "prices": [{"market": "1234.56", "change": -0.05, "ratio": 1 / 3, "n": 10**12}],
+        "empty": {},
+        "none": None,
+        "flags": [True, False],
+        "big": 2**62,
+        7: "an integer key",
+    }
+    expected = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    assert json_response(data).content == expected
