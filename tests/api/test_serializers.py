@@ -37,7 +37,7 @@ def test_an_answer_is_the_compact_json_the_standard_library_writes():
     from api.http import json_response
 
     data = {
-        "name": "Pokémon ポケモン — “Charizard” \u2028 \x00\x1f\t\n\"\\/",
+        "name": 'Pokémon ポケモン — “Charizard” \u2028 \x00\x1f\t\n"\\/',
         "prices": [{"market": "1234.56", "change": -0.05, "ratio": 1 / 3, "n": 10**12}],
         "empty": {},
         "none": None,
