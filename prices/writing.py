@@ -910,6 +910,7 @@ WITH t AS MATERIALIZED (
         for name, window in CHANGE_WINDOWS.items()
     )
 }
+    -- In key order: the lookups per combo read neighbouring index pages one after another.
     FROM (SELECT * FROM {_INCOMING} ORDER BY card_id, source, price_key) i
     JOIN LATERAL (
         -- LIMIT keeps this a lookup per combo by the unique index (as in _COMBOS_SQL).
