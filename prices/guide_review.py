@@ -36,6 +36,7 @@ from prices.pricecharting_import import (
     GuideImport,
     GuideRow,
     fail_run,
+    fewer_collections,
     stored_unmatched_rows,
 )
 from prices.writing import Observation, WriteResult, record_observations
@@ -210,7 +211,7 @@ def rematch_console(console_name: str, *, job_run: JobRun | None = None) -> JobR
     def save_run(run: JobRun, fields: list[str] | None) -> None:
         run.save(update_fields=fields)
 
-    with runs.running(run):
+    with runs.running(run), fewer_collections():
         importer = None
         try:
             importer = GuideImport(

@@ -523,9 +523,10 @@ def _upsert_unmatched(cursor, values: list[tuple]) -> list[tuple[str, int]]:
 def fewer_collections(threshold: int = 100_000):
     """The garbage collector run less often: an import makes several objects a row (the
     row, its prices, its observations) and keeps few, and with the default thresholds
-    collected a thousand times a file, the longest collections over 0.1 s, each holding the
-    interpreter lock its writer threads wait on. Objects freed by their reference counts,
-    as nearly all here are, are freed at once all the same."""
+    collected a thousand times a file (0.9 s in all, the longest over 0.1 s), each time
+    holding the interpreter lock its writer threads wait on; with these, four times (0.1
+    s). Objects freed by their reference counts, as nearly all here are, are freed at once
+    all the same."""
     thresholds = gc.get_threshold()
     gc.set_threshold(max(threshold, thresholds[0]), *thresholds[1:])
     try:
@@ -576,10 +577,6 @@ class GuideImport:
         self.sent: tuple[list, list] = ([], [])
 
     def feed(self, rows: Iterable[GuideRow]) -> None:
-        with fewer_collections():
-            self._feed(rows)
-
-    def _feed(self, rows: Iterable[GuideRow]) -> None:
         try:
             for row in rows:
                 self.counts.rows += 1
@@ -866,7 +863,10 @@ def import_price_guide(
 def _import(run, lines, name, observed_at, game, dry_run, progress, save_run, secrets) -> None:
     importer = None
     try:
-        with transaction.atomic() if dry_run else contextlib.nullcontext():
+        with (
+            fewer_collections(),
+            transaction.atomic() if dry_run else contextlib.nullcontext(),
+        ):
             importer = GuideImport(
                 run,
                 name=name,

@@ -303,6 +303,29 @@ def test_a_file_without_the_required_columns_fails_the_run(tmp_path, catalog):
     assert run.finished_at is not None
 
 
+def test_an_import_runs_the_garbage_collector_less_often_and_puts_it_back(
+    tmp_path, catalog, monkeypatch
+):
+    import gc
+
+    import prices.pricecharting_import as importing
+
+    during = []
+    feed = importing.GuideImport.feed
+    monkeypatch.setattr(
+        importing.GuideImport,
+        "feed",
+        lambda self, rows: (during.append(gc.get_threshold()), feed(self, rows))[1],
+    )
+    before = gc.get_threshold()
+    run_of(write(tmp_path, "id,console-name,product-name\n1,Pokemon Base Set,Charizard #4\n"))
+    assert during[0][0] >= 100_000
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), importing.fewer_collections():  # also when it fails
+        raise RuntimeError
+    assert gc.get_threshold() == before
+
+
 def test_reimporting_the_same_file_writes_nothing(tmp_path, catalog):
     rows = [
         guide_row(id=630417, console_name="Pokemon Base Set", product_name="Charizard #4",
