@@ -847,6 +847,23 @@ def _reference_bounds(earliest: dt.datetime, latest: dt.datetime) -> dict[str, d
     return bounds
 
 
+def _newer_summary(high: str, low: str) -> str:
+    """The assignments of a summary updated from `t`, a row of its combo's newest point
+    (after the summary's latest) and its reference prices: the point's figures, the
+    changes against the references, the extremes carried forward with the written points'
+    highest and lowest markets (`high`, `low`)."""
+    return f"""
+    currency = t.currency, market = t.market, low = t.low, high = t.high,
+    sample_size = t.sample_size, observed_at = t.observed_at,
+    market_1d = t.market_1d, market_7d = t.market_7d, market_30d = t.market_30d,
+    change_1d = {_change_sql("t.market_1d", "t.market")},
+    change_7d = {_change_sql("t.market_7d", "t.market")},
+    change_30d = {_change_sql("t.market_30d", "t.market")},
+    all_time_high = greatest({high}, s.all_time_high),
+    all_time_low = least({low}, s.all_time_low),
+    updated_at = %(now)s"""
+
+
 # The summaries of the _NEWER combos (a day's import: all of them): the newest written
 # point from the chunk's scratch table, the reference prices as above, the extremes carried
 # forward; an update of each summary by its id. MATERIALIZED: the references are computed
@@ -867,16 +884,7 @@ WITH t AS MATERIALIZED (
      AND i.observed_at = c.newest
     WHERE {_NEWER}
 )
-UPDATE {_SUMMARY_TABLE} AS s SET
-    currency = t.currency, market = t.market, low = t.low, high = t.high,
-    sample_size = t.sample_size, observed_at = t.observed_at,
-    market_1d = t.market_1d, market_7d = t.market_7d, market_30d = t.market_30d,
-    change_1d = {_change_sql("t.market_1d", "t.market")},
-    change_7d = {_change_sql("t.market_7d", "t.market")},
-    change_30d = {_change_sql("t.market_30d", "t.market")},
-    all_time_high = greatest(t.written_high, s.all_time_high),
-    all_time_low = least(t.written_low, s.all_time_low),
-    updated_at = %(now)s
+UPDATE {_SUMMARY_TABLE} AS s SET {_newer_summary("t.written_high", "t.written_low")}
 FROM t
 WHERE s.id = t.summary_id
 """
@@ -920,16 +928,7 @@ WITH t AS MATERIALIZED (
     ) s ON i.observed_at > s.observed_at
 ),
 updated AS (
-    UPDATE {_SUMMARY_TABLE} AS s SET
-        currency = t.currency, market = t.market, low = t.low, high = t.high,
-        sample_size = t.sample_size, observed_at = t.observed_at,
-        market_1d = t.market_1d, market_7d = t.market_7d, market_30d = t.market_30d,
-        change_1d = {_change_sql("t.market_1d", "t.market")},
-        change_7d = {_change_sql("t.market_7d", "t.market")},
-        change_30d = {_change_sql("t.market_30d", "t.market")},
-        all_time_high = greatest(t.market, s.all_time_high),
-        all_time_low = least(t.market, s.all_time_low),
-        updated_at = %(now)s
+    UPDATE {_SUMMARY_TABLE} AS s SET {_newer_summary("t.market", "t.market")}
     FROM t
     WHERE s.id = t.summary_id
     RETURNING s.card_id, s.source, s.price_key
