@@ -48,9 +48,9 @@ def bad_parameter(parameter: str, message: str) -> ApiError:
 
 
 def json_response(data, status: int = 200) -> HttpResponse:
-    """Compact JSON, UTF-8 as is: what json.dumps(ensure_ascii=False, separators=(",",
-    ":")) writes, byte for byte, in a tenth of the time (a card search's answer: 0.7-0.9 ms
-    → 0.06-0.08 ms)."""
+    """Compact JSON, UTF-8 as is: for what the API answers (text, integers within 64 bits,
+    finite floats), what json.dumps(ensure_ascii=False, separators=(",", ":")) writes, byte
+    for byte, in a tenth of the time (a card search's answer: 0.7-0.9 ms → 0.06-0.08 ms)."""
     body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
     return HttpResponse(body, status=status, content_type=JSON_CONTENT_TYPE)
 

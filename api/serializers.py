@@ -22,9 +22,8 @@ def money(cents: int | None) -> str | None:
     if cents is None:
         return None
     cents = int(cents)
-    if cents >= 0:
-        return f"{cents // 100}.{cents % 100:02d}"
-    return f"-{-cents // 100}.{-cents % 100:02d}"
+    whole, part = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
 
 
 # A price key's label, kept: a page of prices asks for the same few keys again and again.
@@ -111,36 +110,21 @@ def card_detail(card: Card, prices: list[PriceSummary], now: dt.datetime) -> dic
     }
 
 
-@functools.lru_cache(maxsize=64)
-def _source_facts(source: str) -> tuple[str, bool, str | None, bool]:
-    """A source's name, whether it counts its sample per product, its qualifier, whether
-    it is simulated: the same for each of a list's prices from it."""
-    return (
-        history.source_name(source),
-        source in history.PRODUCT_WIDE_SAMPLES,
-        history.source_qualifier(source) or None,
-        source == Source.DEMO,
-    )
-
-
 def price(summary: PriceSummary, now: dt.datetime | None = None) -> dict:
     """One current price (source × price key) with how fresh and how well sampled it is."""
     now = now or timezone.now()
-    name, product_wide, qualifier, simulated = _source_facts(summary.source)
     age = now - summary.observed_at
-    sample = summary.sample_size
     return {
         "source": summary.source,
-        "source_name": name,
+        "source_name": history.source_name(summary.source),
         "key": summary.price_key,
         "key_label": key_label(summary.price_key),
         "currency": summary.currency,
         "market": money(summary.market),
         "low": money(summary.low),
         "high": money(summary.high),
-        # history.key_sample() and product_sample(), from the source's facts.
-        "sample_size": None if product_wide else sample,
-        "product_sales_volume": sample if product_wide else None,
+        "sample_size": history.key_sample(summary),
+        "product_sales_volume": history.product_sample(summary),
         "observed_at": moment(summary.observed_at),
         "age_seconds": max(0, int(age.total_seconds())),
         "stale": age > STALE_AFTER,
@@ -151,8 +135,8 @@ def price(summary: PriceSummary, now: dt.datetime | None = None) -> dict:
         },
         "all_time_high": money(summary.all_time_high),
         "all_time_low": money(summary.all_time_low),
-        "qualifier": qualifier,
-        "simulated": simulated,
+        "qualifier": history.source_qualifier(summary.source) or None,
+        "simulated": summary.source == Source.DEMO,
     }
 
 

@@ -312,11 +312,12 @@ def test_an_import_runs_the_garbage_collector_less_often_and_puts_it_back(
 
     during = []
     feed = importing.GuideImport.feed
-    monkeypatch.setattr(
-        importing.GuideImport,
-        "feed",
-        lambda self, rows: (during.append(gc.get_threshold()), feed(self, rows))[1],
-    )
+
+    def feed_noting_thresholds(self, rows):
+        during.append(gc.get_threshold())
+        feed(self, rows)
+
+    monkeypatch.setattr(importing.GuideImport, "feed", feed_noting_thresholds)
     before = gc.get_threshold()
     run_of(write(tmp_path, "id,console-name,product-name\n1,Pokemon Base Set,Charizard #4\n"))
     assert during[0][0] >= 100_000
