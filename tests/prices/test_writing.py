@@ -367,6 +367,94 @@ def test_a_summary_behind_its_series_is_rebuilt_when_a_point_it_missed_is_writte
     assert (summary.market_1d, summary.market_7d, summary.all_time_high) == (1001, 1007, 5000)
 
 
+def _new_day_batches(cards):
+    """Ten days of history for two keys of most cards, then one point per combo: a new day,
+    a backfilled day the history skipped, a combo with no summary yet (a new key, a new
+    card), and a correction of a stored point in a batch of its own."""
+    old, new_card = cards[:-1], cards[-1]
+    history = [
+        observation(card, 1000 + 10 * n + card.pk % 7, days_ago=n, key=key)
+        for card in old
+        for key in ("ungraded", "PSA 10")
+        for n in range(1, 40)
+        if n != 8
+    ]
+    new_day = [observation(card, 1500 + card.pk % 9, days_ago=0) for card in old]
+    new_day += [observation(card, 900, days_ago=8, key="PSA 10") for card in old]  # backfill
+    new_day += [observation(card, 77, days_ago=0, key="PSA 9") for card in old[:2]]
+    new_day.append(observation(new_card, 300, days_ago=0))
+    correction = [observation(old[0], 4242, days_ago=3), observation(old[1], 1, days_ago=0)]
+    return [history, new_day, correction]
+
+
+@postgres_only
+def test_a_new_day_copied_into_the_history_gives_what_the_generic_path_gives(monkeypatch):
+    import prices.writing
+
+    cards = [make_card() for _ in range(6)]
+    batches = _new_day_batches(cards)
+    with transaction.atomic():
+        monkeypatch.setattr(prices.writing, "SET_BASED_VENDORS", frozenset())
+        generic = _write_all(batches)
+        transaction.set_rollback(True)
+    monkeypatch.setattr(prices.writing, "SET_BASED_VENDORS", frozenset({"postgresql"}))
+    with CaptureQueriesContext(connection) as context:
+        set_based = _write_all(batches)
+    assert set_based == generic
+    # The new day went straight into the history; the correction, refused there, took the
+    # general statements (the upsert).
+    upserts = [
+        q
+        for q in context.captured_queries
+        if "ON CONFLICT (card_id, source, price_key, observed_at)" in q["sql"]
+    ]
+    assert len(upserts) == 1
+    assert set_based[0][1][1:3] == (len(batches[1]), 0)  # written, unchanged
+    assert set_based[0][2][1:3] == (2, 0)
+    PriceSummary.objects.all().delete()
+    refresh_all_summaries()
+    assert _write_all([])[2] == set_based[2]
+
+
+@postgres_only
+def test_a_refused_new_day_writes_nothing_twice_and_keeps_its_summaries():
+    card = make_card()
+    record_observations([observation(card, 1000 + n, days_ago=n) for n in range(0, 9)])
+
+    result = record_observations([observation(card, 1000, days_ago=0)])  # the same again
+
+    assert (result.written, result.unchanged) == (0, 1)
+    assert PricePoint.objects.filter(card=card).count() == 9
+    summary = PriceSummary.objects.get(card=card)
+    assert (summary.market, summary.market_1d, summary.market_7d) == (1000, 1001, 1007)
+
+
+@postgres_only
+def test_copy_text_reads_back_as_the_values_it_was_given():
+    from prices.writing import _copy_text
+
+    moment = dt.datetime(
+        2026, 11, 1, 12, 30, 15, 123456, tzinfo=dt.timezone(dt.timedelta(hours=-5))
+    )
+    rows = [
+        Observation(1, "back\\slash", "tab\there", 0, moment),
+        Observation(2, "line\nbreak\r", "k", 10**10, NOW, "EUR", low=5, high=7, sample_size=0),
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE copied (card_id bigint, source text, price_key text, "
+            "currency text, market bigint, low bigint, high bigint, sample_size integer, "
+            "observed_at timestamptz) ON COMMIT DROP"
+        )
+        with cursor.cursor.copy("COPY copied FROM STDIN") as copy:
+            copy.write(_copy_text(rows))
+        cursor.execute(
+            "SELECT card_id, source, price_key, market, observed_at, currency, low, high, "
+            "sample_size FROM copied ORDER BY card_id"
+        )
+        assert [Observation(*row) for row in cursor.fetchall()] == rows
+
+
 @postgres_only
 def test_set_based_path_writes_in_a_fixed_number_of_queries(monkeypatch):
     import prices.writing
