@@ -8,19 +8,20 @@ twice changes nothing.
 
 Two paths with one behaviour. On PostgreSQL a chunk is a fixed handful of statements
 whatever its size (an import writes 150,000 points a day): the points are COPYed into a
-session-local scratch table. A new day's prices (one point per combo, after its summary's
-latest) then take one statement: each summary updated, the point moved into the history
-by a plain INSERT. What that leaves takes the general statements: one notes the combos
-with their stored summaries; a plain INSERT writes the points of the combos whose points
-all come after their summary's latest (nothing to compare with), an INSERT ... ON
-CONFLICT DO UPDATE the others, writing only what is new or differs; then the summaries:
-for a combo whose new points all come after its summary, one update from the summary and
-the chunk (a reference price the stored latest point answers needs no lookup, the others
-one index lookup each), and for the rest one INSERT ... ON CONFLICT that rebuilds them
-from the series. Elsewhere (SQLite in development and tests) the same work is done by
-plain queries per chunk. Both round the percentage changes the same way, in integers
-(_percent_change, _change_sql); a test runs random batches through both paths and
-compares every point, summary and count.
+session-local scratch table. A new day's prices (one point per combo) are COPYed straight
+into the history as well, and one statement updates the summaries they follow; the few it
+leaves (no summary yet, a backfill) are refreshed as below. Should a point of the chunk be
+stored already, the unique key refuses that COPY, and the general statements write the
+chunk: one notes the combos with their stored summaries; a plain INSERT writes the points
+of the combos whose points all come after their summary's latest (nothing to compare
+with), an INSERT ... ON CONFLICT DO UPDATE the others, writing only what is new or
+differs; then the summaries: for a combo whose new points all come after its summary, one
+update from the summary and the chunk (a reference price the stored latest point answers
+needs no lookup, the others one index lookup each), and for the rest one INSERT ... ON
+CONFLICT that rebuilds them from the series. Elsewhere (SQLite in development and tests)
+the same work is done by plain queries per chunk. Both round the percentage changes the
+same way, in integers (_percent_change, _change_sql); tests run random batches and daily
+feeds through both paths and compare every point, summary and count.
 """
 
 import datetime as dt
