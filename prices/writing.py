@@ -958,9 +958,9 @@ def _copy(cursor, table: str, columns: str, rows: Iterable[tuple]) -> None:
 
 
 def _copy_text(observations: Iterable[Observation]) -> str:
-    """Observations as the rows of COPY's text format, in _POINT_COLUMNS' order: a third
-    of the time psycopg's write_row() takes per row (an import writes 150,000 a day, on
-    the writers' threads, which hold the GIL while they format). A moment and a name are
+    """Observations as the rows of COPY's text format, in _POINT_COLUMNS' order, in half
+    the time psycopg's write_row() takes per row (an import writes 150,000 a day, on the
+    writers' threads, which hold the GIL while they format). A moment and a name are
     formatted once each per call."""
     moments: dict[dt.datetime, str] = {}
     names: dict[str, str] = {}
