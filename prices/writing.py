@@ -1010,7 +1010,7 @@ def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> Non
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_SCRATCH_SQL)
         text = _copy_text(by_key.values())
-        _copy_in(cursor, _INCOMING, text)
+        _copy_points(cursor, _INCOMING, text)
         one_per_combo = len({key[:3] for key in by_key}) == len(by_key)
         if one_per_combo and _new_day(cursor, text, len(by_key), now, bounds):
             for card_id, *_ in by_key:
@@ -1022,8 +1022,9 @@ def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> Non
     result.changed_card_ids.update(written)
 
 
-def _copy_in(cursor, table: str, text: str) -> None:
-    # wrap_database_errors: a unique violation raises Django's IntegrityError.
+def _copy_points(cursor, table: str, text: str) -> None:
+    """COPY points, as _copy_text wrote them, into `table` (the scratch table or the
+    history); a unique violation raises Django's IntegrityError."""
     statement = f"COPY {table} ({_POINT_COLUMNS}) FROM STDIN"
     with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
         copy.write(text)
@@ -1037,7 +1038,7 @@ def _new_day(cursor, text: str, points: int, now, bounds) -> bool:
     COPY): the general statements decide then what is new."""
     try:
         with transaction.atomic():
-            _copy_in(cursor, _POINT_TABLE, text)
+            _copy_points(cursor, _POINT_TABLE, text)
     except IntegrityError:
         return False
     cursor.execute(_NEW_DAY_SQL, {"now": now, **bounds})
