@@ -87,43 +87,53 @@ def level_cents(card: Card, price_key: str) -> float:
 
 
 def walk(card: Card, price_key: str, days: Iterable[dt.date]) -> Iterator[tuple]:
-    """(day, market, low, high, sample size) for the given days, ascending.
+    """(day, market, low, high, sample size) for the given days on or after the epoch,
+    ascending.
 
     Every day from the epoch draws the same random numbers whichever days are asked
     for, so a day's figures never depend on when or how they were computed.
     """
-    wanted = sorted(set(days))
+    wanted = sorted(day for day in set(days) if day >= EPOCH)
     if not wanted:
         return
     level = math.log(level_cents(card, price_key))
     rng = _rng("walk", card.pk, price_key)
-    # A year of history for every card is millions of draws (make run waits for them):
-    # the draws of gauss(0, VOLATILITY), uniform(0.08, 0.25) and randint(1, 40) are made
-    # here as those methods make them, without their per-call overhead. Same numbers.
-    gauss, random_, getrandbits = rng.gauss, rng.random, rng.getrandbits
-    exp, one_day = math.exp, dt.timedelta(days=1)
+    # A year of history for every card is millions of draws, each day's walked from the
+    # epoch (make run waits for them): the draws of gauss(0, VOLATILITY),
+    # uniform(0.08, 0.25) and randint(1, 40) are made here as those methods make them
+    # (gauss's pairs of normal numbers included), without their per-call overhead. The
+    # same numbers, and a day's figures are worked out only for the days asked for.
+    random_, getrandbits = rng.random, rng.getrandbits
+    exp, log, sqrt, cos, sin, two_pi = math.exp, math.log, math.sqrt, math.cos, math.sin, math.tau
     log_price = level
-    day = EPOCH
-    index, last = 0, len(wanted)
-    next_wanted = wanted[0]
-    while index < last:
-        shock = gauss(0, VOLATILITY)
-        spread = 0.08 + (0.25 - 0.08) * random_()
-        draw = getrandbits(6)
-        while draw >= 40:
+    pending = None  # gauss's second number of a pair
+    step = EPOCH.toordinal()
+    for day in wanted:
+        target = day.toordinal()
+        while True:
+            if pending is None:
+                angle = random_() * two_pi
+                radius = sqrt(-2.0 * log(1.0 - random_()))
+                shock, pending = cos(angle) * radius * VOLATILITY, sin(angle) * radius
+            else:
+                shock, pending = pending * VOLATILITY, None
+            spread = random_()
             draw = getrandbits(6)
-        if day == next_wanted:
-            cents = max(1, round(exp(log_price)))
-            yield day, cents, round(cents * (1 - spread)), round(cents * (1 + spread)), 1 + draw
-            index += 1
-            if index < last:
-                next_wanted = wanted[index]
+            while draw >= 40:
+                draw = getrandbits(6)
+            if step == target:
+                break
+            log_price += REVERSION * (level - log_price) + shock
+            step += 1
+        spread = 0.08 + (0.25 - 0.08) * spread
+        cents = max(1, round(exp(log_price)))
+        yield day, cents, round(cents * (1 - spread)), round(cents * (1 + spread)), 1 + draw
         log_price += REVERSION * (level - log_price) + shock
-        day += one_day
+        step += 1
 
 
 def observations(card: Card, days: Iterable[dt.date]) -> Iterator[Observation]:
-    days = [day for day in days if day >= EPOCH]
+    days = list(days)
     for price_key in price_keys(card):
         for day, market, low, high, sample_size in walk(card, price_key, days):
             yield Observation(

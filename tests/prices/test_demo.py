@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from cards.models import Card
+from cards.models import Card, CardSet
 from jobs.models import JobRun
 from prices.demo import backfill_demo_history
 from prices.models import PricePoint, PriceSummary
@@ -24,6 +24,29 @@ def test_the_walk_is_the_same_whichever_days_are_asked_for():
     from_one_day = list(demo.observations(card, [TODAY]))
     assert from_one_day == from_month
     assert {o.price_key for o in from_one_day} == {"ungraded", "PSA 9", "PSA 10"}
+
+
+def test_the_walk_gives_the_figures_installs_already_store():
+    # Figures of the walk as released: a faster walk must draw the same numbers, or every
+    # install's simulated chart would jump on its next sync.
+    card = Card(
+        pk=4242,
+        rarity="Rare Holo",
+        variant="",
+        kind=Card.Kind.SINGLE,
+        card_set=CardSet(release_date=dt.date(1999, 1, 9)),
+    )
+    days = [dt.date(2026, 11, 1), dt.date(2024, 1, 2), dt.date(2025, 7, 14), dt.date(2024, 1, 1)]
+    assert list(demo.walk(card, "ungraded", days)) == [
+        (dt.date(2024, 1, 1), 5000, 4235, 5765, 11),
+        (dt.date(2024, 1, 2), 5034, 4398, 5670, 31),
+        (dt.date(2025, 7, 14), 3863, 3170, 4556, 40),
+        (dt.date(2026, 11, 1), 4449, 3796, 5102, 34),
+    ]
+    assert list(demo.walk(card, "PSA 10", days[:1])) == [
+        (dt.date(2026, 11, 1), 98168, 84636, 111700, 37)
+    ]
+    assert list(demo.walk(card, "PSA 9", [dt.date(2023, 12, 31)])) == []
 
 
 def test_prices_are_plausible_by_rarity_and_age():
