@@ -18,6 +18,7 @@ in memory against an index built once (prices.matching); writes go out in batche
 
 import contextlib
 import csv
+import functools
 import datetime as dt
 import gc
 import json
@@ -75,6 +76,9 @@ PROGRESS_EVERY = 5000
 # Written when this many are waiting: a row adds at most one per price field, so a write
 # never spills a few observations into a transaction of their own.
 OBSERVATIONS_PER_WRITE = SET_BASED_CHUNK_SIZE - len(FIELD_KEYS)
+# Rows between two looks at whether the writing threads have run out of work (then the
+# prices read so far go at once: a guide's unmatched rows, read last, add none).
+STARVED_CHECK_EVERY = 1000
 UNMATCHED_PER_WRITE = 1000
 UNMATCHED_ROWS_PER_QUERY = 500
 UPDATES_PER_QUERY = 500
@@ -573,17 +577,21 @@ class GuideImport:
         # product id → (signature, observed_at) of the rows waiting to be written
         self.unmatched: dict[str, tuple[tuple, dt.datetime]] = {}
         self.seen_again: list[int] = []  # stored rows this file repeats unchanged
+        # Those of the prices read since the last batch was sent, written once its prices
+        # are.
         self.new_ids: list[tuple[int, str]] = []  # (card id, PriceCharting id)
         self.resolutions: list[tuple[int, int]] = []  # (UnmatchedRow id, card id)
-        # Those of the batch of prices sent last, written once its prices are.
-        self.sent: tuple[list, list] = ([], [])
 
     def feed(self, rows: Iterable[GuideRow]) -> None:
         try:
             for row in rows:
                 self.counts.rows += 1
                 self.handle(row)
-                if len(self.observations) >= OBSERVATIONS_PER_WRITE:
+                if len(self.observations) >= OBSERVATIONS_PER_WRITE or (
+                    self.counts.rows % STARVED_CHECK_EVERY == 0
+                    and self.observations
+                    and self.prices.starved()
+                ):
                     self.write_prices()
                 if len(self.unmatched) >= UNMATCHED_PER_WRITE:
                     self.write_unmatched()
@@ -595,7 +603,6 @@ class GuideImport:
             self.write_unmatched()
             self.note_seen_again()
             self.prices.wait()
-            self._after_prices()
         except BaseException:
             # Reading or writing failed halfway: what was sent is still waited for and
             # counted, and the first failure is the one the run reports.
@@ -681,16 +688,13 @@ class GuideImport:
         BatchWriter). The PriceCharting ids stored and the waiting rows resolved by a
         batch's rows are written once its prices are: no row is resolved, no card given
         its id, for prices that failed to be written."""
-        self.prices.wait()
-        self._after_prices()
-        if self.observations:
-            self.prices.submit(self.observations)
-            self.observations = []
-        self.sent = (self.new_ids, self.resolutions)
-        self.new_ids, self.resolutions = [], []
+        after = functools.partial(self._after_prices, self.new_ids, self.resolutions)
+        self.prices.submit(self.observations, then=after)
+        self.observations, self.new_ids, self.resolutions = [], [], []
 
-    def _after_prices(self) -> None:
-        (new_ids, resolutions), self.sent = self.sent, ([], [])
+    def _after_prices(
+        self, new_ids: list[tuple[int, str]], resolutions: list[tuple[int, int]]
+    ) -> None:
         self._store_ids(new_ids)
         self._resolve(resolutions)
 

@@ -25,8 +25,8 @@ feeds through both paths and compare every point, summary and count.
 """
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -197,6 +197,9 @@ def announce_changes(card_ids: set[int]) -> None:
 
 # Threads (each with its own database connection) writing an import's batches at once.
 BACKGROUND_WRITERS = 2
+# Batches an import may have sent and not yet seen written (BatchWriter): about 200,000
+# observations in memory at most.
+BATCHES_IN_FLIGHT = 8
 
 
 def _background_writers() -> int:
@@ -218,60 +221,88 @@ class BatchWriter:
 
     In the background (`background=True`, on PostgreSQL, outside any transaction of the
     caller's), each batch is written by _background_writers() threads, each with a database
-    connection of its own, while the caller prepares the next batch: the caller's reading
-    and matching (Python) overlaps the writing (mostly the database's time, during which
-    the driver releases the GIL), and the database works on two cores. A batch is split by
-    card (card id modulo the writers): every price of a card, and so every point and summary
-    one statement writes, is only ever written by the same thread, one part after another,
-    so the threads never wait for each other's rows. Each part is its own transaction; one
-    part per thread is in flight at a time.
+    connection of its own, while the caller reads on: the caller's reading and matching
+    (Python) and whatever else it writes overlap the writing (mostly the database's time,
+    during which the driver releases the GIL), and the database works on two cores. A
+    batch is split by card (card id modulo the writers): every price of a card, and so
+    every point and summary one statement writes, is only ever written by the same thread,
+    one part after another, so the threads never wait for each other's rows. Each part is
+    its own transaction. Up to `depth` batches are in flight: a caller whose rows come
+    faster than they are written (a guide's matched rows first, its unmatched rows after)
+    reads ahead instead of waiting, and waits for the oldest batch only beyond that.
 
     Otherwise, or when the caller's connection is in a transaction (the writers' own
     connections could neither see its rows nor be rolled back with it), each batch is
     written at once on the caller's connection, in one transaction per chunk as
-    record_observations() writes. A part that failed raises from the next submit(), wait()
-    or close(); close() always waits for the parts in flight and closes the threads'
-    connections."""
+    record_observations() writes.
 
-    def __init__(self, *, background: bool = False):
+    A batch's `then` runs on the caller's thread once the batch is written, in the order
+    the batches were sent, and never for a batch of which a part failed. A failure raises
+    from the next submit(), wait() or close(), once the batches sent before it are waited
+    for and counted; close() always waits for every batch in flight (running the `then` of
+    each written) and closes the threads' connections."""
+
+    def __init__(self, *, background: bool = False, depth: int = BATCHES_IN_FLIGHT):
         self.result = WriteResult()
+        self.depth = depth
         self._writers: list[ThreadPoolExecutor] = []
-        self._pending: list[Future | None] = []
+        self._in_flight: deque[tuple[list[Future], Callable[[], None] | None]] = deque()
         writers = _background_writers() if background else 0
         if writers:
             self._writers = [
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"prices-{n}")
                 for n in range(writers)
             ]
-            self._pending = [None] * writers
 
-    def submit(self, observations: list[Observation]) -> None:
+    def submit(
+        self, observations: list[Observation], then: Callable[[], None] | None = None
+    ) -> None:
         if not self._writers:
             self.result.add(record_observations(observations, announce=False))
+            if then is not None:
+                then()
             return
         parts: list[list[Observation]] = [[] for _ in self._writers]
         count = len(parts)
         for observation in observations:
             parts[observation.card_id % count].append(observation)
-        for n, part in enumerate(parts):
-            if part:
-                self._collect(n)
-                self._pending[n] = self._writers[n].submit(
-                    record_observations, part, announce=False
-                )
+        futures = [
+            self._writers[n].submit(record_observations, part, announce=False)
+            for n, part in enumerate(parts)
+            if part
+        ]
+        self._in_flight.append((futures, then))
+        while len(self._in_flight) > self.depth:
+            self._finish_oldest()
 
-    def _collect(self, n: int) -> None:
-        pending, self._pending[n] = self._pending[n], None
-        if pending is not None:
-            self.result.add(pending.result())
+    def starved(self) -> bool:
+        """Whether the threads writing in the background have written everything sent to
+        them: a caller with rows in hand may send them early rather than let the threads
+        wait for a full batch."""
+        if not self._writers:
+            return False
+        return all(future.done() for futures, _ in self._in_flight for future in futures)
+
+    def _finish_oldest(self) -> None:
+        futures, then = self._in_flight.popleft()
+        failure = None
+        for future in futures:
+            try:
+                self.result.add(future.result())
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        if then is not None:
+            then()
 
     def wait(self) -> None:
-        """Until every part sent so far is written. A part that failed raises, once the
-        other threads' parts are waited for and counted all the same."""
+        """Until every batch sent so far is written. A part that failed raises, once every
+        batch is waited for and counted all the same."""
         failure = None
-        for n in range(len(self._writers)):
+        while self._in_flight:
             try:
-                self._collect(n)
+                self._finish_oldest()
             except Exception as exc:
                 failure = failure or exc
         if failure is not None:
@@ -287,7 +318,7 @@ class BatchWriter:
                 # The connection opened on a writer's thread is that thread's to close.
                 writer.submit(connections.close_all).result()
                 writer.shutdown()
-            self._writers, self._pending = [], []
+            self._writers = []
 
 
 class _CleanCheck:

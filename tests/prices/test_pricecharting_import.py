@@ -839,6 +839,36 @@ def test_on_postgresql_an_import_writes_its_prices_on_threads_of_their_own_one_p
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-based writing path")
 @pytest.mark.django_db(transaction=True)
+def test_prices_go_to_writing_threads_with_nothing_to_do_before_a_batch_is_full(
+    tmp_path, catalog, monkeypatch
+):
+    monkeypatch.setattr(pricecharting_import, "STARVED_CHECK_EVERY", 1)
+    batches = []
+    record = writing.record_observations
+
+    def noting(observations, **options):
+        batches.append({(o.card_id, o.price_key) for o in observations})
+        return record(observations, **options)
+
+    monkeypatch.setattr(writing, "record_observations", noting)
+    rows = [
+        guide_row(id=1, **BLASTOISE, loose_price=4500, graded_price=30000),
+        guide_row(id=2, **CHARIZARD, loose_price=30000),
+        guide_row(id=3, console_name="Pokemon Base Set", product_name="Mew #151",
+                  loose_price=900),
+    ]  # fmt: skip
+
+    run = run_of(write(tmp_path, guide_csv(rows)))
+
+    # The threads had nothing to write when the first row was read: its prices went alone,
+    # far short of a full batch (OBSERVATIONS_PER_WRITE).
+    blastoise = catalog["blastoise"].pk
+    assert batches[0] == {(blastoise, "ungraded"), (blastoise, keys.graded("ANY", "9"))}
+    assert (run.status, run.written) == (JobRun.Status.SUCCEEDED, 3)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-based writing path")
+@pytest.mark.django_db(transaction=True)
 def test_a_batch_failing_on_a_writers_thread_fails_the_run_and_counts_what_was_written(
     tmp_path, catalog, monkeypatch
 ):

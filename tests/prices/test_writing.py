@@ -492,3 +492,76 @@ def test_an_imports_writer_threads_leave_room_in_a_small_connection_pool(monkeyp
             assert writing._background_writers() == writers
     with transaction.atomic():  # a connection of their own would not see the caller's rows
         assert writing._background_writers() == 0
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_an_import_reads_ahead_while_its_batches_are_written_and_records_them_in_order(
+    monkeypatch,
+):
+    import threading
+
+    from prices import writing
+
+    cards = [make_card(number=str(n)) for n in range(4)]
+    release = threading.Event()
+    record = writing.record_observations
+
+    def held(observations, **options):
+        assert release.wait(timeout=30)
+        return record(observations, **options)
+
+    monkeypatch.setattr(writing, "record_observations", held)
+    done = []
+    writer = writing.BatchWriter(background=True, depth=3)
+    try:
+        # Three batches sent while nothing can be written: none waits for another.
+        for n, card in enumerate(cards[:3]):
+            writer.submit([observation(card, 1000 + n)], then=lambda n=n: done.append(n))
+        assert done == [] and not writer.starved()
+        release.set()
+        writer.wait()
+        assert done == [0, 1, 2] and writer.starved()
+        assert writer.result.written == 3
+    finally:
+        release.set()
+        writer.close()
+    assert PricePoint.objects.count() == 3
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_failed_records_nothing_and_the_ones_after_it_are_still_recorded(
+    monkeypatch,
+):
+    from prices import writing
+
+    good, bad, later = (make_card(number=str(n)) for n in range(3))
+    record = writing.record_observations
+
+    def failing(observations, **options):
+        if any(o.card_id == bad.pk for o in observations):
+            raise RuntimeError("the database went away")
+        return record(observations, **options)
+
+    monkeypatch.setattr(writing, "record_observations", failing)
+    done = []
+    writer = writing.BatchWriter(background=True, depth=5)
+    for card in (good, bad, later):
+        writer.submit([observation(card, 1000)], then=lambda card=card: done.append(card.pk))
+    with pytest.raises(RuntimeError, match="went away"):
+        writer.close()
+    assert done == [good.pk, later.pk]
+    assert writer.result.written == 2
+    assert set(PricePoint.objects.values_list("card_id", flat=True)) == {good.pk, later.pk}
+
+
+def test_off_postgresql_or_in_a_transaction_a_batch_is_written_and_recorded_at_once():
+    from prices import writing
+
+    card, done = make_card(), []
+    writer = writing.BatchWriter(background=True)
+    writer.submit([observation(card, 1000)], then=lambda: done.append(1))
+    assert done == [1] and writer.result.written == 1
+    assert not writer.starved()  # no thread waits for work: batches are not sent early
+    writer.close()
