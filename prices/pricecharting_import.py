@@ -18,8 +18,8 @@ in memory against an index built once (prices.matching); writes go out in batche
 
 import contextlib
 import csv
-import functools
 import datetime as dt
+import functools
 import gc
 import json
 import logging
