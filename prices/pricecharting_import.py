@@ -76,9 +76,12 @@ PROGRESS_EVERY = 5000
 # Written when this many are waiting: a row adds at most one per price field, so a write
 # never spills a few observations into a transaction of their own.
 OBSERVATIONS_PER_WRITE = SET_BASED_CHUNK_SIZE - len(FIELD_KEYS)
-# Rows between two looks at whether the writing threads have run out of work (then the
-# prices read so far go at once: a guide's unmatched rows, read last, add none).
+# Rows between two looks at whether the writing threads have run out of work: then the
+# prices read so far go at once, if there are at least STARVED_BATCH_MIN of them (a guide's
+# unmatched rows, read last, add none; a guide that matches one row in a hundred would
+# otherwise send a handful of prices at a time, a transaction each).
 STARVED_CHECK_EVERY = 1000
+STARVED_BATCH_MIN = 1000
 UNMATCHED_PER_WRITE = 1000
 UNMATCHED_ROWS_PER_QUERY = 500
 UPDATES_PER_QUERY = 500
@@ -589,7 +592,7 @@ class GuideImport:
                 self.handle(row)
                 if len(self.observations) >= OBSERVATIONS_PER_WRITE or (
                     self.counts.rows % STARVED_CHECK_EVERY == 0
-                    and self.observations
+                    and len(self.observations) >= STARVED_BATCH_MIN
                     and self.prices.starved()
                 ):
                     self.write_prices()

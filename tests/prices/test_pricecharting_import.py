@@ -843,28 +843,36 @@ def test_prices_go_to_writing_threads_with_nothing_to_do_before_a_batch_is_full(
     tmp_path, catalog, monkeypatch
 ):
     monkeypatch.setattr(pricecharting_import, "STARVED_CHECK_EVERY", 1)
+    monkeypatch.setattr(pricecharting_import, "STARVED_BATCH_MIN", 2)
     batches = []
-    record = writing.record_observations
+    submit = writing.BatchWriter.submit
 
-    def noting(observations, **options):
-        batches.append({(o.card_id, o.price_key) for o in observations})
-        return record(observations, **options)
+    def noting(self, observations, **options):
+        if observations:
+            batches.append({(o.card_id, o.price_key) for o in observations})
+        return submit(self, observations, **options)
 
-    monkeypatch.setattr(writing, "record_observations", noting)
+    monkeypatch.setattr(writing.BatchWriter, "submit", noting)
     rows = [
         guide_row(id=1, **BLASTOISE, loose_price=4500, graded_price=30000),
         guide_row(id=2, **CHARIZARD, loose_price=30000),
-        guide_row(id=3, console_name="Pokemon Base Set", product_name="Mew #151",
-                  loose_price=900),
+        guide_row(id=3, console_name="Pokemon Scarlet & Violet 151",
+                  product_name="Charizard ex #199", loose_price=11240),
     ]  # fmt: skip
 
     run = run_of(write(tmp_path, guide_csv(rows)))
 
-    # The threads had nothing to write when the first row was read: its prices went alone,
-    # far short of a full batch (OBSERVATIONS_PER_WRITE).
-    blastoise = catalog["blastoise"].pk
-    assert batches[0] == {(blastoise, "ungraded"), (blastoise, keys.graded("ANY", "9"))}
-    assert (run.status, run.written) == (JobRun.Status.SUCCEEDED, 3)
+    # The threads had nothing to write when the first row was read: its two prices went
+    # at once, far short of a full batch (OBSERVATIONS_PER_WRITE). Charizard's one price,
+    # fewer than STARVED_BATCH_MIN, waited for the next row's.
+    blastoise, charizard, ex = (
+        catalog[name].pk for name in ("blastoise", "charizard", "charizard_ex")
+    )
+    assert batches == [
+        {(blastoise, "ungraded"), (blastoise, keys.graded("ANY", "9"))},
+        {(charizard, "ungraded"), (ex, "ungraded")},
+    ]
+    assert (run.status, run.written) == (JobRun.Status.SUCCEEDED, 4)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-based writing path")
