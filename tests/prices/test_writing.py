@@ -1,9 +1,11 @@
 import datetime as dt
+import threading
 
 import pytest
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
+from prices import writing
 from prices.models import PricePoint, PriceSummary
 from prices.writing import Observation, record_observations, refresh_all_summaries
 from tests.factories import make_card
@@ -481,8 +483,6 @@ def test_set_based_path_writes_in_a_fixed_number_of_queries(monkeypatch):
 def test_an_imports_writer_threads_leave_room_in_a_small_connection_pool(monkeypatch):
     from types import SimpleNamespace
 
-    from prices import writing
-
     # Each writer thread holds a connection of its own beside the importing thread's.
     wrapper = type(connections["default"])
     with monkeypatch.context() as patch:  # undone before the test's database is
@@ -499,11 +499,7 @@ def test_an_imports_writer_threads_leave_room_in_a_small_connection_pool(monkeyp
 def test_an_import_reads_ahead_while_its_batches_are_written_and_records_them_in_order(
     monkeypatch,
 ):
-    import threading
-
-    from prices import writing
-
-    cards = [make_card(number=str(n)) for n in range(4)]
+    cards = [make_card(number=str(n)) for n in range(3)]
     release = threading.Event()
     record = writing.record_observations
 
@@ -516,7 +512,7 @@ def test_an_import_reads_ahead_while_its_batches_are_written_and_records_them_in
     writer = writing.BatchWriter(background=True, depth=3)
     try:
         # Three batches sent while nothing can be written: none waits for another.
-        for n, card in enumerate(cards[:3]):
+        for n, card in enumerate(cards):
             writer.submit([observation(card, 1000 + n)], then=lambda n=n: done.append(n))
         assert done == [] and not writer.starved()
         release.set()
@@ -534,8 +530,6 @@ def test_an_import_reads_ahead_while_its_batches_are_written_and_records_them_in
 def test_a_batch_that_failed_records_nothing_and_the_ones_after_it_are_still_recorded(
     monkeypatch,
 ):
-    from prices import writing
-
     good, bad, later = (make_card(number=str(n)) for n in range(3))
     record = writing.record_observations
 
@@ -557,8 +551,6 @@ def test_a_batch_that_failed_records_nothing_and_the_ones_after_it_are_still_rec
 
 
 def test_off_postgresql_or_in_a_transaction_a_batch_is_written_and_recorded_at_once():
-    from prices import writing
-
     card, done = make_card(), []
     writer = writing.BatchWriter(background=True)
     writer.submit([observation(card, 1000)], then=lambda: done.append(1))
