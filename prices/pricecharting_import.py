@@ -691,6 +691,8 @@ class GuideImport:
         BatchWriter). The PriceCharting ids stored and the waiting rows resolved by a
         batch's rows are written once its prices are: no row is resolved, no card given
         its id, for prices that failed to be written."""
+        if not (self.observations or self.new_ids or self.resolutions):
+            return
         after = functools.partial(self._after_prices, self.new_ids, self.resolutions)
         self.prices.submit(self.observations, then=after)
         self.observations, self.new_ids, self.resolutions = [], [], []
