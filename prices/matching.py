@@ -27,11 +27,13 @@ is "Monkey D. Luffy", "Nidoran ♂" is "Nidoran Male").
 """
 
 import functools
+import hashlib
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db.models import Q
 
@@ -379,6 +381,10 @@ class CatalogIndex:
             if is_one_piece_code(card.number):
                 self.by_code[card.number].append(card)
         self._consoles: dict[str, tuple[list[int], bool, bool]] = {}
+        # What the index was built from (load() sets it): equal fingerprints match every
+        # product alike. None for an index built otherwise.
+        self.fingerprint: bytes | None = None
+        self.changed = False  # whether assign() has changed it since
 
     @classmethod
     def load(cls, game: str | None = None, *, cards: Q | None = None) -> "CatalogIndex":
@@ -393,7 +399,7 @@ class CatalogIndex:
             queryset = queryset.filter(card_set__game=game)
         if cards is not None:
             queryset = queryset.filter(cards)
-        rows = queryset.values_list(
+        rows = queryset.order_by("pk").values_list(
             "pk",
             "card_set_id",
             "number",
@@ -405,9 +411,11 @@ class CatalogIndex:
             "tcgplayer_id",
         )
         refs = []
-        for pk, set_id, number, variant, name, kind, printed_in, pc, tcg in rows.iterator(
-            chunk_size=5000
-        ):
+        fingerprint = hashlib.blake2b(_rules(), digest_size=32)
+        fingerprint.update(repr((game, cards, [_set_fields(s) for s in sets])).encode())
+        for row in rows.iterator(chunk_size=5000):
+            fingerprint.update(repr(row).encode())
+            pk, set_id, number, variant, name, kind, printed_in, pc, tcg = row
             printed_set_id = set_id
             if printed_in:
                 code = printed_set_code(printed_in)
@@ -426,7 +434,9 @@ class CatalogIndex:
                     printed_set_id=printed_set_id,
                 )
             )
-        return cls(sets, refs)
+        index = cls(sets, refs)
+        index.fingerprint = fingerprint.digest()
+        return index
 
     @classmethod
     def for_products(cls, products: list[Product], game: str | None = None) -> "CatalogIndex":
@@ -452,6 +462,7 @@ class CatalogIndex:
         card = self.cards[card_id]
         if card.pricecharting_id == product_id:
             return
+        self.changed = True
         card.pricecharting_id = product_id
         self.by_pricecharting_id[product_id].append(card)
 
@@ -627,11 +638,24 @@ class CatalogIndex:
         return Match(MATCHED, card.id, via=via)
 
 
+@functools.cache
+def _rules() -> bytes:
+    """This module's source: a fingerprint taken with it changes with the rules."""
+    return Path(__file__).read_bytes()
+
+
+_SET_FIELDS = ("pk", "game", "code", "name", "series", "language", "pricecharting_name")
+
+
+def _set_fields(card_set: CardSet) -> tuple:
+    return tuple(getattr(card_set, name) for name in _SET_FIELDS)
+
+
 def _sets(game: str | None) -> list[CardSet]:
     sets = CardSet.objects.all()
     if game:
         sets = sets.filter(game=game)
-    return list(sets.only("pk", "game", "code", "name", "series", "language", "pricecharting_name"))
+    return list(sets.only(*_SET_FIELDS).order_by("pk"))
 
 
 def _describe(markers: frozenset[str]) -> str:

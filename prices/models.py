@@ -202,9 +202,16 @@ class UnmatchedRow(models.Model):
     sample_size = models.PositiveIntegerField(
         null=True, blank=True, help_text="The product's sales volume, as read."
     )
-    observed_at = models.DateTimeField()
-    # No index: nothing looks rows up by their run, and an import moves this on every row
-    # it sees again, which an index would turn from an update in place into six writes.
+    observed_at = models.DateTimeField(help_text="When its prices were read as they stand.")
+    code = models.CharField(
+        max_length=16, blank=True, help_text="Why, as a code (prices.matching.REASONS)."
+    )
+    # The line of the guide it was read from, digested with what it was matched against
+    # (prices.pricecharting_import.line_digest): a later guide repeating the line, matched
+    # against the same catalog by the same rules, would give the same row, so the import
+    # skips the line unread. Null when it cannot be told.
+    line_digest = models.BigIntegerField(null=True, blank=True, editable=False)
+    # The run that wrote it as it stands. No index: nothing looks rows up by their run.
     job_run = models.ForeignKey(
         "jobs.JobRun", null=True, blank=True, on_delete=models.SET_NULL, db_index=False
     )

@@ -14,6 +14,12 @@ prices.writing, so a second import of the same file writes nothing), an Unmatche
 staff (no card, or several possible cards), or the run's rejections with its line number
 (wrong column count, a price that is not a dollar amount, a negative price). Matching runs
 in memory against an index built once (prices.matching); writes go out in batches.
+
+Most of a day's guide repeats the day before's, and most of its rows wait for staff
+(products the catalog does not hold): a line that repeats, byte for byte, the line a
+waiting row was read from, and would be matched against the same catalog by the same
+rules, would give that same row again, so it is counted as that row and neither parsed nor
+matched nor written (UnmatchedRow.line_digest).
 """
 
 import contextlib
@@ -21,6 +27,7 @@ import csv
 import datetime as dt
 import functools
 import gc
+import hashlib
 import json
 import logging
 import re
@@ -32,7 +39,7 @@ from typing import NamedTuple
 
 import orjson
 from django.db import connection, transaction
-from django.db.models import Case, CharField, IntegerField, Value, When
+from django.db.models import BigIntegerField, Case, CharField, IntegerField, Value, When
 from django.utils import timezone
 
 from cards.models import Card
@@ -170,6 +177,13 @@ def parse_release_date(text: str) -> dt.date | None:
     raise ValueError(f"not a date: {text!r}")
 
 
+def line_digest(line: str, key: bytes) -> int:
+    """A line of the guide (without its line ending) digested with `key` (what it is
+    matched against: CatalogIndex.fingerprint), as a signed 64-bit integer."""
+    digest = hashlib.blake2b(line.encode(), digest_size=8, key=key[:64]).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 @dataclass
 class GuideRow:
     """One data line of the guide: a product and its prices, or why it was rejected."""
@@ -184,14 +198,23 @@ class GuideRow:
     warnings: list[str] = field(default_factory=list)
     # When the prices were observed, if not the import's day (rows re-matched later).
     observed_at: dt.datetime | None = None
+    digest: int | None = None  # line_digest() of its line, when read with a key
+    # The waiting row its line repeats (read_guide's `repeats`): nothing else is read.
+    repeat: "StoredRow | None" = None
 
     def reject(self, code: str, error: str) -> "GuideRow":
         self.error_code, self.error, self.prices = code, error, {}
         return self
 
 
-def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
-    """Rows of a price guide, from its lines (with or without line endings)."""
+def read_guide(
+    lines: Iterable[str], repeats: dict[int, "StoredRow"] | None = None, key: bytes | None = None
+) -> Iterator[GuideRow]:
+    """Rows of a price guide, from its lines (with or without line endings).
+
+    With a `key`, each row carries its line's digest; a line whose digest is in `repeats`
+    (waiting rows by their line_digest), and which holds that row's product id, is yielded
+    as a row repeating it, unparsed. The caller may empty `repeats` at any time."""
     lines = iter(lines)
     header_line = next(lines, "").lstrip("\ufeff").rstrip("\r\n")
     if not header_line.strip():
@@ -233,6 +256,14 @@ def read_guide(lines: Iterable[str]) -> Iterator[GuideRow]:
         if not line.strip():
             continue
         row = GuideRow(line=number)
+        if key is not None:
+            row.digest = line_digest(line, key)
+            if repeats:
+                repeat = repeats.get(row.digest)
+                if repeat is not None and repeat.external_id in line:
+                    row.repeat = repeat
+                    yield row
+                    continue
         control = CONTROL_RE.search(line)
         if control:
             yield row.reject(CONTROL, f"control character {control[0]!r} in the line")
@@ -404,11 +435,14 @@ def report_lines(report: dict) -> list[str]:
 
 class StoredRow(NamedTuple):
     pk: int
+    external_id: str
     # What the row says: (status, detail, prices, sample size, set_name, product_name,
     # number, tcgplayer_id, genre, candidate ids); a row read again with the same
     # signature is not rewritten.
     signature: tuple
     resolved: bool
+    code: str = ""  # prices.matching.REASONS
+    digest: int | None = None  # UnmatchedRow.line_digest
 
 
 SIGNATURE_FIELDS = (
@@ -437,6 +471,8 @@ UNMATCHED_COLUMNS = (
     ("tcgplayer_id", "text"),
     ("genre", "text"),
     ("observed_at", "timestamptz"),
+    ("code", "text"),
+    ("line_digest", "bigint"),
     ("job_run_id", "bigint"),
     ("created_at", "timestamptz"),
     ("updated_at", "timestamptz"),
@@ -456,23 +492,28 @@ def stored_unmatched_rows(**filters) -> dict[str, StoredRow]:
     # query (an import reads every waiting row, 60,000 in the Pokémon guide); the prices
     # are the one column to decode (by orjson: the standard library's decoder took most
     # of this function's time), and of resolved_at only its being set counts.
-    query = rows.values_list("pk", "external_id", *SIGNATURE_FIELDS, "resolved_at").query
+    query = rows.values_list(
+        "pk", "external_id", *SIGNATURE_FIELDS, "code", "line_digest", "resolved_at"
+    ).query
     sql, params = query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
     loads = orjson.loads
-    for pk, external_id, reason, detail, prices, *fields, resolved_at in found:
+    for pk, external_id, reason, detail, prices, *fields, code, digest, resolved_at in found:
         if isinstance(prices, str):
             prices = loads(prices)
         signature = (reason, detail, prices, *fields, tuple(sorted(candidates.get(pk, ()))))
-        stored[external_id] = StoredRow(pk, signature, resolved_at is not None)
+        stored[external_id] = StoredRow(
+            pk, external_id, signature, resolved_at is not None, code, digest
+        )
     return stored
 
 
 _UNMATCHED_UPDATES = ", ".join(
     f"{name} = excluded.{name}"
-    for name in (*SIGNATURE_FIELDS, "observed_at", "job_run_id", "updated_at")
+    for name, _ in UNMATCHED_COLUMNS
+    if name not in ("source", "external_id", "created_at")
 )
 _UPSERT_UNMATCHED_SQL = (
     f"INSERT INTO {UnmatchedRow._meta.db_table} "
@@ -488,6 +529,13 @@ CREATE TEMP TABLE IF NOT EXISTS {_WAITING} (
     {", ".join(f"{name} {sql_type}" for name, sql_type in UNMATCHED_COLUMNS)}
 ) ON COMMIT DELETE ROWS;
 DELETE FROM {_WAITING};
+"""
+
+
+_REDIGEST_SQL = f"""
+UPDATE {UnmatchedRow._meta.db_table} u SET line_digest = v.digest, code = v.code
+FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS v (id, digest, code)
+WHERE u.id = v.id
 """
 
 
@@ -573,13 +621,22 @@ class GuideImport:
         self.warnings: list[str] = []
         self.index = CatalogIndex.load(game)
         self.stored = stored_unmatched_rows() if stored is None else stored
+        # Waiting rows by the digest of the line each was read from (read_guide skips a
+        # line repeating one), while the index is as loaded: emptied once it is not.
+        self.repeats: dict[int, StoredRow] = {
+            stored.digest: stored
+            for stored in self.stored.values()
+            if stored.digest is not None and not stored.resolved
+        }
         self.observations: list[Observation] = []
         # Prices are written in the background while the next rows are read and matched.
         self.prices = BatchWriter(background=True)
         self.counts.written = self.prices.result
-        # product id → (signature, observed_at) of the rows waiting to be written
-        self.unmatched: dict[str, tuple[tuple, dt.datetime]] = {}
-        self.seen_again: list[int] = []  # stored rows this file repeats unchanged
+        # product id → (signature, observed_at, code, line digest) of the rows waiting to
+        # be written
+        self.unmatched: dict[str, tuple[tuple, dt.datetime, str, int | None]] = {}
+        # (id, line digest, code) of stored rows read again as they stand from another line
+        self.redigested: list[tuple[int, int | None, str]] = []
         # Those of the prices read since the last batch was sent, written once its prices
         # are.
         self.new_ids: list[tuple[int, str]] = []  # (card id, PriceCharting id)
@@ -598,13 +655,13 @@ class GuideImport:
                     self.write_prices()
                 if len(self.unmatched) >= UNMATCHED_PER_WRITE:
                     self.write_unmatched()
-                if len(self.seen_again) >= UPDATES_PER_QUERY * 10:
-                    self.note_seen_again()
+                if len(self.redigested) >= UPDATES_PER_QUERY * 10:
+                    self.write_digests()
                 if self.counts.rows % self.progress_every == 0:
                     self.report_progress()
             self.write_prices()
             self.write_unmatched()
-            self.note_seen_again()
+            self.write_digests()
             self.prices.wait()
         except BaseException:
             # Reading or writing failed halfway: what was sent is still waited for and
@@ -621,20 +678,18 @@ class GuideImport:
             counts.rejections[row.error_code] += 1
             self._note(self.errors, row.line, row.error)
             return
+        if row.repeat is not None:
+            # Its waiting row as it stands: counted, nothing written.
+            signature = row.repeat.signature
+            self._count_waiting(signature[0], row.repeat.code, signature[4])
+            return
         for warning in row.warnings:
             self._note(self.warnings, row.line, warning)
         product = row.product
         observed_at = row.observed_at or self.observed_at
         match = self.index.match(product)
         if not match.matched:
-            waiting = counts.consoles[product.console_name]
-            if match.status == AMBIGUOUS:
-                counts.ambiguous += 1
-                waiting[1] += 1
-            else:
-                counts.unmatched += 1
-                waiting[0] += 1
-            counts.reasons[match.code] += 1
+            self._count_waiting(match.status, match.code, product.console_name)
             signature = (
                 match.status,
                 match.reason[:300],
@@ -647,13 +702,17 @@ class GuideImport:
                 product.genre[:64],
                 match.candidates,
             )
+            # Matched against the index as loaded, the row is told by its line next time.
+            digest = None if self.index.changed else row.digest
             stored = self.stored.get(product.id)
             if stored and not stored.resolved and stored.signature == signature:
-                # Most unmatched rows are the same every day: touch them, do not rewrite.
-                if row.observed_at is None:
-                    self.seen_again.append(stored.pk)
+                # As it stands (its prices too, so their date stays): not rewritten. Read
+                # from a line that differs (in a column it does not keep), it keeps this
+                # line's digest, so that the line is skipped when it repeats.
+                if row.observed_at is None and (stored.digest, stored.code) != (digest, match.code):
+                    self.redigested.append((stored.pk, digest, match.code))
             else:
-                self.unmatched[product.id] = (signature, observed_at)
+                self.unmatched[product.id] = (signature, observed_at, match.code, digest)
             return
         counts.matched += 1
         card_id = match.card_id
@@ -662,6 +721,9 @@ class GuideImport:
         if match.via != VIA_PRICECHARTING_ID and len(product.id) <= MAX_ID_LENGTH:
             self.index.assign(card_id, product.id)
             self.new_ids.append((card_id, product.id))
+            if self.index.changed:
+                # Rows matched from here on could differ from their waiting rows.
+                self.repeats.clear()
         stored = self.stored.get(product.id)
         if stored and not stored.resolved:
             self.resolutions.append((stored.pk, card_id))
@@ -678,6 +740,17 @@ class GuideImport:
             )
             for price_key, cents in row.prices.items()
         )
+
+    def _count_waiting(self, status: str, code: str, console_name: str) -> None:
+        counts = self.counts
+        waiting = counts.consoles[console_name]
+        if status == AMBIGUOUS:
+            counts.ambiguous += 1
+            waiting[1] += 1
+        else:
+            counts.unmatched += 1
+            waiting[0] += 1
+        counts.reasons[code] += 1
 
     def _note(self, messages: list[str], line: int, text: str) -> None:
         if len(messages) < JobRun.MAX_ERRORS:
@@ -748,13 +821,15 @@ class GuideImport:
             through.objects.bulk_create(
                 [
                     through(unmatchedrow_id=ids[external_id], card_id=card_id)
-                    for external_id, signature, _ in rows
+                    for external_id, signature, *_ in rows
                     for card_id in signature[-1]
                 ],
                 batch_size=1000,
             )
-        for external_id, signature, _ in rows:
-            self.stored[external_id] = StoredRow(ids[external_id], signature, False)
+        for external_id, signature, _, code, digest in rows:
+            self.stored[external_id] = StoredRow(
+                ids[external_id], external_id, signature, False, code, digest
+            )
 
     def _unmatched_values(self, rows: list[tuple]) -> list[tuple]:
         """The waiting rows' values, in the order of UNMATCHED_COLUMNS."""
@@ -763,26 +838,40 @@ class GuideImport:
         now = ops.adapt_datetimefield_value(timezone.now())
         moments: dict[dt.datetime, object] = {}
         values = []
-        for external_id, signature, observed_at in rows:
+        for external_id, signature, observed_at, code, digest in rows:
             moment = moments.get(observed_at)
             if moment is None:
                 moment = moments[observed_at] = ops.adapt_datetimefield_value(observed_at)
             reason, detail, prices, *fields, _candidates = signature
             values.append(
                 (SOURCE, external_id, reason, detail, json.dumps(prices), *fields)
-                + (moment, run_id, now, now)
+                + (moment, code, digest, run_id, now, now)
             )
         return values
 
-    def note_seen_again(self) -> None:
-        """Rows repeated unchanged: only their run and the day of their prices move."""
-        run = self.run if self.run.pk else None
-        for start in range(0, len(self.seen_again), UPDATES_PER_QUERY * 10):
-            batch = self.seen_again[start : start + UPDATES_PER_QUERY * 10]
-            UnmatchedRow.objects.filter(pk__in=ids_in(batch)).update(
-                job_run=run, observed_at=self.observed_at
+    def write_digests(self) -> None:
+        """The new line digests (and reason codes) of rows read again as they stand."""
+        if not self.redigested:
+            return
+        rows, self.redigested = self.redigested, []
+        if connection.vendor == "postgresql":
+            # As arrays: all of a file's rows get theirs after an upgrade, 60,000 in the
+            # Pokémon guide, which a CASE per row would take seconds to build.
+            with connection.cursor() as cursor:
+                cursor.execute(_REDIGEST_SQL, [list(column) for column in zip(*rows, strict=True)])
+            return
+        for start in range(0, len(rows), UPDATES_PER_QUERY):
+            batch = rows[start : start + UPDATES_PER_QUERY]
+            UnmatchedRow.objects.filter(pk__in=[pk for pk, _, _ in batch]).update(
+                line_digest=Case(
+                    *[When(pk=pk, then=Value(digest)) for pk, digest, _ in batch],
+                    output_field=BigIntegerField(),
+                ),
+                code=Case(
+                    *[When(pk=pk, then=Value(code)) for pk, _, code in batch],
+                    output_field=CharField(),
+                ),
             )
-        self.seen_again = []
 
     # The run's record
 
@@ -887,7 +976,7 @@ def _import(run, lines, name, observed_at, game, dry_run, progress, save_run, se
                 progress=progress,
                 save_run=save_run,
             )
-            importer.feed(read_guide(lines))
+            importer.feed(read_guide(lines, importer.repeats, importer.index.fingerprint))
             if dry_run:
                 transaction.set_rollback(True)
         importer.finish()

@@ -13,6 +13,7 @@ from cards.models import Card, Game
 from jobs.models import JobRun
 from prices import keys, pricecharting_import, writing
 from prices.guide_review import MatchConflict, match_unmatched_row
+from prices.matching import REASONS
 from prices.models import PricePoint, PriceSummary, UnmatchedRow
 from prices.pricecharting_import import (
     import_category,
@@ -344,7 +345,8 @@ def test_reimporting_the_same_file_writes_nothing(tmp_path, catalog):
     assert (second.written, second.unchanged, second.status) == (0, 2, JobRun.Status.SUCCEEDED)
     assert PricePoint.objects.count() == 2
     assert UnmatchedRow.objects.count() == 2
-    assert UnmatchedRow.objects.get(external_id="3").job_run == second
+    # The waiting row as it stands: left alone, its prices still dated by the first run.
+    assert UnmatchedRow.objects.get(external_id="3").job_run == first
     assert set(UnmatchedRow.objects.get(external_id="3").candidates.all()) == {
         catalog["zoro_p1"],
         catalog["zoro_p2"],
@@ -982,3 +984,97 @@ def test_inside_a_transaction_an_import_writes_its_prices_on_its_own_connection(
 
     assert threads == {catalog["blastoise"].pk: {threading.current_thread().name}}
     assert run.written == 1 and points(catalog["blastoise"]) == {"ungraded": 4500}
+
+
+# A day's guide repeating the day before's
+
+
+def _waiting_guide(tmp_path, *, release_date="", first=()):
+    """A guide of one row waiting for staff (no 1st Edition Charizard in the catalog), after
+    the rows in `first`."""
+    waiting = guide_row(
+        id=630418,
+        console_name="Pokemon Base Set",
+        product_name="Charizard [1st Edition] #4",
+        loose_price=500000,
+        release_date=release_date,
+    )
+    return write(tmp_path, guide_csv([*first, waiting]))
+
+
+@pytest.fixture
+def matched_products(monkeypatch):
+    """The product ids the import matches, in order."""
+    seen = []
+    match = pricecharting_import.CatalogIndex.match
+
+    def recording(index, product):
+        seen.append(product.id)
+        return match(index, product)
+
+    monkeypatch.setattr(pricecharting_import.CatalogIndex, "match", recording)
+    return seen
+
+
+def test_a_repeated_waiting_line_is_counted_and_not_read_again(tmp_path, catalog, matched_products):
+    first = run_of(_waiting_guide(tmp_path))
+    row = UnmatchedRow.objects.get()
+    assert (row.code, row.line_digest is not None) == ("no-print", True)
+    matched_products.clear()
+
+    later = run_of(_waiting_guide(tmp_path), observed_on=dt.date(2026, 11, 4))
+
+    assert matched_products == []
+    assert later.report == first.report
+    assert (later.report["unmatched"], later.report["reasons"]) == (1, [[REASONS["no-print"], 1]])
+    assert later.report["consoles"] == [["Pokemon Base Set", 1, 0]]
+    # Left as it stands: its prices still dated by the run that read them.
+    unchanged = UnmatchedRow.objects.get()
+    assert (unchanged.job_run, unchanged.observed_at) == (first, MIDNIGHT)
+    assert unchanged.updated_at == row.updated_at
+
+
+def test_a_repeated_waiting_line_is_matched_again_once_the_catalog_changes(tmp_path, catalog):
+    run_of(_waiting_guide(tmp_path))
+    first_edition = make_card(
+        card_set=catalog["base"], number="4", name="Charizard", variant="1st Edition"
+    )
+
+    later = run_of(_waiting_guide(tmp_path), observed_on=dt.date(2026, 11, 4))
+
+    assert (later.report["matched"], later.report["unmatched"]) == (1, 0)
+    assert points(first_edition) == {"ungraded": 500000}
+    assert UnmatchedRow.objects.get().matched_card == first_edition
+
+
+def test_lines_after_a_new_match_in_the_file_are_matched_again(tmp_path, catalog, matched_products):
+    run_of(_waiting_guide(tmp_path))
+    # A new match gives its card a PriceCharting id: rows after it could match otherwise.
+    new_match = guide_row(
+        id=77, console_name="Pokemon Base Set", product_name="Blastoise #2", loose_price=4000
+    )
+    matched_products.clear()
+
+    run_of(_waiting_guide(tmp_path, first=[new_match]), observed_on=dt.date(2026, 11, 4))
+
+    assert matched_products == ["77", "630418"]
+    # Matched against a changed index, the row cannot be told by its line next time.
+    assert UnmatchedRow.objects.get().line_digest is None
+
+
+def test_a_waiting_row_read_from_another_line_keeps_that_lines_digest(
+    tmp_path, catalog, matched_products
+):
+    run_of(_waiting_guide(tmp_path))
+    before = UnmatchedRow.objects.get()
+    # A column the row does not keep changes: the row stands, its line is another.
+    changed = _waiting_guide(tmp_path, release_date="1999-01-09")
+    run_of(changed, observed_on=dt.date(2026, 11, 4))
+    after = UnmatchedRow.objects.get()
+    assert (after.observed_at, after.prices) == (before.observed_at, before.prices)
+    assert after.line_digest not in (None, before.line_digest)
+    matched_products.clear()
+
+    run_of(changed, observed_on=dt.date(2026, 11, 5))
+
+    assert matched_products == []
