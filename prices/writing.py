@@ -621,6 +621,14 @@ def _refresh_chunk(combos: list[ComboKey], incoming: dict, full: bool) -> None:
         update_fields=list(SUMMARY_FIELDS),
         batch_size=500,
     )
+    if connection.vendor == "postgresql":
+        # Written here, a summary's ring is no longer known (see RING_DAYS).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {_SUMMARY_TABLE} SET recent_markets = NULL "
+                "WHERE id = ANY(%s) AND recent_markets IS NOT NULL",
+                [[summary.pk for summary in updated if summary.pk]],
+            )
 
 
 # --- The set-based path (PostgreSQL) -------------------------------------------------------
@@ -829,7 +837,7 @@ CROSS JOIN LATERAL (SELECT {_CURRENT_COLUMNS}) cur
 WHERE cur.observed_at IS NOT NULL
 ORDER BY t.card_id, t.source, t.price_key
 ON CONFLICT (card_id, source, price_key) DO UPDATE SET
-    {", ".join(f"{name} = excluded.{name}" for name in SUMMARY_FIELDS)}
+    {", ".join(f"{name} = excluded.{name}" for name in SUMMARY_FIELDS)}, recent_markets = NULL
 """
 
 
@@ -879,7 +887,7 @@ def _reference_bounds(earliest: dt.datetime, latest: dt.datetime) -> dict[str, d
     return bounds
 
 
-def _newer_summary(high: str, low: str) -> str:
+def _newer_summary(high: str, low: str, *, ring: str = "NULL") -> str:
     """The assignments of a summary updated from `t`, a row of its combo's newest point
     (after the summary's latest) and its reference prices: the point's figures, the
     changes against the references, the extremes carried forward with the written points'
@@ -893,6 +901,7 @@ def _newer_summary(high: str, low: str) -> str:
     change_30d = {_change_sql("t.market_30d", "t.market")},
     all_time_high = greatest({high}, s.all_time_high),
     all_time_low = least({low}, s.all_time_low),
+    recent_markets = {ring},
     updated_at = %(now)s"""
 
 
@@ -929,26 +938,86 @@ WHERE s.id = t.summary_id AND {_BY_ID}
 """
 
 
+# A summary's recent markets (PostgreSQL; the column `recent_markets`, which the model
+# does not know, added by migration 0012): bigint[RING_DAYS], element n the market of the
+# combo's point n - 1 whole days before the summary's latest point (element 1: that point),
+# null where there is none; kept only while every point of those days lies a whole number
+# of days before the latest (a day's import writes them at midnight), else null. The new
+# day's statement reads a summary's reference prices from it, shifted to the incoming
+# point, in place of two lookups in the history per summary (most of its time); every
+# other write of a summary sets it null, and the new day's statement builds it again from
+# the history.
+RING_DAYS = 32
+_DAY_SECONDS = 86_400
+_SAME_INCOMING = "p.card_id = i.card_id AND p.source = i.source AND p.price_key = i.price_key"
+# The incoming point's ring: the stored one shifted by the whole days between the two
+# points; or, where there is none, built from the points of the RING_DAYS - 1 days before
+# the incoming one (a range of the unique index per combo), unless one of them lies at
+# another time of day. Null when the incoming point is not a whole number of days after
+# the summary's latest.
+_RING_SQL = f"""CASE
+    WHEN mod(g.seconds, {_DAY_SECONDS}) <> 0 THEN NULL
+    WHEN s.recent_markets IS NOT NULL THEN (
+        ARRAY[i.market]
+        || array_fill(NULL::bigint, ARRAY[least(g.days - 1, {RING_DAYS})])
+        || s.recent_markets
+    )[1:{RING_DAYS}]
+    WHEN EXISTS (
+        SELECT FROM {_POINT_TABLE} p
+        WHERE {_SAME_INCOMING}
+          AND p.observed_at >= i.observed_at - interval '{24 * (RING_DAYS - 1)} hours'
+          AND p.observed_at < i.observed_at
+          AND mod(extract(epoch FROM i.observed_at - p.observed_at)::numeric, {_DAY_SECONDS}) <> 0
+    ) THEN NULL
+    ELSE ARRAY[i.market] || ARRAY(
+        SELECT w.market FROM generate_series(1, {RING_DAYS - 1}) AS d (days)
+        LEFT JOIN (
+            SELECT p.observed_at, p.market FROM {_POINT_TABLE} p
+            WHERE {_SAME_INCOMING}
+              AND p.observed_at >= i.observed_at - interval '{24 * (RING_DAYS - 1)} hours'
+              AND p.observed_at < i.observed_at
+        ) w ON w.observed_at = i.observed_at - d.days * interval '24 hours'
+        ORDER BY d.days
+    )
+END"""
+
+
+def _reference_from_ring(name: str, window: dt.timedelta, lookup: str) -> str:
+    """The market of the last point at or before (newest - window), within a day, read
+    from the ring when there is one (the point `window` before, else the one a day
+    earlier), else by `lookup`."""
+    days = window.days
+    return (
+        f"CASE WHEN r.ring IS NOT NULL THEN coalesce(r.ring[{days + 1}], r.ring[{days + 2}]) "
+        f"ELSE {lookup} END"
+    )
+
+
 # A new day's summaries in one statement, for a chunk with one point per combo whose
 # points were just COPYed into the price history (so every one of them was new): each
 # combo whose summary's latest point is older than its incoming point has its summary
 # updated (as _REFRESH_NEWER_SQL does: that point is the latest, every other point is at
-# or before the summary's). Returns how many were. No bookkeeping table: compared with
-# the general statements, this spares a chunk three passes over its points.
+# or before the summary's), its reference prices read from its ring where it has one.
+# Returns how many were. No bookkeeping table: compared with the general statements, this
+# spares a chunk three passes over its points.
 _NEW_DAY_SQL = f"""
 WITH t AS MATERIALIZED (
     SELECT s.id AS summary_id,
-           i.currency, i.market, i.low, i.high, i.sample_size, i.observed_at,
+           i.currency, i.market, i.low, i.high, i.sample_size, i.observed_at, r.ring,
            {
     ", ".join(
-        _reference_after_stored(
+        _reference_from_ring(
             name,
             window,
-            newest="i.observed_at",
-            stored_at="s.observed_at",
-            stored_market="s.market",
-            alone="true",
-            combo="i",
+            _reference_after_stored(
+                name,
+                window,
+                newest="i.observed_at",
+                stored_at="s.observed_at",
+                stored_market="s.market",
+                alone="true",
+                combo="i",
+            ),
         )
         + f" AS market_{name}"
         for name, window in CHANGE_WINDOWS.items()
@@ -958,13 +1027,19 @@ WITH t AS MATERIALIZED (
     FROM (SELECT * FROM {_INCOMING} ORDER BY card_id, source, price_key) i
     JOIN LATERAL (
         -- LIMIT keeps this a lookup per combo by the unique index (as in _COMBOS_SQL).
-        SELECT s.id, s.observed_at, s.market FROM {_SUMMARY_TABLE} s
+        SELECT s.id, s.observed_at, s.market, s.recent_markets FROM {_SUMMARY_TABLE} s
         WHERE s.card_id = i.card_id AND s.source = i.source AND s.price_key = i.price_key
         LIMIT 1
     ) s ON i.observed_at > s.observed_at
+    CROSS JOIN LATERAL (
+        SELECT seconds, div(seconds, {_DAY_SECONDS})::int AS days
+        FROM (SELECT extract(epoch FROM i.observed_at - s.observed_at) AS seconds) e
+    ) g
+    -- OFFSET 0: computed once per combo, not once for each of its uses.
+    CROSS JOIN LATERAL (SELECT {_RING_SQL} AS ring OFFSET 0) r
 ),
 updated AS (
-    UPDATE {_SUMMARY_TABLE} AS s SET {_newer_summary("t.market", "t.market")}
+    UPDATE {_SUMMARY_TABLE} AS s SET {_newer_summary("t.market", "t.market", ring="t.ring")}
     FROM t
     WHERE s.id = t.summary_id AND {_BY_ID}
     RETURNING 1

@@ -418,6 +418,80 @@ def test_a_new_day_copied_into_the_history_gives_what_the_generic_path_gives(mon
     assert _write_all([])[2] == set_based[2]
 
 
+def _midnight_batches(cards, seed):
+    """Sixty days of a daily import (one point per combo at midnight), with the days a
+    combo is missing from a guide, a correction of an earlier day in a batch of its own, a
+    point at another time of day, and a new key halfway."""
+    import random
+
+    rng = random.Random(seed)
+    start = NOW - 60 * DAY
+    batches = []
+    for day in range(60):
+        batch = [
+            observation(card, rng.randint(1, 5000), days_ago=60 - day, key=key)
+            for card in cards
+            for key in ("ungraded", "PSA 10", *(["PSA 9"] if day >= 30 else []))
+            if rng.random() > 0.1
+        ]
+        if day == 35:
+            batch[0] = batch[0]._replace(observed_at=batch[0].observed_at + dt.timedelta(hours=6))
+        batches.append(batch)
+        if day in (20, 40):
+            corrected = observation(cards[day % len(cards)], 4242, days_ago=60 - day + 3)
+            batches.append([corrected._replace(observed_at=start + (day - 3) * DAY)])
+    return batches
+
+
+def _rings():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(recent_markets) FROM prices_pricesummary")
+        return cursor.fetchone()[0]
+
+
+@postgres_only
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_daily_import_read_from_the_summaries_rings_gives_what_the_generic_path_gives(
+    seed, monkeypatch
+):
+    import prices.writing
+
+    cards = [make_card() for _ in range(4)]
+    batches = _midnight_batches(cards, seed)
+    with transaction.atomic():
+        monkeypatch.setattr(prices.writing, "SET_BASED_VENDORS", frozenset())
+        generic = _write_all(batches)
+        assert _rings() == 0  # the generic path keeps none
+        transaction.set_rollback(True)
+    monkeypatch.setattr(prices.writing, "SET_BASED_VENDORS", frozenset({"postgresql"}))
+    set_based = _write_all(batches)
+    assert set_based == generic
+    # Most summaries read their last references from their rings; the one with a point at
+    # another time of day within the last month has none.
+    assert len(set_based[2]) - 1 <= _rings() < len(set_based[2])
+    market_30d = [f.name for f in PriceSummary._meta.fields].index("market_30d") - 1  # no id
+    assert any(summary[market_30d] is not None for summary in set_based[2])
+    PriceSummary.objects.all().delete()
+    refresh_all_summaries()
+    assert _write_all([])[2] == set_based[2]
+
+
+def test_a_summary_written_otherwise_forgets_its_ring(monkeypatch):
+    import prices.writing
+
+    card = make_card()
+    for days_ago in range(3, 0, -1):
+        record_observations([observation(card, 1000 + days_ago, days_ago=days_ago)])
+    monkeypatch.setattr(prices.writing, "SET_BASED_VENDORS", frozenset())
+
+    record_observations([observation(card, 2000, days_ago=0)])
+
+    if connection.vendor == "postgresql":
+        assert _rings() == 0
+    summary = PriceSummary.objects.get(card=card)
+    assert (summary.market, summary.market_1d) == (2000, 1001)
+
+
 @postgres_only
 def test_a_refused_new_day_writes_nothing_twice_and_keeps_its_summaries():
     card = make_card()
