@@ -200,7 +200,7 @@ class GuideRow:
     observed_at: dt.datetime | None = None
     digest: int | None = None  # line_digest() of its line, when read with a key
     # The waiting row its line repeats (read_guide's `repeats`): nothing else is read.
-    repeat: "StoredRow | None" = None
+    repeat: "Repeat | None" = None
 
     def reject(self, code: str, error: str) -> "GuideRow":
         self.error_code, self.error, self.prices = code, error, {}
@@ -208,7 +208,7 @@ class GuideRow:
 
 
 def read_guide(
-    lines: Iterable[str], repeats: dict[int, "StoredRow"] | None = None, key: bytes | None = None
+    lines: Iterable[str], repeats: dict[int, "Repeat"] | None = None, key: bytes | None = None
 ) -> Iterator[GuideRow]:
     """Rows of a price guide, from its lines (with or without line endings).
 
@@ -479,7 +479,60 @@ UNMATCHED_COLUMNS = (
 )
 
 
-def stored_unmatched_rows(**filters) -> dict[str, StoredRow]:
+class Repeat(NamedTuple):
+    """A waiting row as read_guide tells a line repeating its own: what counting it takes."""
+
+    external_id: str
+    status: str
+    code: str
+    console_name: str
+
+
+class StoredRows:
+    """Stored waiting rows by external id, read by one query; each turned into a StoredRow
+    only when asked for (an import asks for few: most of its waiting rows repeat)."""
+
+    # The query's columns, in order.
+    COLUMNS = ("pk", "external_id", *SIGNATURE_FIELDS, "code", "line_digest", "resolved_at")
+
+    def __init__(self, found: list[tuple], candidates: dict[int, list[int]]):
+        self._found = {row[1]: row for row in found}
+        self._candidates = candidates
+        self._rows: dict[str, StoredRow] = {}
+
+    def get(self, external_id: str) -> StoredRow | None:
+        row = self._rows.get(external_id)
+        if row is None:
+            found = self._found.get(external_id)
+            if found is None:
+                return None
+            row = self._rows[external_id] = self._row(found)
+        return row
+
+    def __setitem__(self, external_id: str, row: StoredRow) -> None:
+        self._rows[external_id] = row
+
+    def _row(self, found: tuple) -> StoredRow:
+        pk, external_id, reason, detail, prices, *fields, code, digest, resolved_at = found
+        if isinstance(prices, str):
+            # By orjson: the standard library's decoder took most of an import's reading.
+            prices = orjson.loads(prices)
+        candidates = tuple(sorted(self._candidates.get(pk, ())))
+        signature = (reason, detail, prices, *fields, candidates)
+        return StoredRow(pk, external_id, signature, resolved_at is not None, code, digest)
+
+    def repeats(self) -> dict[int, Repeat]:
+        """The rows waiting (not resolved) by their line's digest, where they have one."""
+        return {
+            digest: Repeat(external_id, reason, code, set_name)
+            for _, external_id, reason, *_, set_name, _, _, _, _, code, digest, resolved_at in (
+                self._found.values()
+            )
+            if digest is not None and resolved_at is None
+        }
+
+
+def stored_unmatched_rows(**filters) -> StoredRows:
     """Stored PriceCharting unmatched rows by external id: two queries, once."""
     rows = UnmatchedRow.objects.filter(source=SOURCE, **filters)
     candidates: dict[int, list[int]] = defaultdict(list)
@@ -487,27 +540,13 @@ def stored_unmatched_rows(**filters) -> dict[str, StoredRow]:
     links = through.objects.filter(unmatchedrow__in=rows).values_list("unmatchedrow_id", "card_id")
     for row_id, card_id in links:
         candidates[row_id].append(card_id)
-    stored = {}
     # Read through the cursor: Django's converters per row and column cost more than the
-    # query (an import reads every waiting row, 60,000 in the Pokémon guide); the prices
-    # are the one column to decode (by orjson: the standard library's decoder took most
-    # of this function's time), and of resolved_at only its being set counts.
-    query = rows.values_list(
-        "pk", "external_id", *SIGNATURE_FIELDS, "code", "line_digest", "resolved_at"
-    ).query
-    sql, params = query.sql_with_params()
+    # query (an import reads every waiting row, 60,000 in the Pokémon guide); of
+    # resolved_at only its being set counts.
+    sql, params = rows.values_list(*StoredRows.COLUMNS).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        found = cursor.fetchall()
-    loads = orjson.loads
-    for pk, external_id, reason, detail, prices, *fields, code, digest, resolved_at in found:
-        if isinstance(prices, str):
-            prices = loads(prices)
-        signature = (reason, detail, prices, *fields, tuple(sorted(candidates.get(pk, ()))))
-        stored[external_id] = StoredRow(
-            pk, external_id, signature, resolved_at is not None, code, digest
-        )
-    return stored
+        return StoredRows(cursor.fetchall(), candidates)
 
 
 _UNMATCHED_UPDATES = ", ".join(
@@ -623,11 +662,7 @@ class GuideImport:
         self.stored = stored_unmatched_rows() if stored is None else stored
         # Waiting rows by the digest of the line each was read from (read_guide skips a
         # line repeating one), while the index is as loaded: emptied once it is not.
-        self.repeats: dict[int, StoredRow] = {
-            stored.digest: stored
-            for stored in self.stored.values()
-            if stored.digest is not None and not stored.resolved
-        }
+        self.repeats = self.stored.repeats()
         self.observations: list[Observation] = []
         # Prices are written in the background while the next rows are read and matched.
         self.prices = BatchWriter(background=True)
@@ -678,10 +713,10 @@ class GuideImport:
             counts.rejections[row.error_code] += 1
             self._note(self.errors, row.line, row.error)
             return
-        if row.repeat is not None:
+        repeat = row.repeat
+        if repeat is not None:
             # Its waiting row as it stands: counted, nothing written.
-            signature = row.repeat.signature
-            self._count_waiting(signature[0], row.repeat.code, signature[4])
+            self._count_waiting(repeat.status, repeat.code, repeat.console_name)
             return
         for warning in row.warnings:
             self._note(self.warnings, row.line, warning)

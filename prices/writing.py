@@ -999,10 +999,12 @@ def _reference_from_ring(name: str, window: dt.timedelta, lookup: str) -> str:
 # updated (as _REFRESH_NEWER_SQL does: that point is the latest, every other point is at
 # or before the summary's), its reference prices read from its ring where it has one.
 # Returns how many were. No bookkeeping table: compared with the general statements, this
-# spares a chunk three passes over its points.
+# spares a chunk three passes over its points. The summaries are updated where the lookup
+# found them (by their ctid, as _BY_ID's array: no second lookup by id); one that another
+# transaction updated meanwhile has moved, is left, and is done by _NEW_DAY_REST_SQL.
 _NEW_DAY_SQL = f"""
 WITH t AS MATERIALIZED (
-    SELECT s.id AS summary_id,
+    SELECT s.ctid AS summary_tid,
            i.currency, i.market, i.low, i.high, i.sample_size, i.observed_at, r.ring,
            {
     ", ".join(
@@ -1027,7 +1029,7 @@ WITH t AS MATERIALIZED (
     FROM (SELECT * FROM {_INCOMING} ORDER BY card_id, source, price_key) i
     JOIN LATERAL (
         -- LIMIT keeps this a lookup per combo by the unique index (as in _COMBOS_SQL).
-        SELECT s.id, s.observed_at, s.market, s.recent_markets FROM {_SUMMARY_TABLE} s
+        SELECT s.ctid, s.observed_at, s.market, s.recent_markets FROM {_SUMMARY_TABLE} s
         WHERE s.card_id = i.card_id AND s.source = i.source AND s.price_key = i.price_key
         LIMIT 1
     ) s ON i.observed_at > s.observed_at
@@ -1041,7 +1043,7 @@ WITH t AS MATERIALIZED (
 updated AS (
     UPDATE {_SUMMARY_TABLE} AS s SET {_newer_summary("t.market", "t.market", ring="t.ring")}
     FROM t
-    WHERE s.id = t.summary_id AND {_BY_ID}
+    WHERE s.ctid = t.summary_tid AND s.ctid = ANY (ARRAY(SELECT t.summary_tid FROM t))
     RETURNING 1
 )
 SELECT count(*) FROM updated
