@@ -8,10 +8,11 @@ twice changes nothing.
 
 Two paths with one behaviour. On PostgreSQL a chunk is a fixed handful of statements
 whatever its size (an import writes 150,000 points a day): the points are COPYed into a
-session-local scratch table. A new day's prices (one point per combo) are COPYed straight
-into the history as well, and one statement updates the summaries they follow; the few it
-leaves (no summary yet, a backfill) are refreshed as below. Should a point of the chunk be
-stored already, the unique key refuses that COPY, and the general statements write the
+session-local scratch table. A new day's prices (one point per combo) go from there
+straight into the history, and one statement updates the summaries they follow (their
+reference prices read from each summary's ring of recent markets); the few it leaves (no
+summary yet, a backfill) are refreshed as below. Should a point of the chunk be stored
+already, the unique key refuses that insert, and the general statements write the
 chunk: one notes the combos with their stored summaries; a plain INSERT writes the points
 of the combos whose points all come after their summary's latest (nothing to compare
 with), an INSERT ... ON CONFLICT DO UPDATE the others, writing only what is new or
@@ -994,7 +995,7 @@ def _reference_from_ring(name: str, window: dt.timedelta, lookup: str) -> str:
 
 
 # A new day's summaries in one statement, for a chunk with one point per combo whose
-# points were just COPYed into the price history (so every one of them was new): each
+# points were just inserted into the price history (so every one of them was new): each
 # combo whose summary's latest point is older than its incoming point has its summary
 # updated (as _REFRESH_NEWER_SQL does: that point is the latest, every other point is at
 # or before the summary's), its reference prices read from its ring where it has one.
@@ -1053,6 +1054,9 @@ SELECT count(*) FROM updated
 # incoming point from the scratch table when it is the latest. Whatever it takes in
 # besides is refreshed from the series all the same: this decides what is due, never what
 # a summary holds.
+_INSERT_NEW_DAY_SQL = (
+    f"INSERT INTO {_POINT_TABLE} ({_POINT_COLUMNS}) SELECT {_POINT_COLUMNS} FROM {_INCOMING}"
+)
 _NEW_DAY_REST_SQL = f"""
 INSERT INTO {_DUE} (card_id, source, price_key, newest, high, low, full_refresh, newest_incoming)
 SELECT i.card_id, i.source, i.price_key, i.observed_at, i.market, i.market, false, true
@@ -1124,10 +1128,9 @@ def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> Non
     written: dict[int, int] = defaultdict(int)  # card id → points written
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_SCRATCH_SQL)
-        text = _copy_text(by_key.values())
-        _copy_points(cursor, _INCOMING, text)
+        _copy_points(cursor, _INCOMING, _copy_text(by_key.values()))
         one_per_combo = len({key[:3] for key in by_key}) == len(by_key)
-        if one_per_combo and _new_day(cursor, text, len(by_key), now, bounds):
+        if one_per_combo and _new_day(cursor, len(by_key), now, bounds):
             for card_id, *_ in by_key:
                 written[card_id] += 1
         else:
@@ -1138,22 +1141,23 @@ def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> Non
 
 
 def _copy_points(cursor, table: str, text: str) -> None:
-    """COPY points, as _copy_text wrote them, into `table` (the scratch table or the
-    history); a unique violation raises Django's IntegrityError."""
+    """COPY points, as _copy_text wrote them, into `table`."""
     statement = f"COPY {table} ({_POINT_COLUMNS}) FROM STDIN"
     with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
         copy.write(text)
 
 
-def _new_day(cursor, text: str, points: int, now, bounds) -> bool:
-    """A chunk of one point per combo (`points` of them in `text`, as _copy_text gave it,
-    and in the scratch table), written as a new day's prices are: COPYed into the price
-    history, then the summaries by _NEW_DAY_SQL, and those it left by _REFRESH_SQL. False,
-    with nothing written, when a point was there already (the unique key refuses the
-    COPY): the general statements decide then what is new."""
+def _new_day(cursor, points: int, now, bounds) -> bool:
+    """A chunk of one point per combo (`points` of them, in the scratch table), written as
+    a new day's prices are: inserted into the price history from the scratch table, then
+    the summaries by _NEW_DAY_SQL, and those it left by _REFRESH_SQL. False, with nothing
+    written, when a point was there already (the unique key refuses the insert): the
+    general statements decide then what is new."""
     try:
         with transaction.atomic():
-            _copy_points(cursor, _POINT_TABLE, text)
+            # From the scratch table rather than by a second COPY of the chunk's text:
+            # the rows are not sent and parsed twice (a fifth of the time of that COPY).
+            cursor.execute(_INSERT_NEW_DAY_SQL)
     except IntegrityError:
         return False
     cursor.execute(_NEW_DAY_SQL, {"now": now, **bounds})
