@@ -940,16 +940,18 @@ WHERE s.id = t.summary_id AND {_BY_ID}
 
 
 # A summary's recent markets (PostgreSQL; the column `recent_markets`, which the model
-# does not know, added by migration 0012): bigint[RING_DAYS], element n the market of the
+# does not know, added by migration 0012): integer[RING_DAYS], element n the market of the
 # combo's point n - 1 whole days before the summary's latest point (element 1: that point),
 # null where there is none; kept only while every point of those days lies a whole number
-# of days before the latest (a day's import writes them at midnight), else null. The new
+# of days before the latest (a day's import writes them at midnight) and every market fits
+# an integer (below $21 million: in half the bytes of bigint), else null. The new
 # day's statement reads a summary's reference prices from it, shifted to the incoming
 # point, in place of two lookups in the history per summary (most of its time); every
 # other write of a summary sets it null, and the new day's statement builds it again from
 # the history.
 RING_DAYS = 32
 _DAY_SECONDS = 86_400
+_INT_MAX = 2**31 - 1
 _SAME_INCOMING = "p.card_id = i.card_id AND p.source = i.source AND p.price_key = i.price_key"
 # The incoming point's ring: the stored one shifted by the whole days between the two
 # points; or, where there is none, built from the points of the RING_DAYS - 1 days before
@@ -957,10 +959,14 @@ _SAME_INCOMING = "p.card_id = i.card_id AND p.source = i.source AND p.price_key 
 # another time of day. Null when the incoming point is not a whole number of days after
 # the summary's latest.
 _RING_SQL = f"""CASE
+    WHEN i.market > {_INT_MAX} THEN NULL
+    -- The daily case first, in plain comparisons.
+    WHEN s.recent_markets IS NOT NULL AND s.observed_at = i.observed_at - interval '24 hours'
+        THEN (ARRAY[i.market::integer] || s.recent_markets)[1:{RING_DAYS}]
     WHEN mod(g.seconds, {_DAY_SECONDS}) <> 0 THEN NULL
     WHEN s.recent_markets IS NOT NULL THEN (
-        ARRAY[i.market]
-        || array_fill(NULL::bigint, ARRAY[least(g.days - 1, {RING_DAYS})])
+        ARRAY[i.market::integer]
+        || array_fill(NULL::integer, ARRAY[least(g.days - 1, {RING_DAYS})])
         || s.recent_markets
     )[1:{RING_DAYS}]
     WHEN EXISTS (
@@ -968,10 +974,11 @@ _RING_SQL = f"""CASE
         WHERE {_SAME_INCOMING}
           AND p.observed_at >= i.observed_at - interval '{24 * (RING_DAYS - 1)} hours'
           AND p.observed_at < i.observed_at
-          AND mod(extract(epoch FROM i.observed_at - p.observed_at)::numeric, {_DAY_SECONDS}) <> 0
+          AND (p.market > {_INT_MAX}
+               OR mod(extract(epoch FROM i.observed_at - p.observed_at), {_DAY_SECONDS}) <> 0)
     ) THEN NULL
-    ELSE ARRAY[i.market] || ARRAY(
-        SELECT w.market FROM generate_series(1, {RING_DAYS - 1}) AS d (days)
+    ELSE ARRAY[i.market::integer] || ARRAY(
+        SELECT w.market::integer FROM generate_series(1, {RING_DAYS - 1}) AS d (days)
         LEFT JOIN (
             SELECT p.observed_at, p.market FROM {_POINT_TABLE} p
             WHERE {_SAME_INCOMING}

@@ -7,7 +7,7 @@ from django.db import migrations
 
 def add(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE prices_pricesummary ADD COLUMN recent_markets bigint[]")
+        schema_editor.execute("ALTER TABLE prices_pricesummary ADD COLUMN recent_markets integer[]")
 
 
 def remove(apps, schema_editor):
