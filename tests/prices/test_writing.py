@@ -421,7 +421,8 @@ def test_a_new_day_copied_into_the_history_gives_what_the_generic_path_gives(mon
 def _midnight_batches(cards, seed):
     """Sixty days of a daily import (one point per combo at midnight), with the days a
     combo is missing from a guide, a correction of an earlier day in a batch of its own, a
-    point at another time of day, and a new key halfway."""
+    point at another time of day, a market beyond an integer's range, and a new key
+    halfway."""
     import random
 
     rng = random.Random(seed)
@@ -434,8 +435,13 @@ def _midnight_batches(cards, seed):
             for key in ("ungraded", "PSA 10", *(["PSA 9"] if day >= 30 else []))
             if rng.random() > 0.1
         ]
-        if day == 35:
-            batch[0] = batch[0]._replace(observed_at=batch[0].observed_at + dt.timedelta(hours=6))
+        if day == 35:  # cards[0]'s ungraded price at another time of day
+            odd = observation(cards[0], 1234, days_ago=60 - day)
+            odd = odd._replace(observed_at=odd.observed_at + dt.timedelta(hours=6))
+            batch = [o for o in batch if o.combo != odd.combo] + [odd]
+        if day == 45:  # cards[1]'s ungraded price beyond an integer's range
+            huge = observation(cards[1], 3_000_000_000, days_ago=60 - day)
+            batch = [o for o in batch if o.combo != huge.combo] + [huge]
         batches.append(batch)
         if day in (20, 40):
             corrected = observation(cards[day % len(cards)], 4242, days_ago=60 - day + 3)
@@ -466,9 +472,9 @@ def test_a_daily_import_read_from_the_summaries_rings_gives_what_the_generic_pat
     monkeypatch.setattr(prices.writing, "SET_BASED_VENDORS", frozenset({"postgresql"}))
     set_based = _write_all(batches)
     assert set_based == generic
-    # Most summaries read their last references from their rings; the one with a point at
-    # another time of day within the last month has none.
-    assert len(set_based[2]) - 1 <= _rings() < len(set_based[2])
+    # Every summary reads its last references from its ring, but the two with a point at
+    # another time of day, or a market beyond an integer's, within the last month.
+    assert _rings() == len(set_based[2]) - 2
     market_30d = [f.name for f in PriceSummary._meta.fields].index("market_30d") - 1  # no id
     assert any(summary[market_30d] is not None for summary in set_based[2])
     PriceSummary.objects.all().delete()
