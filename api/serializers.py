@@ -22,8 +22,10 @@ def money(cents: int | None) -> str | None:
     if cents is None:
         return None
     cents = int(cents)
-    whole, part = divmod(abs(cents), 100)
-    return f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
+    if cents >= 0:
+        return f"{cents // 100}.{cents % 100:02d}"
+    whole, part = divmod(-cents, 100)
+    return f"-{whole}.{part:02d}"
 
 
 # A price key's label, kept: a page of prices asks for the same few keys again and again.
@@ -110,22 +112,37 @@ def card_detail(card: Card, prices: list[PriceSummary], now: dt.datetime) -> dic
     }
 
 
+@functools.lru_cache(maxsize=64)
+def _source_facts(source: str) -> tuple[str, str | None, bool, bool]:
+    """A source's name, qualifier, whether it is the simulation and whether it counts its
+    sample for the whole product: the same for every price of the source."""
+    return (
+        history.source_name(source),
+        history.source_qualifier(source) or None,
+        source == Source.DEMO,
+        source in history.PRODUCT_WIDE_SAMPLES,
+    )
+
+
 def price(summary: PriceSummary, now: dt.datetime | None = None) -> dict:
     """One current price (source × price key) with how fresh and how well sampled it is."""
     now = now or timezone.now()
-    age = now - summary.observed_at
+    source, observed_at, sample_size = summary.source, summary.observed_at, summary.sample_size
+    name, qualifier, simulated, product_wide = _source_facts(source)
+    age = now - observed_at
     return {
-        "source": summary.source,
-        "source_name": history.source_name(summary.source),
+        "source": source,
+        "source_name": name,
         "key": summary.price_key,
         "key_label": key_label(summary.price_key),
         "currency": summary.currency,
         "market": money(summary.market),
         "low": money(summary.low),
         "high": money(summary.high),
-        "sample_size": history.key_sample(summary),
-        "product_sales_volume": history.product_sample(summary),
-        "observed_at": moment(summary.observed_at),
+        # (history.key_sample and history.product_sample, from the facts of the source)
+        "sample_size": None if product_wide else sample_size,
+        "product_sales_volume": sample_size if product_wide else None,
+        "observed_at": moment(observed_at),
         "age_seconds": max(0, int(age.total_seconds())),
         "stale": age > STALE_AFTER,
         "change_percent": {
@@ -135,8 +152,8 @@ def price(summary: PriceSummary, now: dt.datetime | None = None) -> dict:
         },
         "all_time_high": money(summary.all_time_high),
         "all_time_low": money(summary.all_time_low),
-        "qualifier": history.source_qualifier(summary.source) or None,
-        "simulated": summary.source == Source.DEMO,
+        "qualifier": qualifier,
+        "simulated": simulated,
     }
 
 
