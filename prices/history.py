@@ -347,16 +347,29 @@ def _daily_rows(
     return days
 
 
+@functools.lru_cache(maxsize=4096)
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
 def _days_of(points: list[HistoryPoint]) -> list[DailyPrice]:
     """Points in time order, summed up per UTC day. A day of one observation, the usual
     case, is that observation as it is: no sums over one item."""
     by_day: dict[dt.date, list[HistoryPoint]] = {}
+    utc = dt.UTC
     for point in points:
-        by_day.setdefault(point.moment.astimezone(dt.UTC).date(), []).append(point)
+        moment = point[0]
+        if moment.tzinfo is not utc:
+            moment = moment.astimezone(utc)
+        found = by_day.get(day := moment.date())
+        if found is None:
+            by_day[day] = [point]
+        else:
+            found.append(point)
     make = tuple.__new__
     days = []
     for day, found in by_day.items():
-        midnight = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+        midnight = _midnight(day)
         if len(found) == 1:
             _, market, low, high, sample = found[0]
             days.append(
