@@ -199,8 +199,6 @@ class GuideRow:
     # When the prices were observed, if not the import's day (rows re-matched later).
     observed_at: dt.datetime | None = None
     digest: int | None = None  # line_digest() of its line, when read with a key
-    # The waiting row its line repeats (read_guide's `repeats`): nothing else is read.
-    repeat: "Repeat | None" = None
 
     def reject(self, code: str, error: str) -> "GuideRow":
         self.error_code, self.error, self.prices = code, error, {}
@@ -209,12 +207,13 @@ class GuideRow:
 
 def read_guide(
     lines: Iterable[str], repeats: dict[int, "Repeat"] | None = None, key: bytes | None = None
-) -> Iterator[GuideRow]:
+) -> Iterator["GuideRow | Repeat"]:
     """Rows of a price guide, from its lines (with or without line endings).
 
     With a `key`, each row carries its line's digest; a line whose digest is in `repeats`
-    (waiting rows by their line_digest), and which holds that row's product id, is yielded
-    as a row repeating it, unparsed. The caller may empty `repeats` at any time."""
+    (waiting rows by their line_digest), and which holds that row's product id, is not
+    parsed: the Repeat is yielded in its place. The caller may empty `repeats` at any
+    time."""
     lines = iter(lines)
     header_line = next(lines, "").lstrip("\ufeff").rstrip("\r\n")
     if not header_line.strip():
@@ -255,15 +254,15 @@ def read_guide(
         line = line.rstrip("\r\n")
         if not line.strip():
             continue
-        row = GuideRow(line=number)
+        digest = None
         if key is not None:
-            row.digest = line_digest(line, key)
+            digest = line_digest(line, key)
             if repeats:
-                repeat = repeats.get(row.digest)
+                repeat = repeats.get(digest)
                 if repeat is not None and repeat.external_id in line:
-                    row.repeat = repeat
-                    yield row
+                    yield repeat
                     continue
+        row = GuideRow(line=number, digest=digest)
         control = CONTROL_RE.search(line)
         if control:
             yield row.reject(CONTROL, f"control character {control[0]!r} in the line")
@@ -631,6 +630,10 @@ def fewer_collections(threshold: int = 100_000):
         gc.set_threshold(*thresholds)
 
 
+_make = tuple.__new__
+_CURRENCY = Observation._field_defaults["currency"]
+
+
 class GuideImport:
     """One run over one guide (or over stored rows matched again). Holds the match index
     and the batches waiting to be written."""
@@ -706,17 +709,16 @@ class GuideImport:
             raise
         self.prices.close()
 
-    def handle(self, row: GuideRow) -> None:
+    def handle(self, row: "GuideRow | Repeat") -> None:
+        if row.__class__ is Repeat:
+            # A waiting row as it stands, its line repeated: counted, nothing written.
+            self._count_waiting(row.status, row.code, row.console_name)
+            return
         counts = self.counts
         if row.error:
             counts.rejected_rows += 1
             counts.rejections[row.error_code] += 1
             self._note(self.errors, row.line, row.error)
-            return
-        repeat = row.repeat
-        if repeat is not None:
-            # Its waiting row as it stands: counted, nothing written.
-            self._count_waiting(repeat.status, repeat.code, repeat.console_name)
             return
         for warning in row.warnings:
             self._note(self.warnings, row.line, warning)
@@ -764,14 +766,23 @@ class GuideImport:
             self.resolutions.append((stored.pk, card_id))
             self.stored[product.id] = stored._replace(resolved=True)
         self.unmatched.pop(product.id, None)
+        # Made without Observation's own __new__ (keywords, a Python call per price):
+        # its fields in order.
+        sample_size = row.sample_size
         self.observations.extend(
-            Observation(
-                card_id=card_id,
-                source=SOURCE,
-                price_key=price_key,
-                market=cents,
-                observed_at=observed_at,
-                sample_size=row.sample_size,
+            _make(
+                Observation,
+                (
+                    card_id,
+                    SOURCE,
+                    price_key,
+                    cents,
+                    observed_at,
+                    _CURRENCY,
+                    None,
+                    None,
+                    sample_size,
+                ),  # noqa: E501
             )
             for price_key, cents in row.prices.items()
         )
