@@ -35,9 +35,9 @@ from prices.pricecharting_import import (
     MAX_ID_LENGTH,
     GuideImport,
     GuideRow,
+    StoredRows,
     fail_run,
     fewer_collections,
-    stored_unmatched_rows,
 )
 from prices.writing import Observation, WriteResult, record_observations
 from tcgtracker.lib.http import SourceConfig
@@ -222,7 +222,7 @@ def rematch_console(console_name: str, *, job_run: JobRun | None = None) -> JobR
                 dry_run=False,
                 progress=None,
                 save_run=save_run,
-                stored=stored_unmatched_rows(set_name=console_name, resolved_at__isnull=True),
+                stored=StoredRows(set_name=console_name, resolved_at__isnull=True),
                 progress_every=REMATCH_PROGRESS_EVERY,
             )
             importer.feed(_guide_rows(rows.iterator(chunk_size=1000)))

@@ -103,6 +103,7 @@ def fold(text: str) -> str:
     return " ".join(WORD_RE.findall(text.lower().replace("&", " and ")))
 
 
+@functools.lru_cache(maxsize=65536)
 def number_key(number: str) -> str:
     """Printed numbers compared loosely: "004" and "4" are one number; case and spaces
     do not count ("SVP 085" is "SVP085")."""
@@ -143,6 +144,7 @@ def product_card_name(product_name: str) -> str:
     return " ".join(name.split())
 
 
+@functools.lru_cache(maxsize=65536)
 def is_one_piece_code(number: str) -> bool:
     return bool(ONE_PIECE_CODE_RE.fullmatch(number or ""))
 

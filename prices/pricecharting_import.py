@@ -74,7 +74,7 @@ from prices.writing import (
     announce_changes,
 )
 from tcgtracker.lib.http import SourceConfig, SourceError, scrub
-from tcgtracker.lib.sql import ids_in
+from tcgtracker.lib.sql import ids_in, texts_in
 
 logger = logging.getLogger(__name__)
 
@@ -488,64 +488,62 @@ class Repeat(NamedTuple):
 
 
 class StoredRows:
-    """Stored waiting rows by external id, read by one query; each turned into a StoredRow
-    only when asked for (an import asks for few: most of its waiting rows repeat)."""
+    """The stored waiting rows, read once by one light query: by external id each row's id
+    and whether it is resolved (`ids`), and the rows waiting by their line's digest
+    (`repeats`). What a row says (its StoredRow, to compare with the row read again) is
+    read only for the rows asked for, a batch at a time (`read`): an import reads its
+    waiting rows' lines again, and most of them repeat."""
 
-    # The query's columns, in order.
-    COLUMNS = ("pk", "external_id", *SIGNATURE_FIELDS, "code", "line_digest", "resolved_at")
+    def __init__(self, **filters):
+        self.filters = filters
+        self.ids: dict[str, tuple[int, bool]] = {}
+        self.repeats: dict[int, Repeat] = {}
+        rows = UnmatchedRow.objects.filter(source=SOURCE, **filters).values_list(
+            "external_id", "pk", "resolved_at", "line_digest", "reason", "code", "set_name"
+        )
+        # Read through the cursor: Django's converters per row and column cost more than
+        # the query (60,000 rows wait in the Pokémon guide).
+        sql, params = rows.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+        ids, repeats, make = self.ids, self.repeats, tuple.__new__
+        for external_id, pk, resolved_at, digest, status, code, console_name in found:
+            ids[external_id] = (pk, resolved_at is not None)
+            if digest is not None and resolved_at is None:
+                repeats[digest] = make(Repeat, (external_id, status, code, console_name))
 
-    def __init__(self, found: list[tuple], candidates: dict[int, list[int]]):
-        self._found = {row[1]: row for row in found}
-        self._candidates = candidates
-        self._rows: dict[str, StoredRow] = {}
-
-    def get(self, external_id: str) -> StoredRow | None:
-        row = self._rows.get(external_id)
-        if row is None:
-            found = self._found.get(external_id)
-            if found is None:
-                return None
-            row = self._rows[external_id] = self._row(found)
-        return row
-
-    def __setitem__(self, external_id: str, row: StoredRow) -> None:
-        self._rows[external_id] = row
-
-    def _row(self, found: tuple) -> StoredRow:
-        pk, external_id, reason, detail, prices, *fields, code, digest, resolved_at = found
-        if isinstance(prices, str):
-            # By orjson: the standard library's decoder took most of an import's reading.
-            prices = orjson.loads(prices)
-        candidates = tuple(sorted(self._candidates.get(pk, ())))
-        signature = (reason, detail, prices, *fields, candidates)
-        return StoredRow(pk, external_id, signature, resolved_at is not None, code, digest)
-
-    def repeats(self) -> dict[int, Repeat]:
-        """The rows waiting (not resolved) by their line's digest, where they have one."""
-        return {
-            digest: Repeat(external_id, reason, code, set_name)
-            for _, external_id, reason, *_, set_name, _, _, _, _, code, digest, resolved_at in (
-                self._found.values()
+    def read(self, external_ids: list[str]) -> dict[str, StoredRow]:
+        """The StoredRow of each of these that is stored, by external id: two queries."""
+        wanted = [external_id for external_id in external_ids if external_id in self.ids]
+        if not wanted:
+            return {}
+        rows = UnmatchedRow.objects.filter(source=SOURCE, external_id__in=texts_in(wanted))
+        candidates: dict[int, list[int]] = defaultdict(list)
+        through = UnmatchedRow.candidates.through
+        links = through.objects.filter(unmatchedrow__in=rows).values_list(
+            "unmatchedrow_id", "card_id"
+        )
+        for row_id, card_id in links:
+            candidates[row_id].append(card_id)
+        sql, params = rows.values_list(*_STORED_COLUMNS).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+        stored = {}
+        for pk, external_id, reason, detail, prices, *fields, code, digest, resolved_at in found:
+            if isinstance(prices, str):
+                # By orjson: the standard library's decoder took most of an import's reading.
+                prices = orjson.loads(prices)
+            signature = (reason, detail, prices, *fields, tuple(sorted(candidates.get(pk, ()))))
+            stored[external_id] = StoredRow(
+                pk, external_id, signature, resolved_at is not None, code, digest
             )
-            if digest is not None and resolved_at is None
-        }
+        return stored
 
 
-def stored_unmatched_rows(**filters) -> StoredRows:
-    """Stored PriceCharting unmatched rows by external id: two queries, once."""
-    rows = UnmatchedRow.objects.filter(source=SOURCE, **filters)
-    candidates: dict[int, list[int]] = defaultdict(list)
-    through = UnmatchedRow.candidates.through
-    links = through.objects.filter(unmatchedrow__in=rows).values_list("unmatchedrow_id", "card_id")
-    for row_id, card_id in links:
-        candidates[row_id].append(card_id)
-    # Read through the cursor: Django's converters per row and column cost more than the
-    # query (an import reads every waiting row, 60,000 in the Pokémon guide); of
-    # resolved_at only its being set counts.
-    sql, params = rows.values_list(*StoredRows.COLUMNS).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return StoredRows(cursor.fetchall(), candidates)
+# What StoredRows.read() reads of a row, in order.
+_STORED_COLUMNS = ("pk", "external_id", *SIGNATURE_FIELDS, "code", "line_digest", "resolved_at")
 
 
 _UNMATCHED_UPDATES = ", ".join(
@@ -662,17 +660,17 @@ class GuideImport:
         self.errors: list[str] = []
         self.warnings: list[str] = []
         self.index = CatalogIndex.load(game)
-        self.stored = stored_unmatched_rows() if stored is None else stored
+        self.stored = StoredRows() if stored is None else stored
         # Waiting rows by the digest of the line each was read from (read_guide skips a
         # line repeating one), while the index is as loaded: emptied once it is not.
-        self.repeats = self.stored.repeats()
+        self.repeats = self.stored.repeats
         self.observations: list[Observation] = []
         # Prices are written in the background while the next rows are read and matched.
         self.prices = BatchWriter(background=True)
         self.counts.written = self.prices.result
-        # product id → (signature, observed_at, code, line digest) of the rows waiting to
-        # be written
-        self.unmatched: dict[str, tuple[tuple, dt.datetime, str, int | None]] = {}
+        # product id → (signature, observed_at, code, line digest, whether read from a
+        # line) of the rows waiting to be written, unless they stand so already
+        self.unmatched: dict[str, tuple[tuple, dt.datetime, str, int | None, bool]] = {}
         # (id, line digest, code) of stored rows read again as they stand from another line
         self.redigested: list[tuple[int, int | None, str]] = []
         # Those of the prices read since the last batch was sent, written once its prices
@@ -741,15 +739,8 @@ class GuideImport:
             )
             # Matched against the index as loaded, the row is told by its line next time.
             digest = None if self.index.changed else row.digest
-            stored = self.stored.get(product.id)
-            if stored and not stored.resolved and stored.signature == signature:
-                # As it stands (its prices too, so their date stays): not rewritten. Read
-                # from a line that differs (in a column it does not keep), it keeps this
-                # line's digest, so that the line is skipped when it repeats.
-                if row.observed_at is None and (stored.digest, stored.code) != (digest, match.code):
-                    self.redigested.append((stored.pk, digest, match.code))
-            else:
-                self.unmatched[product.id] = (signature, observed_at, match.code, digest)
+            from_line = row.observed_at is None
+            self.unmatched[product.id] = (signature, observed_at, match.code, digest, from_line)
             return
         counts.matched += 1
         card_id = match.card_id
@@ -761,10 +752,10 @@ class GuideImport:
             if self.index.changed:
                 # Rows matched from here on could differ from their waiting rows.
                 self.repeats.clear()
-        stored = self.stored.get(product.id)
-        if stored and not stored.resolved:
-            self.resolutions.append((stored.pk, card_id))
-            self.stored[product.id] = stored._replace(resolved=True)
+        known = self.stored.ids.get(product.id)
+        if known and not known[1]:
+            self.resolutions.append((known[0], card_id))
+            self.stored.ids[product.id] = (known[0], True)
         self.unmatched.pop(product.id, None)
         # Made without Observation's own __new__ (keywords, a Python call per price):
         # its fields in order.
@@ -848,11 +839,25 @@ class GuideImport:
             )
 
     def write_unmatched(self) -> None:
-        """Upsert the waiting rows (no model instances) and replace their candidates."""
+        """Upsert the waiting rows that do not stand so already (no model instances) and
+        replace their candidates."""
         if not self.unmatched:
             return
-        rows = [(product_id[:64], *row) for product_id, row in self.unmatched.items()]
-        self.unmatched = {}
+        pending, self.unmatched = self.unmatched, {}
+        stored = self.stored.read(list(pending))
+        rows = []
+        for product_id, (signature, observed_at, code, digest, from_line) in pending.items():
+            known = stored.get(product_id)
+            if known and not known.resolved and known.signature == signature:
+                # As it stands (its prices too, so their date stays): not rewritten. Read
+                # from a line that differs (in a column it does not keep), it keeps this
+                # line's digest, so that the line is skipped when it repeats.
+                if from_line and (known.digest, known.code) != (digest, code):
+                    self.redigested.append((known.pk, digest, code))
+                continue
+            rows.append((product_id[:64], signature, observed_at, code, digest))
+        if not rows:
+            return
         values = self._unmatched_values(rows)
         ids: dict[str, int] = {}
         with transaction.atomic(), connection.cursor() as cursor:
@@ -872,10 +877,8 @@ class GuideImport:
                 ],
                 batch_size=1000,
             )
-        for external_id, signature, _, code, digest in rows:
-            self.stored[external_id] = StoredRow(
-                ids[external_id], external_id, signature, False, code, digest
-            )
+        for external_id, *_ in rows:
+            self.stored.ids[external_id] = (ids[external_id], False)
 
     def _unmatched_values(self, rows: list[tuple]) -> list[tuple]:
         """The waiting rows' values, in the order of UNMATCHED_COLUMNS."""

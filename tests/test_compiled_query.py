@@ -9,7 +9,7 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from cards.models import Card
 from prices.models import PriceSummary
-from tcgtracker.lib.sql import CompiledQuery, ids_in
+from tcgtracker.lib.sql import CompiledQuery, ids_in, texts_in
 from tests.factories import make_card, make_set, record_prices
 
 NOW = dt.datetime(2026, 3, 15, 12, tzinfo=dt.UTC)
@@ -187,3 +187,13 @@ def test_a_list_written_as_one_placeholder_per_item_is_refused():
     per_item = CompiledQuery(lambda ids: Card.objects.filter(pk__in=list(ids)), ids=list)
     with pytest.raises(ValueError, match="not one SQL parameter"):
         per_item.objects(ids=[1, 2])
+
+
+def test_texts_in_matches_the_strings_given():
+    make_card(number="1")
+    make_card(number="OP01-001")
+    make_card(number="2")
+
+    found = Card.objects.filter(number__in=texts_in(["OP01-001", "2", "no such"]))
+
+    assert sorted(found.values_list("number", flat=True)) == ["2", "OP01-001"]

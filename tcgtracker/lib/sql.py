@@ -18,6 +18,13 @@ def ids_in(ids: list[int]):
     return list(ids)
 
 
+def texts_in(texts: list[str]):
+    """ids_in() for a lookup on many strings."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::text[])", (list(texts),))
+    return list(texts)
+
+
 # Stand-ins for a compiled query's parameters: in range of every integer field (a value
 # out of a field's range compiles to no query at all), and unlike any real string.
 _INT_STAND_IN = 2_147_480_000
