@@ -955,9 +955,11 @@ _INT_MAX = 2**31 - 1
 _SAME_INCOMING = "p.card_id = i.card_id AND p.source = i.source AND p.price_key = i.price_key"
 # The incoming point's ring: the stored one shifted by the whole days between the two
 # points; or, where there is none, built from the points of the RING_DAYS - 1 days before
-# the incoming one (a range of the unique index per combo), unless one of them lies at
-# another time of day. Null when the incoming point is not a whole number of days after
-# the summary's latest.
+# the incoming one (one range of the unique index per combo), unless one of them lies at
+# another time of day or its market beyond an integer's range: in one aggregate when
+# they are a point a day back from the day before (or none), else placed day by day.
+# Null when the incoming point is not a whole number of days after the summary's latest.
+# (A ring shorter than RING_DAYS reads as null beyond its end.)
 _RING_SQL = f"""CASE
     WHEN i.market > {_INT_MAX} THEN NULL
     -- The daily case first, in plain comparisons.
@@ -969,23 +971,33 @@ _RING_SQL = f"""CASE
         || array_fill(NULL::integer, ARRAY[least(g.days - 1, {RING_DAYS})])
         || s.recent_markets
     )[1:{RING_DAYS}]
-    WHEN EXISTS (
-        SELECT FROM {_POINT_TABLE} p
+    ELSE (
+        SELECT CASE
+            WHEN count(*) = 0 THEN ARRAY[i.market::integer]
+            WHEN NOT bool_and(
+                p.market <= {_INT_MAX}
+                AND mod(extract(epoch FROM i.observed_at - p.observed_at), {_DAY_SECONDS}) = 0
+            ) THEN NULL
+            WHEN max(p.observed_at) = i.observed_at - interval '24 hours'
+             AND count(*) = extract(epoch FROM i.observed_at - min(p.observed_at)) / {_DAY_SECONDS}
+                THEN ARRAY[i.market::integer]
+                     -- (Cast once aggregated: aggregates are computed for every branch.)
+                     || array_agg(p.market ORDER BY p.observed_at DESC)::integer[]
+            ELSE ARRAY[i.market::integer] || ARRAY(
+                SELECT w.market::integer FROM generate_series(1, {RING_DAYS - 1}) AS d (days)
+                LEFT JOIN (
+                    SELECT p.observed_at, p.market FROM {_POINT_TABLE} p
+                    WHERE {_SAME_INCOMING}
+                      AND p.observed_at >= i.observed_at - interval '{24 * (RING_DAYS - 1)} hours'
+                      AND p.observed_at < i.observed_at
+                ) w ON w.observed_at = i.observed_at - d.days * interval '24 hours'
+                ORDER BY d.days
+            )
+        END
+        FROM {_POINT_TABLE} p
         WHERE {_SAME_INCOMING}
           AND p.observed_at >= i.observed_at - interval '{24 * (RING_DAYS - 1)} hours'
           AND p.observed_at < i.observed_at
-          AND (p.market > {_INT_MAX}
-               OR mod(extract(epoch FROM i.observed_at - p.observed_at), {_DAY_SECONDS}) <> 0)
-    ) THEN NULL
-    ELSE ARRAY[i.market::integer] || ARRAY(
-        SELECT w.market::integer FROM generate_series(1, {RING_DAYS - 1}) AS d (days)
-        LEFT JOIN (
-            SELECT p.observed_at, p.market FROM {_POINT_TABLE} p
-            WHERE {_SAME_INCOMING}
-              AND p.observed_at >= i.observed_at - interval '{24 * (RING_DAYS - 1)} hours'
-              AND p.observed_at < i.observed_at
-        ) w ON w.observed_at = i.observed_at - d.days * interval '24 hours'
-        ORDER BY d.days
     )
 END"""
 
