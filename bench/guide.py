@@ -310,15 +310,25 @@ def _drop_queued_tasks() -> int:
 
 
 def daily_import(log=print, between=None) -> dict:
-    """A day's import as an install makes it every day: the first import into the bench
-    data (matching every card, creating every waiting row) is run once first, untimed,
-    then `between` (the vacuum that autovacuum would run in the day between two imports)."""
+    """A day's import as an install makes it every day. Into fresh bench data two imports
+    go first, untimed: the first matches every card (giving 24,500 cards their
+    PriceCharting ids) and creates every waiting row; the next day's reads every line
+    again, the catalog having changed (those ids), and notes each waiting row's line (its
+    figures are kept as `after_change`: an install's import the day after new cards were
+    matched). `between` runs before each import after the first (the vacuum autovacuum
+    would run in the day between two)."""
     figures = run_import(log=log)
+    after_change = None
     if figures["first"]:
-        log("  that was the first import (matching every card); once more, measured ...")
+        log("  that was the first import (matching every card); the next day's ...")
+        if between is not None:
+            between()
+        after_change = run_import(log=log)
+        log("  ... and a day like any other, measured ...")
         if between is not None:
             between()
         figures = run_import(log=log)
+    figures["after_change"] = after_change
     return figures
 
 

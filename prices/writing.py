@@ -26,7 +26,7 @@ feeds through both paths and compare every point, summary and count.
 """
 
 import datetime as dt
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -1141,7 +1141,7 @@ def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> Non
     # The last of duplicate observations in one batch wins.
     by_key = {(o.card_id, o.source, o.price_key, o.observed_at): o for o in chunk}
     result.unchanged += len(chunk) - len(by_key)
-    moments = [o.observed_at for o in by_key.values()]
+    moments = {o.observed_at for o in by_key.values()}  # a day's import: one
     bounds = _reference_bounds(min(moments), max(moments))
     now = timezone.now()
     written: dict[int, int] = defaultdict(int)  # card id → points written
@@ -1150,8 +1150,7 @@ def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> Non
         _copy_points(cursor, _INCOMING, _copy_text(by_key.values()))
         one_per_combo = len({key[:3] for key in by_key}) == len(by_key)
         if one_per_combo and _new_day(cursor, len(by_key), now, bounds):
-            for card_id, *_ in by_key:
-                written[card_id] += 1
+            written.update(Counter(key[0] for key in by_key))
         else:
             _write_rest(cursor, now, bounds, written)
     result.unchanged += len(by_key) - sum(written.values())
