@@ -27,7 +27,7 @@ feeds through both paths and compare every point, summary and count.
 
 import datetime as dt
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -166,10 +166,26 @@ def record_observations(
     Then prices_changed goes out with the cards whose prices changed, unless `announce`
     is off: a caller writing in many calls (an import, a backfill) announces once at the
     end with announce_changes(), so what reacts (alerts, movers, valuations) runs once."""
-    result = WriteResult()
-    set_based = _set_based()
-    write = _write_chunk_set_based if set_based else _write_chunk
-    chunk_size = SET_BASED_CHUNK_SIZE if set_based else CHUNK_SIZE
+    if isinstance(observations, PreparedBatch):
+        result = observations.result
+        for chunk in observations.chunks:
+            _write_prepared(chunk, result)
+    else:
+        result = WriteResult()
+        set_based = _set_based()
+        write = _write_chunk_set_based if set_based else _write_chunk
+        chunk_size = SET_BASED_CHUNK_SIZE if set_based else CHUNK_SIZE
+        for chunk in _valid_chunks(observations, result, chunk_size):
+            write(chunk, result)
+    if announce:
+        announce_changes(result.changed_card_ids)
+    return result
+
+
+def _valid_chunks(
+    observations: Iterable[Observation], result: WriteResult, size: int
+) -> Iterator[list[Observation]]:
+    """The valid observations in chunks of `size`; the others counted and rejected."""
     chunk: list[Observation] = []
     clean = _CleanCheck()
     for observation in observations:
@@ -180,14 +196,30 @@ def record_observations(
                 result.reject(f"{observation.describe()}: {'; '.join(problems)}")
                 continue
         chunk.append(observation)
-        if len(chunk) >= chunk_size:
-            write(chunk, result)
+        if len(chunk) >= size:
+            yield chunk
             chunk = []
     if chunk:
-        write(chunk, result)
-    if announce:
-        announce_changes(result.changed_card_ids)
-    return result
+        yield chunk
+
+
+class PreparedBatch:
+    """Observations validated and made ready for the set-based statements: what
+    record_observations() then has left to do is the database's work. The import's
+    batches are prepared on its reading thread, which has time to spare, so that its
+    writer threads, which have none, spend theirs waiting for the database, not for the
+    interpreter lock. Iterated, the observations it was prepared from."""
+
+    def __init__(self, observations: list[Observation]):
+        self.observations = observations
+        self.result = WriteResult()  # so far: the observations counted, the invalid rejected
+        self.chunks = [
+            _prepare_chunk(chunk)
+            for chunk in _valid_chunks(observations, self.result, SET_BASED_CHUNK_SIZE)
+        ]
+
+    def __iter__(self) -> Iterator[Observation]:
+        return iter(self.observations)
 
 
 def announce_changes(card_ids: set[int]) -> None:
@@ -268,7 +300,7 @@ class BatchWriter:
         for observation in observations:
             parts[observation.card_id % count].append(observation)
         futures = [
-            self._writers[n].submit(record_observations, part, announce=False)
+            self._writers[n].submit(record_observations, PreparedBatch(part), announce=False)
             for n, part in enumerate(parts)
             if part
         ]
@@ -1137,23 +1169,43 @@ def _set_based() -> bool:
     return is_psycopg3
 
 
-def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> None:
+class _PreparedChunk(NamedTuple):
+    keys: list[tuple]  # (card_id, source, price_key, observed_at) of each observation
+    duplicates: int  # observations left out: a later one in the chunk has the same key
+    bounds: dict[str, dt.datetime]  # _reference_bounds() of its moments
+    text: str  # its observations as COPY's text (_copy_text)
+    one_per_combo: bool
+
+
+def _prepare_chunk(chunk: list[Observation]) -> _PreparedChunk:
     # The last of duplicate observations in one batch wins.
     by_key = {(o.card_id, o.source, o.price_key, o.observed_at): o for o in chunk}
-    result.unchanged += len(chunk) - len(by_key)
     moments = {o.observed_at for o in by_key.values()}  # a day's import: one
-    bounds = _reference_bounds(min(moments), max(moments))
+    return _PreparedChunk(
+        list(by_key),
+        len(chunk) - len(by_key),
+        _reference_bounds(min(moments), max(moments)),
+        _copy_text(by_key.values()),
+        len({key[:3] for key in by_key}) == len(by_key),
+    )
+
+
+def _write_chunk_set_based(chunk: list[Observation], result: WriteResult) -> None:
+    _write_prepared(_prepare_chunk(chunk), result)
+
+
+def _write_prepared(chunk: _PreparedChunk, result: WriteResult) -> None:
+    result.unchanged += chunk.duplicates
     now = timezone.now()
     written: dict[int, int] = defaultdict(int)  # card id → points written
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_SCRATCH_SQL)
-        _copy_points(cursor, _INCOMING, _copy_text(by_key.values()))
-        one_per_combo = len({key[:3] for key in by_key}) == len(by_key)
-        if one_per_combo and _new_day(cursor, len(by_key), now, bounds):
-            written.update(Counter(key[0] for key in by_key))
+        _copy_points(cursor, _INCOMING, chunk.text)
+        if chunk.one_per_combo and _new_day(cursor, len(chunk.keys), now, chunk.bounds):
+            written.update(Counter(key[0] for key in chunk.keys))
         else:
-            _write_rest(cursor, now, bounds, written)
-    result.unchanged += len(by_key) - sum(written.values())
+            _write_rest(cursor, now, chunk.bounds, written)
+    result.unchanged += len(chunk.keys) - sum(written.values())
     result.written += sum(written.values())
     result.changed_card_ids.update(written)
 

@@ -630,6 +630,26 @@ def test_a_batch_that_failed_records_nothing_and_the_ones_after_it_are_still_rec
     assert set(PricePoint.objects.values_list("card_id", flat=True)) == {good.pk, later.pk}
 
 
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_prepared_for_the_writer_threads_writes_and_counts_as_written_at_once():
+    cards = [make_card(number=str(n)) for n in range(4)]
+    batch = [observation(card, 1000 + n) for n, card in enumerate(cards)]
+    batch.append(observation(cards[0], 5, days_ago=1, low=10, high=5))  # rejected
+    batch.append(observation(cards[1], 1111))  # a later duplicate wins
+    writer = writing.BatchWriter(background=True)
+    try:
+        writer.submit(batch)
+        writer.wait()
+    finally:
+        writer.close()
+
+    result = writer.result
+    assert (result.fetched, result.written, result.unchanged, result.rejected) == (6, 4, 1, 1)
+    assert PricePoint.objects.get(card=cards[1]).market == 1111
+    assert result.changed_card_ids == {card.pk for card in cards}
+
+
 def test_off_postgresql_or_in_a_transaction_a_batch_is_written_and_recorded_at_once():
     card, done = make_card(), []
     writer = writing.BatchWriter(background=True)
