@@ -495,7 +495,6 @@ class StoredRows:
     waiting rows' lines again, and most of them repeat."""
 
     def __init__(self, **filters):
-        self.filters = filters
         self.ids: dict[str, tuple[int, bool]] = {}
         self.repeats: dict[int, Repeat] = {}
         rows = UnmatchedRow.objects.filter(source=SOURCE, **filters).values_list(
@@ -773,7 +772,7 @@ class GuideImport:
                     None,
                     None,
                     sample_size,
-                ),  # noqa: E501
+                ),
             )
             for price_key, cents in row.prices.items()
         )
