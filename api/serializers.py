@@ -113,22 +113,21 @@ def card_detail(card: Card, prices: list[PriceSummary], now: dt.datetime) -> dic
 
 
 @functools.lru_cache(maxsize=64)
-def _source_facts(source: str) -> tuple[str, str | None, bool, bool]:
-    """A source's name, qualifier, whether it is the simulation and whether it counts its
-    sample for the whole product: the same for every price of the source."""
+def _source_facts(source: str) -> tuple[str, str | None, bool]:
+    """A source's name, qualifier and whether it is the simulation: the same for every
+    price of the source."""
     return (
         history.source_name(source),
         history.source_qualifier(source) or None,
         source == Source.DEMO,
-        source in history.PRODUCT_WIDE_SAMPLES,
     )
 
 
 def price(summary: PriceSummary, now: dt.datetime | None = None) -> dict:
     """One current price (source × price key) with how fresh and how well sampled it is."""
     now = now or timezone.now()
-    source, observed_at, sample_size = summary.source, summary.observed_at, summary.sample_size
-    name, qualifier, simulated, product_wide = _source_facts(source)
+    source, observed_at = summary.source, summary.observed_at
+    name, qualifier, simulated = _source_facts(source)
     age = now - observed_at
     return {
         "source": source,
@@ -139,9 +138,8 @@ def price(summary: PriceSummary, now: dt.datetime | None = None) -> dict:
         "market": money(summary.market),
         "low": money(summary.low),
         "high": money(summary.high),
-        # (history.key_sample and history.product_sample, from the facts of the source)
-        "sample_size": None if product_wide else sample_size,
-        "product_sales_volume": sample_size if product_wide else None,
+        "sample_size": history.key_sample(summary),
+        "product_sales_volume": history.product_sample(summary),
         "observed_at": moment(observed_at),
         "age_seconds": max(0, int(age.total_seconds())),
         "stale": age > STALE_AFTER,

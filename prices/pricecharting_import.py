@@ -736,8 +736,9 @@ class GuideImport:
                 product.genre[:64],
                 match.candidates,
             )
-            # Matched against the index as loaded, the row is told by its line next time.
-            digest = None if self.index.changed else row.digest
+            # Matched against the index as loaded, the row is told by its line next time;
+            # unless the line warned of something, which is then said again each time.
+            digest = None if self.index.changed or row.warnings else row.digest
             from_line = row.observed_at is None
             self.unmatched[product.id] = (signature, observed_at, match.code, digest, from_line)
             return

@@ -1078,3 +1078,18 @@ def test_a_waiting_row_read_from_another_line_keeps_that_lines_digest(
     run_of(changed, observed_on=dt.date(2026, 11, 5))
 
     assert matched_products == []
+
+
+def test_a_repeated_waiting_line_that_warned_is_read_and_warns_again(
+    tmp_path, catalog, matched_products
+):
+    guide = _waiting_guide(tmp_path, release_date="someday")
+    first = run_of(guide)
+    assert any("release-date" in message for message in first.errors)
+    matched_products.clear()
+
+    later = run_of(guide, observed_on=dt.date(2026, 11, 4))
+
+    assert matched_products == ["630418"]
+    assert any("release-date" in message for message in later.errors)
+    assert later.report == first.report
