@@ -463,7 +463,7 @@ def alert_rows() -> list[Row]:
 
 def import_rows(log) -> list[Row]:
     figures = guide.daily_import(log=log, between=vacuum)
-    ratio = figures["rate"] / figures["copy_rate"]
+    ratio = guide.ratio(figures)
     target, ok = at_least(ratio, COPY_RATIO)
     report = figures["report"]
     copy = figures["copy_seconds"] + figures["copy_checks_seconds"]
@@ -477,6 +477,7 @@ def import_rows(log) -> list[Row]:
             target,
             ok,
         ),
+        days_row(figures["days"]),
         Row(
             "  its floor: COPY + one UPDATE of its summaries",
             f"{copy + figures['update_seconds']:.1f} s "
@@ -519,6 +520,21 @@ def import_rows(log) -> list[Row]:
             True,
         ),
     ]
+
+
+def days_row(days: list[dict]) -> Row:
+    """Each measured day's ratio, import and COPY side (with its key checks), in turn."""
+    ratios = ", ".join(f"{guide.ratio(day):.2f}×" for day in days)
+    seconds = ", ".join(f"{day['seconds']:.1f}" for day in days)
+    copies = ", ".join(f"{day['copy_seconds'] + day['copy_checks_seconds']:.1f}" for day in days)
+    return Row(
+        f"  the {len(days)} days measured, in turn (above: the median)",
+        f"{ratios} ({seconds} s)",
+        f"COPY sides: {copies} s",
+        None,
+        "",
+        True,
+    )
 
 
 def after_change_row(after: dict | None) -> Row:

@@ -657,3 +657,52 @@ def test_off_postgresql_or_in_a_transaction_a_batch_is_written_and_recorded_at_o
     assert done == [1] and writer.result.written == 1
     assert not writer.starved()  # no thread waits for work: batches are not sent early
     writer.close()
+
+
+@postgres_only
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"market": -5},
+        {"market": 12.5},
+        {"market": True},
+        {"price_key": "MINT"},
+        {"low": 900, "high": 100},
+        {"source": "nowhere"},
+        {"sample_size": -1},
+        {"currency": "usd"},
+        {"observed_at": dt.datetime(2026, 11, 1)},  # naive
+    ],
+)
+def test_a_prepared_batch_rejects_what_each_observation_check_rejects_and_keeps_the_rest(bad):
+    # A batch is checked by its columns at once; a batch they do not plainly pass is
+    # checked an observation at a time, as record_observations() checks a plain list.
+    card = make_card()
+    good = [observation(card, 1000 + n, days_ago=n, sample_size=n) for n in range(5)]
+    batch = [*good[:2], observation(card, 1000, days_ago=9)._replace(**bad), *good[2:]]
+
+    prepared = writing.PreparedBatch(batch)
+
+    assert (prepared.result.fetched, prepared.result.rejected) == (6, 1)
+    [chunk] = prepared.chunks
+    assert chunk.keys == [o.key for o in good]
+    assert chunk.text == writing._copy_text(good)
+    result = record_observations(prepared)
+    assert (result.written, result.rejected) == (5, 1)
+    assert PricePoint.objects.count() == 5
+
+
+def test_a_prepared_batch_keeps_the_last_of_duplicate_observations():
+    card = make_card()
+    batch = [
+        observation(card, 1000, key="ungraded"),
+        observation(card, 2000, key="PSA 10", low=1500, high=2500),
+        observation(card, 1100, key="ungraded"),
+    ]
+
+    [chunk] = writing.PreparedBatch(batch).chunks
+
+    assert (chunk.duplicates, chunk.one_per_combo) == (1, True)
+    assert chunk.keys == [batch[0].key, batch[1].key]
+    assert chunk.text == writing._copy_text([batch[2], batch[1]])
+    assert "\t1100\t" in chunk.text and "\t1000\t" not in chunk.text
