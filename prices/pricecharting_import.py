@@ -658,15 +658,20 @@ class GuideImport:
         self.counts = ImportCounts()
         self.errors: list[str] = []
         self.warnings: list[str] = []
-        self.index = CatalogIndex.load(game)
-        self.stored = StoredRows() if stored is None else stored
+        # Prices are written in the background while the next rows are read and matched
+        # (its threads get ready while the catalog and the waiting rows are read).
+        self.prices = BatchWriter(background=True)
+        self.counts.written = self.prices.result
+        try:
+            self.index = CatalogIndex.load(game)
+            self.stored = StoredRows() if stored is None else stored
+        except BaseException:
+            self.prices.close()
+            raise
         # Waiting rows by the digest of the line each was read from (read_guide skips a
         # line repeating one), while the index is as loaded: emptied once it is not.
         self.repeats = self.stored.repeats
         self.observations: list[Observation] = []
-        # Prices are written in the background while the next rows are read and matched.
-        self.prices = BatchWriter(background=True)
-        self.counts.written = self.prices.result
         # product id → (signature, observed_at, code, line digest, whether read from a
         # line) of the rows waiting to be written, unless they stand so already
         self.unmatched: dict[str, tuple[tuple, dt.datetime, str, int | None, bool]] = {}

@@ -294,6 +294,9 @@ class BatchWriter:
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"prices-{n}")
                 for n in range(writers)
             ]
+        # Each thread's connection opened (its scratch tables made) while the caller reads
+        # its first rows: the first batch finds it ready.
+        self._opening = [writer.submit(_ready) for writer in self._writers]
 
     def submit(
         self, observations: list[Observation], then: Callable[[], None] | None = None
@@ -324,7 +327,13 @@ class BatchWriter:
             return False
         return all(future.done() for futures, _ in self._in_flight for future in futures)
 
+    def _finish_opening(self) -> None:
+        opening, self._opening = self._opening, []
+        for future in opening:
+            future.result()  # raises what failed
+
     def _finish_oldest(self) -> None:
+        self._finish_opening()
         futures, then = self._in_flight.popleft()
         failure = None
         for future in futures:
@@ -341,6 +350,10 @@ class BatchWriter:
         """Until every batch sent so far is written. A part that failed raises, once every
         batch is waited for and counted all the same."""
         failure = None
+        try:
+            self._finish_opening()
+        except Exception as exc:
+            failure = exc
         while self._in_flight:
             try:
                 self._finish_oldest()
@@ -360,6 +373,12 @@ class BatchWriter:
                 writer.submit(connections.close_all).result()
                 writer.shutdown()
             self._writers = []
+
+
+def _ready() -> None:
+    """A writer thread's connection opened and its scratch tables made."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_SCRATCH_SQL)
 
 
 class _CleanCheck:

@@ -650,6 +650,46 @@ def test_a_batch_prepared_for_the_writer_threads_writes_and_counts_as_written_at
     assert result.changed_card_ids == {card.pk for card in cards}
 
 
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_threads_open_their_connections_before_the_first_batch(monkeypatch):
+    opened, started, release = [], threading.Semaphore(0), threading.Event()
+    ready = writing._ready
+
+    def noting():
+        opened.append(threading.current_thread().name)
+        ready()
+        started.release()
+        assert release.wait(timeout=30)
+
+    monkeypatch.setattr(writing, "_ready", noting)
+    writer = writing.BatchWriter(background=True)
+    try:
+        assert started.acquire(timeout=30) and started.acquire(timeout=30)
+        assert sorted(opened) == ["prices-0_0", "prices-1_0"]
+        # Each thread is still opening its connection; a batch sent meanwhile waits.
+        writer.submit([observation(make_card(), 1000)])
+        assert not writer.starved()
+        release.set()
+        writer.wait()
+        assert writer.result.written == 1
+    finally:
+        release.set()
+        writer.close()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_thread_that_could_not_open_its_connection_fails_the_writing(monkeypatch):
+    def failing():
+        raise RuntimeError("no connection")
+
+    monkeypatch.setattr(writing, "_ready", failing)
+    writer = writing.BatchWriter(background=True)
+    with pytest.raises(RuntimeError, match="no connection"):
+        writer.close()
+
+
 def test_off_postgresql_or_in_a_transaction_a_batch_is_written_and_recorded_at_once():
     card, done = make_card(), []
     writer = writing.BatchWriter(background=True)
