@@ -1108,6 +1108,47 @@ def _reference_from_ring(name: str, window: dt.timedelta, lookup: str) -> str:
     )
 
 
+def _reference_in_stored_ring(window: dt.timedelta) -> str:
+    """_reference_from_ring's reference for a point a day after the summary's latest, read
+    from the summary's ring as stored (the incoming ring is it shifted by one day)."""
+    days = window.days
+    return f"coalesce(s.recent_markets[{days}], s.recent_markets[{days + 1}])"
+
+
+# The daily case of _NEW_DAY_SQL in one pass: each summary whose latest point is the day
+# before its combo's incoming point, and which has a ring, updated where the index finds
+# it, its references read from its ring and the incoming market pushed onto it (no
+# lookups in the history, no second pass over the chunk); the number updated is the
+# statement's rowcount. What it leaves (no ring yet, a gap, a market beyond an integer's
+# range, no summary) goes on to _NEW_DAY_SQL, which passes over the summaries updated
+# here: their latest point is the incoming one now.
+_NEXT_DAY_SQL = f"""
+UPDATE {_SUMMARY_TABLE} AS s SET
+    currency = i.currency, market = i.market, low = i.low, high = i.high,
+    sample_size = i.sample_size, observed_at = i.observed_at,
+    {
+    ", ".join(
+        f"market_{name} = {_reference_in_stored_ring(window)}"
+        for name, window in CHANGE_WINDOWS.items()
+    )
+},
+    {
+    ", ".join(
+        f"change_{name} = {_change_sql(_reference_in_stored_ring(window), 'i.market')}"
+        for name, window in CHANGE_WINDOWS.items()
+    )
+},
+    all_time_high = greatest(i.market, s.all_time_high),
+    all_time_low = least(i.market, s.all_time_low),
+    recent_markets = (ARRAY[i.market::integer] || s.recent_markets)[1:{RING_DAYS}],
+    updated_at = %(now)s
+FROM {_INCOMING} i
+WHERE s.card_id = i.card_id AND s.source = i.source AND s.price_key = i.price_key
+  AND s.recent_markets IS NOT NULL AND s.observed_at = i.observed_at - interval '24 hours'
+  AND i.market <= {_INT_MAX}
+"""
+
+
 # A new day's summaries in one statement, for a chunk with one point per combo whose
 # points were just inserted into the price history (so every one of them was new): each
 # combo whose summary's latest point is older than its incoming point has its summary
@@ -1299,7 +1340,8 @@ def _copy_points(cursor, table: str, text: str) -> None:
 def _new_day(cursor, points: int, now, bounds) -> bool:
     """A chunk of one point per combo (`points` of them, in the scratch table), written as
     a new day's prices are: inserted into the price history from the scratch table, then
-    the summaries by _NEW_DAY_SQL, and those it left by _REFRESH_SQL. False, with nothing
+    the summaries by _NEXT_DAY_SQL (the daily case), those it left by _NEW_DAY_SQL, and
+    those that left by _REFRESH_SQL. False, with nothing
     written, when a point was there already (the unique key refuses the insert): the
     general statements decide then what is new."""
     try:
@@ -1309,8 +1351,11 @@ def _new_day(cursor, points: int, now, bounds) -> bool:
             cursor.execute(_INSERT_NEW_DAY_SQL)
     except IntegrityError:
         return False
-    cursor.execute(_NEW_DAY_SQL, {"now": now, **bounds})
-    (updated,) = cursor.fetchone()
+    cursor.execute(_NEXT_DAY_SQL, {"now": now})
+    updated = cursor.rowcount
+    if updated < points:
+        cursor.execute(_NEW_DAY_SQL, {"now": now, **bounds})
+        updated += cursor.fetchone()[0]
     if updated < points:
         cursor.execute(_NEW_DAY_REST_SQL, [now])
         cursor.execute(_REFRESH_SQL, [now])
