@@ -180,8 +180,14 @@ def parse_release_date(text: str) -> dt.date | None:
 def line_digest(line: str, key: bytes) -> int:
     """A line of the guide (without its line ending) digested with `key` (what it is
     matched against: CatalogIndex.fingerprint), as a signed 64-bit integer."""
-    digest = hashlib.blake2b(line.encode(), digest_size=8, key=key[:64]).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    hasher = _keyed_hasher(key).copy()  # the key's block hashed once, not once a line
+    hasher.update(line.encode())
+    return int.from_bytes(hasher.digest(), "big", signed=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed_hasher(key: bytes):
+    return hashlib.blake2b(digest_size=8, key=key[:64])
 
 
 @dataclass
