@@ -672,7 +672,8 @@ class GuideImport:
             self.index = CatalogIndex.load(game)
             self.stored = StoredRows() if stored is None else stored
         except BaseException:
-            self.prices.close()
+            with contextlib.suppress(Exception):  # the failure to report is the one above
+                self.prices.close()
             raise
         # Waiting rows by the digest of the line each was read from (read_guide skips a
         # line repeating one), while the index is as loaded: emptied once it is not.

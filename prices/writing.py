@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import repeat
+from types import NoneType
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, connections, transaction
@@ -418,9 +419,6 @@ class _CleanCheck:
         return isinstance(observed_at, dt.datetime) and observed_at.utcoffset() is not None
 
 
-_NONE = type(None)
-
-
 def _plainly_valid(observations: list[Observation]) -> bool:
     """_CleanCheck's quick yes, said of a batch's columns at once (an import's batch: a
     few C loops over 25,000 values rather than a Python call each); a no, and each
@@ -430,10 +428,10 @@ def _plainly_valid(observations: list[Observation]) -> bool:
     )
     if set(map(type, markets)) != {int} or min(markets) < 0 or max(markets) > MAX_CENTS:
         return False
-    if set(map(type, lows)) != {_NONE} or set(map(type, highs)) != {_NONE}:
+    if set(map(type, lows)) != {NoneType} or set(map(type, highs)) != {NoneType}:
         return False  # a range: each is checked (low against high)
     size_types = set(map(type, sizes))
-    if not size_types <= {int, _NONE}:
+    if not size_types <= {int, NoneType}:
         return False
     if int in size_types and min(size for size in sizes if size is not None) < 0:
         return False
@@ -1260,9 +1258,9 @@ def _copy_text(observations: Iterable[Observation]) -> str:
 def _nullable(column: tuple) -> Iterable[str]:
     """A column of numbers or None as COPY's text: \\N for None."""
     types = set(map(type, column))
-    if _NONE not in types:
+    if NoneType not in types:
         return map(str, column)
-    if types == {_NONE}:
+    if types == {NoneType}:
         return repeat(_NULL, len(column))
     return [_NULL if value is None else str(value) for value in column]
 
