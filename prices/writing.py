@@ -127,7 +127,7 @@ class Observation(NamedTuple):
             not isinstance(self.sample_size, int) or self.sample_size < 0
         ):
             found.append(f"sample size is not a count: {self.sample_size!r}")
-        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
+        if not _is_currency_code(self.currency):
             found.append(f"currency is not an ISO code: {self.currency!r}")
         if timezone.is_naive(self.observed_at):
             found.append("observed_at has no time zone")
@@ -135,6 +135,16 @@ class Observation(NamedTuple):
 
     def describe(self) -> str:
         return f"card {self.card_id} {self.source} {self.price_key} at {self.observed_at:%Y-%m-%d}"
+
+
+def _is_currency_code(currency) -> bool:
+    """Three capital letters, as ISO 4217 writes a currency."""
+    return (
+        isinstance(currency, str)
+        and len(currency) == 3
+        and currency.isalpha()
+        and currency.isupper()
+    )
 
 
 @dataclass
@@ -412,7 +422,7 @@ class _CleanCheck:
             self.keys.add(o.price_key)
         if o.currency not in self.currencies:
             currency = o.currency
-            if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
+            if not _is_currency_code(currency):
                 return False
             self.currencies.add(currency)
         observed_at = o.observed_at
@@ -438,13 +448,7 @@ def _plainly_valid(observations: list[Observation]) -> bool:
     return (
         set(sources) <= SOURCES
         and all(keys.is_valid(key) for key in set(price_keys))
-        and all(
-            isinstance(currency, str)
-            and len(currency) == 3
-            and currency.isalpha()
-            and currency.isupper()
-            for currency in set(currencies)
-        )
+        and all(map(_is_currency_code, set(currencies)))
         and all(
             isinstance(moment, dt.datetime) and moment.utcoffset() is not None
             for moment in set(moments)

@@ -67,6 +67,7 @@ def test_a_correction_below_the_all_time_high_lowers_it():
         ({"key": "MINT"}, "unknown price key"),
         ({"low": 900, "high": 100}, "low 900 is above high 100"),
         ({"source": "nowhere"}, "unknown source"),
+        ({"currency": None}, "currency is not an ISO code"),
     ],
 )
 def test_garbage_is_rejected_counted_and_never_written(bad, message):
