@@ -6,6 +6,8 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.contrib.sessions.models import Session
+from django.test import override_settings
 from django.utils import timezone
 
 from tcgtracker.sessions import SessionStore
@@ -59,3 +61,36 @@ def test_a_cookie_no_session_could_have_is_a_visitor_without_one(client, cookie)
     assert response.status_code == 200
     assert response.wsgi_request.user.is_anonymous
     assert SessionStore(cookie).session_key is None
+
+
+def test_a_session_decoded_again_gives_each_load_its_own_values():
+    saved = SessionStore()
+    saved["cart"] = {"cards": [1, 2]}
+    saved.save()
+    first = SessionStore(saved.session_key)
+    first["cart"]["cards"].append(3)  # changed in place, not saved
+    second = SessionStore(saved.session_key)
+    assert second["cart"] == {"cards": [1, 2]}
+    assert first.load() is not second.load()
+
+
+def test_session_data_that_does_not_verify_is_empty_every_time():
+    saved = SessionStore()
+    saved["_auth_user_id"] = "7"
+    saved.save()
+    data = Session.objects.get(session_key=saved.session_key).session_data
+    tampered = data[:-1] + ("A" if data[-1] != "A" else "B")
+    assert SessionStore().decode(data) == {"_auth_user_id": "7"}
+    for _ in range(2):
+        assert SessionStore().decode(tampered) == {}
+
+
+def test_session_data_decoded_under_one_secret_key_is_not_kept_under_another():
+    saved = SessionStore()
+    saved["_auth_user_id"] = "7"
+    saved.save()
+    data = Session.objects.get(session_key=saved.session_key).session_data
+    assert SessionStore().decode(data) == {"_auth_user_id": "7"}
+    with override_settings(SECRET_KEY="another-secret-key-" + "x" * 40, SECRET_KEY_FALLBACKS=[]):
+        assert SessionStore().decode(data) == {}
+    assert SessionStore().decode(data) == {"_auth_user_id": "7"}
