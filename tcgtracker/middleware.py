@@ -5,14 +5,21 @@ it and sent back as X-Request-ID (a proxy's own id is kept when it looks like on
 answer is logged in one line — the access log — and counted for /metrics.
 
 ControlCharactersMiddleware: no control character reaches a view.
+
+ContentSecurityPolicyMiddleware: django-csp's, the site's policy written once per process.
 """
 
+import functools
 import logging
 import re
 import time
 import uuid
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.shortcuts import render
 
 from tcgtracker import metrics
@@ -95,3 +102,68 @@ def bad_request(request, where: str):
         "No page here uses them: remove it and try again."
     )
     return render(request, "400.html", {"message": message}, status=400)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, with the site's policies (CONTENT_SECURITY_POLICY and
+    CONTENT_SECURITY_POLICY_REPORT_ONLY) written once per process, again after a settings
+    change in tests: django-csp builds them again for every response, copying each
+    directive, a fiftieth of a signed-in card page's time. A response with a policy of its
+    own (django-csp's decorators), or to a request whose nonce was used, gets what
+    django-csp builds for it; every other response gets the same headers, under the same
+    conditions, as django-csp would set."""
+
+    def process_response(self, request, response):
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            getattr(response, name, None) is not None for name in _RESPONSE_POLICY_ATTRIBUTES
+        ):
+            return super().process_response(request, response)
+        if response.status_code in (500, 404) and settings.DEBUG:
+            return response
+        for header, exempt, policy, excluded in _site_policies():
+            if (
+                policy
+                and header not in response
+                and getattr(response, exempt, False) is False
+                and not request.path_info.startswith(excluded)
+            ):
+                response[header] = policy
+        # As django-csp: a nonce asked for after the header was written is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
+
+
+# What django-csp's decorators set on a response to give it a policy of its own.
+_RESPONSE_POLICY_ATTRIBUTES = (
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+)
+
+
+@functools.cache
+def _site_policies() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+    """(header, the response attribute exempting from it, its policy, the path prefixes
+    excluded from it) for the policy and the report-only one; an empty policy: none."""
+    return tuple(
+        (
+            header,
+            exempt,
+            build_policy(report_only=report_only),
+            tuple((getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()),
+        )
+        for header, exempt, setting, report_only in (
+            (HEADER, "_csp_exempt", "CONTENT_SECURITY_POLICY", False),
+            (HEADER_REPORT_ONLY, "_csp_exempt_ro", "CONTENT_SECURITY_POLICY_REPORT_ONLY", True),
+        )
+    )
+
+
+def _forget_site_policies(**kwargs) -> None:
+    _site_policies.cache_clear()
+
+
+setting_changed.connect(_forget_site_policies)

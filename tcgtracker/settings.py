@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "tcgtracker.middleware.request_context",
     "tcgtracker.lib.replica.replica_reads",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "tcgtracker.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
