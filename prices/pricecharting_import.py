@@ -74,7 +74,7 @@ from prices.writing import (
     announce_changes,
 )
 from tcgtracker.lib.http import SourceConfig, SourceError, scrub
-from tcgtracker.lib.sql import ids_in, texts_in
+from tcgtracker.lib.sql import ids_in
 
 logger = logging.getLogger(__name__)
 
@@ -520,13 +520,16 @@ class StoredRows:
 
     def read(self, external_ids: list[str]) -> dict[str, StoredRow]:
         """The StoredRow of each of these that is stored, by external id: two queries."""
-        wanted = [external_id for external_id in external_ids if external_id in self.ids]
+        ids = self.ids
+        # By their ids, known since the light query: integers are cheaper to send and to
+        # look up than the external ids.
+        wanted = [ids[external_id][0] for external_id in external_ids if external_id in ids]
         if not wanted:
             return {}
-        rows = UnmatchedRow.objects.filter(source=SOURCE, external_id__in=texts_in(wanted))
+        rows = UnmatchedRow.objects.filter(pk__in=ids_in(wanted))
         candidates: dict[int, list[int]] = defaultdict(list)
         through = UnmatchedRow.candidates.through
-        links = through.objects.filter(unmatchedrow__in=rows).values_list(
+        links = through.objects.filter(unmatchedrow_id__in=ids_in(wanted)).values_list(
             "unmatchedrow_id", "card_id"
         )
         for row_id, card_id in links:
