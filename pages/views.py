@@ -43,6 +43,7 @@ from pages.set_header import set_header
 from prices import headline, history, movers, stats
 from prices.headline import HeadlineFigures
 from prices.models import Source
+from tcgtracker.lib.layout import render_in_layout
 from tcgtracker.lib.sql import CompiledQuery
 from tcgtracker.lib.urls import reversed_once, reversed_with_id
 
@@ -368,7 +369,7 @@ def card_detail(request, pk, slug=None):
     count_view(request, card.pk)
     if cacheable:
         return cache_card_page(request, card, context, "pages/card_detail.html", generation)
-    return render(request, "pages/card_detail.html", context)
+    return render_in_layout(request, "pages/card_detail.html", context)
 
 
 def with_query(request, path: str) -> str:
