@@ -297,16 +297,19 @@ def _nulls_last_lead(cards: QuerySet) -> OrderBy | None:
 
 
 class PagedCards:
-    """An ordered queryset of cards for Paginator, its pages read by page_rows()."""
+    """An ordered queryset of cards for Paginator, its pages read by page_rows(). Its
+    cards are counted from `unordered`, the same cards before the order's prices were
+    joined (when given): the count neither joins nor compiles them."""
 
-    def __init__(self, cards: QuerySet):
+    def __init__(self, cards: QuerySet, unordered: QuerySet | None = None):
         self.cards = cards
+        self.unordered = cards if unordered is None else unordered
         self.ordered = cards.ordered
         self.total: int | None = None
 
     def count(self) -> int:
         if self.total is None:
-            self.total = self.cards.count()
+            self.total = self.unordered.count()
         return self.total
 
     def __getitem__(self, page: slice) -> list[Card]:
@@ -329,13 +332,12 @@ def search_page(
     def paginate(fuzzy: bool) -> Page:
         cards = Card.objects.select_related("card_set")
         if parsed.errors:
-            cards = cards.none()
-        else:
-            cards = filter_cards(
-                cards, parsed, game=game, set_code=set_code, rarity=rarity, fuzzy=fuzzy
-            )
-            cards = order_cards(cards, sort, has_text=bool(parsed.text_terms), prices=prices)
-        return Paginator(PagedCards(cards), per_page).get_page(page_number)
+            return Paginator(PagedCards(cards.none()), per_page).get_page(page_number)
+        found = filter_cards(
+            cards, parsed, game=game, set_code=set_code, rarity=rarity, fuzzy=fuzzy
+        )
+        ordered = order_cards(found, sort, has_text=bool(parsed.text_terms), prices=prices)
+        return Paginator(PagedCards(ordered, found), per_page).get_page(page_number)
 
     page = paginate(fuzzy=False)
     if (
