@@ -7,6 +7,7 @@ import re
 import pytest
 from django.contrib import messages
 from django.contrib.messages.storage.fallback import FallbackStorage
+from django.core.exceptions import ImproperlyConfigured
 from django.shortcuts import render
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -69,6 +70,11 @@ def test_a_card_page_set_in_the_layout_is_the_page_its_template_renders(both_way
         assert tokens_masked(fast) == tokens_masked(whole)
     assert "Charizard &lt;ex&gt; &amp; Friends" in both_ways[0][0]
     assert ("Staff</a>" in both_ways[0][0]) is staff
+
+
+def test_a_template_filling_a_block_without_its_partial_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="content"):
+        layout.layout_blocks("pages/set_list.html")
 
 
 def test_every_form_on_the_page_carries_the_visitors_own_token():

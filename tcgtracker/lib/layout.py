@@ -10,26 +10,32 @@ hands both to every template).
 
 render_in_layout() is render() for the busiest page a signed-in visitor asks for, the
 card page. Rendering base.html for each request (its blocks and tags, the context
-processors it reads) was an eighth of that page's Python. All of the layout but the
-page's title, its extra <head>, its content and the visitor's CSRF token depends only on
-whether the visitor is signed in and staff, which nav item is current, the search words
-shown (none on such a page) and the site's settings. So the layout is rendered once per
-process for each such state, with a marker where each of those four goes, and cut at the
-markers; a page is then its own parts (partials of its template: `layout_title`,
-`layout_head` and `layout_content`, each inline in the block it fills) set between the
-cuts. The layout is rendered for a stand-in visitor that carries nothing but those two
-flags, so no visitor's own data can be kept in it. A page with messages waiting (the
-layout shows them) is rendered through its template as any other page.
+processors it reads) was an eighth of a signed-in card page's Python. All of the layout
+but the blocks a page fills, the visitor's CSRF token and the search words it shows
+depends only on whether the visitor is signed in and staff, which nav item is current
+and the site's settings. So the layout is rendered once per process for each page
+template and such state, with a marker where each of those goes, and cut at the markers;
+a page is then its own parts set between the cuts: each block its template fills, the
+template's partial `layout_<block>` (inline in the block). The layout is rendered for a
+stand-in visitor that carries nothing but those two flags, so no visitor's own data can
+be kept in it. A page with messages waiting (the layout shows them) is rendered through
+its template as any other page. (The test client's response.context is empty for a page
+set in the layout: its parts are partials, rendered on their own.)
 """
 
+import re
+
 from django.contrib.messages import get_messages
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template import engines
 from django.template.loader import get_template
+from django.template.loader_tags import BlockNode, ExtendsNode
 from django.urls import get_script_prefix, get_urlconf
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 from tcgtracker.lib.urls import reversed_once, static_once
@@ -93,17 +99,12 @@ def nav_current(request, alerts_url: str) -> dict[str, bool]:
 
 # --- A page set in the layout made once ----------------------------------------------
 
-PARTS = ("layout_title", "layout_head", "layout_content")
-_MARKS = {name: f"\ue000{name}\ue000" for name in (*PARTS, "csrf_token")}
-# base.html with a marker in each block a page fills.
-_MARKED_PAGE = (
-    '{% extends "base.html" %}'
-    f"{{% block title %}}{_MARKS['layout_title']}{{% endblock %}}"
-    f"{{% block extra_head %}}{_MARKS['layout_head']}{{% endblock %}}"
-    f"{{% block content %}}{_MARKS['layout_content']}{{% endblock %}}"
-)
+# A page template's partial `layout_<block>` is what it fills that block with.
+PART_PREFIX = "layout_"
+# Where the layout shows the visitor's CSRF token and the search words (`query`).
+TOKEN, QUERY = "\ue000csrf_token\ue000", "\ue000query\ue000"
 
-# The state of the layout -> its text cut at the markers: [(text, the marker after it)].
+# (template, the state of the layout) -> the layout cut at its markers: [(text, marker)].
 _layouts: dict[tuple, list[tuple[str, str]]] = {}
 
 
@@ -122,51 +123,81 @@ def render_in_layout(request, template_name: str, context: dict) -> HttpResponse
     per process for the visitor's state (see the module docstring)."""
     if get_messages(request):
         return render(request, template_name, context)
+    blocks = layout_blocks(template_name)
     token = get_token(request)
-    values = {**context, "request": request, "csrf_token": token}
-    parts = {name: get_template(f"{template_name}#{name}").render(values) for name in PARTS}
-    parts["csrf_token"] = token
-    text = "".join(piece + parts.get(mark, "") for piece, mark in _layout(request, context))
-    return HttpResponse(text)
+    # As a RequestContext has them: the context processors' values under the page's own.
+    values = {}
+    for processor in engines["django"].engine.template_context_processors:
+        values.update(processor(request))
+    values.update(context)
+    values["csrf_token"] = token
+    query = values.get("query")
+    filled = {
+        _mark(block): get_template(f"{template_name}#{PART_PREFIX}{block}").render(values)
+        for block in blocks
+    }
+    filled[TOKEN] = token
+    filled[QUERY] = conditional_escape(query) if query else ""
+    cuts = _layout(request, template_name, blocks, values)
+    return HttpResponse("".join(piece + filled.get(mark, "") for piece, mark in cuts))
 
 
-def _layout(request, context: dict) -> list[tuple[str, str]]:
+def layout_blocks(template_name: str) -> list[str]:
+    """The blocks of the layout a page template fills, each with its partial
+    `layout_<block>`; ImproperlyConfigured when one has no such partial."""
+    template = get_template(template_name).template
+    extends = next((node for node in template.nodelist if isinstance(node, ExtendsNode)), None)
+    if extends is None:
+        raise ImproperlyConfigured(f"{template_name} extends no layout.")
+    blocks = [node.name for node in extends.nodelist if isinstance(node, BlockNode)]
+    partials = template.extra_data.get("partials", {})
+    missing = [block for block in blocks if f"{PART_PREFIX}{block}" not in partials]
+    if missing:
+        raise ImproperlyConfigured(
+            f"{template_name} fills the layout's {', '.join(missing)} without a partial "
+            f"{PART_PREFIX}<block> for each."
+        )
+    return blocks
+
+
+def _mark(block: str) -> str:
+    return f"\ue000block:{block}\ue000"
+
+
+def _layout(request, template_name: str, blocks: list[str], values: dict):
     user = request.user
     signed_in = bool(user.is_authenticated)
     staff = signed_in and bool(user.is_staff)
-    urls = layout_urls()
-    current = nav_current(request, urls["alerts"])
-    query = context.get("query")
-    key = (get_urlconf(), get_script_prefix(), signed_in, staff, tuple(current.items()), query)
+    current = values["nav_current"]
+    key = (template_name, get_urlconf(), get_script_prefix(), signed_in, staff, *current.items())
     cuts = _layouts.get(key)
     if cuts is None:
-        cuts = _layouts[key] = _cut(_render_marked(request, signed_in, staff, query))
+        cuts = _layouts[key] = _cut(_render_marked(request, blocks, signed_in, staff))
     return cuts
 
 
-def _render_marked(request, signed_in: bool, staff: bool, query) -> str:
-    """The layout with its markers, for the stand-in visitor and this request's page."""
-    marked = engines["django"].from_string(_MARKED_PAGE)
-    visitor = LayoutVisitor(signed_in, staff)
+def _render_marked(request, blocks: list[str], signed_in: bool, staff: bool) -> str:
+    """The layout with a marker in each block the page fills and for the token and the
+    search words, for the stand-in visitor and this request's page."""
+    source = '{% extends "base.html" %}' + "".join(
+        f"{{% block {block} %}}{_mark(block)}{{% endblock %}}" for block in blocks
+    )
     # Above the context processors' values: the layout sees the stand-in, not the visitor.
-    values = {"user": visitor, "csrf_token": mark_safe(_MARKS["csrf_token"])}
-    if query is not None:
-        values["query"] = query
-    return marked.render(values, request)
+    values = {
+        "user": LayoutVisitor(signed_in, staff),
+        "csrf_token": mark_safe(TOKEN),
+        "query": mark_safe(QUERY),
+    }
+    return engines["django"].from_string(source).render(values, request)
 
 
 def _cut(text: str) -> list[tuple[str, str]]:
     """The text as (piece, the marker that follows it, or "" after the last piece)."""
-    cuts = []
-    rest = text
-    while True:
-        found = [(rest.find(mark), name) for name, mark in _MARKS.items() if mark in rest]
-        if not found:
-            cuts.append((rest, ""))
-            return cuts
-        at, name = min(found)
-        cuts.append((rest[:at], name))
-        rest = rest[at + len(_MARKS[name]) :]
+    split = _MARKER_RE.split(text)
+    return list(zip(split[::2], [*split[1::2], ""], strict=True))
+
+
+_MARKER_RE = re.compile("(\ue000[^\ue000]+\ue000)")
 
 
 def forget_layouts(**kwargs) -> None:
