@@ -138,7 +138,7 @@ def render_in_layout(request, template_name: str, context: dict) -> HttpResponse
     }
     filled[TOKEN] = token
     filled[QUERY] = conditional_escape(query) if query else ""
-    cuts = _layout(request, template_name, blocks, values)
+    cuts = _layout(request, template_name, blocks)
     return HttpResponse("".join(piece + filled.get(mark, "") for piece, mark in cuts))
 
 
@@ -164,11 +164,11 @@ def _mark(block: str) -> str:
     return f"\ue000block:{block}\ue000"
 
 
-def _layout(request, template_name: str, blocks: list[str], values: dict):
+def _layout(request, template_name: str, blocks: list[str]) -> list[tuple[str, str]]:
     user = request.user
     signed_in = bool(user.is_authenticated)
     staff = signed_in and bool(user.is_staff)
-    current = values["nav_current"]
+    current = nav_current(request, layout_urls()["alerts"])
     key = (template_name, get_urlconf(), get_script_prefix(), signed_in, staff, *current.items())
     cuts = _layouts.get(key)
     if cuts is None:
