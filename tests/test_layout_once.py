@@ -3,6 +3,7 @@ template renders, for every kind of visitor, and the layout keeps nothing of the
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib import messages
@@ -74,7 +75,27 @@ def test_a_card_page_set_in_the_layout_is_the_page_its_template_renders(both_way
 
 def test_a_template_filling_a_block_without_its_partial_is_refused():
     with pytest.raises(ImproperlyConfigured, match="content"):
-        layout.layout_blocks("pages/set_list.html")
+        layout.page_layout("pages/set_list.html")
+
+
+def test_a_page_is_set_in_the_layout_its_template_extends(tmp_path, settings, both_ways):
+    # Another layout than base.html: the page is made in it, not in base.html.
+    (tmp_path / "narrow.html").write_text(
+        '<main class="narrow">{% block content %}{% endblock %}</main>{{ csrf_token }}'
+    )
+    card_page = (Path(settings.BASE_DIR) / "templates/pages/card_detail.html").read_text()
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages/card_detail.html").write_text(
+        card_page.replace('{% extends "base.html" %}', '{% extends "narrow.html" %}', 1)
+    )
+    engines = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    client = Client()
+    client.force_login(make_user())
+    with override_settings(TEMPLATES=engines):
+        html = client.get(priced_card().get_absolute_url()).content.decode()
+    assert html.startswith('<main class="narrow">') and "site-header" not in html
+    [(fast, whole)] = both_ways
+    assert tokens_masked(fast) == tokens_masked(whole)
 
 
 def test_every_form_on_the_page_carries_the_visitors_own_token():

@@ -16,13 +16,15 @@ depends only on whether the visitor is signed in and staff, which nav item is cu
 and the site's settings. So the layout is rendered once per process for each page
 template and such state, with a marker where each of those goes, and cut at the markers;
 a page is then its own parts set between the cuts: each block its template fills, the
-template's partial `layout_<block>` (inline in the block). The layout is rendered for a
-stand-in visitor that carries nothing but those two flags, so no visitor's own data can
-be kept in it. A page with messages waiting (the layout shows them) is rendered through
+template's partial `layout_<block>` (inline in the block). The layout is the one the
+page's template names in its {% extends %}: base.html for the card page. It is rendered
+for a stand-in visitor that carries nothing but those two flags, so no visitor's own
+data can be kept in it. A page with messages waiting (the layout shows them) is rendered through
 its template as any other page. (The test client's response.context is empty for a page
 set in the layout: its parts are partials, rendered on their own.)
 """
 
+import json
 import re
 
 from django.contrib.messages import get_messages
@@ -123,7 +125,7 @@ def render_in_layout(request, template_name: str, context: dict) -> HttpResponse
     per process for the visitor's state (see the module docstring)."""
     if get_messages(request):
         return render(request, template_name, context)
-    blocks = layout_blocks(template_name)
+    layout, blocks = page_layout(template_name)
     token = get_token(request)
     # As a RequestContext has them: the context processors' values under the page's own.
     values = {}
@@ -138,17 +140,18 @@ def render_in_layout(request, template_name: str, context: dict) -> HttpResponse
     }
     filled[TOKEN] = token
     filled[QUERY] = conditional_escape(query) if query else ""
-    cuts = _layout(request, template_name, blocks)
+    cuts = _layout(request, template_name, layout, blocks)
     return HttpResponse("".join(piece + filled.get(mark, "") for piece, mark in cuts))
 
 
-def layout_blocks(template_name: str) -> list[str]:
-    """The blocks of the layout a page template fills, each with its partial
-    `layout_<block>`; ImproperlyConfigured when one has no such partial."""
+def page_layout(template_name: str) -> tuple[str, list[str]]:
+    """The layout a page template extends (named in it) and the blocks of it the page
+    fills, each with its partial `layout_<block>`; ImproperlyConfigured otherwise."""
     template = get_template(template_name).template
     extends = next((node for node in template.nodelist if isinstance(node, ExtendsNode)), None)
-    if extends is None:
-        raise ImproperlyConfigured(f"{template_name} extends no layout.")
+    layout = None if extends is None else extends.parent_name.var
+    if not isinstance(layout, str):
+        raise ImproperlyConfigured(f"{template_name} extends no layout named in it.")
     blocks = [node.name for node in extends.nodelist if isinstance(node, BlockNode)]
     partials = template.extra_data.get("partials", {})
     missing = [block for block in blocks if f"{PART_PREFIX}{block}" not in partials]
@@ -157,14 +160,14 @@ def layout_blocks(template_name: str) -> list[str]:
             f"{template_name} fills the layout's {', '.join(missing)} without a partial "
             f"{PART_PREFIX}<block> for each."
         )
-    return blocks
+    return layout, blocks
 
 
 def _mark(block: str) -> str:
     return f"\ue000block:{block}\ue000"
 
 
-def _layout(request, template_name: str, blocks: list[str]) -> list[tuple[str, str]]:
+def _layout(request, template_name: str, layout: str, blocks: list[str]):
     user = request.user
     signed_in = bool(user.is_authenticated)
     staff = signed_in and bool(user.is_staff)
@@ -172,14 +175,14 @@ def _layout(request, template_name: str, blocks: list[str]) -> list[tuple[str, s
     key = (template_name, get_urlconf(), get_script_prefix(), signed_in, staff, *current.items())
     cuts = _layouts.get(key)
     if cuts is None:
-        cuts = _layouts[key] = _cut(_render_marked(request, blocks, signed_in, staff))
+        cuts = _layouts[key] = _cut(_render_marked(request, layout, blocks, signed_in, staff))
     return cuts
 
 
-def _render_marked(request, blocks: list[str], signed_in: bool, staff: bool) -> str:
+def _render_marked(request, layout: str, blocks: list[str], signed_in: bool, staff: bool):
     """The layout with a marker in each block the page fills and for the token and the
     search words, for the stand-in visitor and this request's page."""
-    source = '{% extends "base.html" %}' + "".join(
+    source = f"{{% extends {json.dumps(layout)} %}}" + "".join(
         f"{{% block {block} %}}{_mark(block)}{{% endblock %}}" for block in blocks
     )
     # Above the context processors' values: the layout sees the stand-in, not the visitor.
