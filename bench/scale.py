@@ -20,6 +20,7 @@ page row. Generating a scale's data takes about five minutes per 15 million poin
 """
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -225,6 +226,9 @@ def measure() -> dict:
     from cards.models import Card
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # As in the main table: a line per request would be measured with each page.
+    logging.getLogger("tcgtracker.requests").setLevel(logging.WARNING)
+    logging.getLogger("django-q").setLevel(logging.WARNING)
     # The main table's preparation: the data, vacuumed, with the headlines and the movers'
     # rankings its price writes in SQL skipped (without them, every price sort read a
     # catalog of unpriced cards).
