@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.shortcuts import render
 from django.test import Client, override_settings
 from django.utils import timezone
+from django.utils.autoreload import file_changed
 
 import pages.views
 from prices.writing import Observation, record_observations
@@ -93,9 +94,25 @@ def test_a_page_is_set_in_the_layout_its_template_extends(tmp_path, settings, bo
     client.force_login(make_user())
     with override_settings(TEMPLATES=engines):
         html = client.get(priced_card().get_absolute_url()).content.decode()
-    assert html.startswith('<main class="narrow">') and "site-header" not in html
+    assert html.startswith('<main class="narrow">')
+    assert "site-header" not in html
     [(fast, whole)] = both_ways
     assert tokens_masked(fast) == tokens_masked(whole)
+
+
+def test_a_layout_edited_under_runserver_shows_on_the_next_page(tmp_path, settings):
+    (tmp_path / "base.html").write_text("<p>before</p>{% block content %}{% endblock %}")
+    engines = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    client = Client()
+    client.force_login(make_user())
+    url = priced_card().get_absolute_url()
+    with override_settings(TEMPLATES=engines):
+        assert client.get(url).content.decode().startswith("<p>before</p>")
+        (tmp_path / "base.html").write_text("<p>after</p>{% block content %}{% endblock %}")
+        # What runserver's autoreloader sends for a changed file.
+        file_changed.send(sender=None, file_path=tmp_path / "base.html")
+        html = client.get(url).content.decode()
+    assert html.startswith("<p>after</p>")
 
 
 def test_every_form_on_the_page_carries_the_visitors_own_token():

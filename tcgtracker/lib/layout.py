@@ -19,12 +19,13 @@ a page is then its own parts set between the cuts: each block its template fills
 template's partial `layout_<block>` (inline in the block). The layout is the one the
 page's template names in its {% extends %}: base.html for the card page. It is rendered
 for a stand-in visitor that carries nothing but those two flags, so no visitor's own
-data can be kept in it. A page with messages waiting (the layout shows them) is rendered through
-its template as any other page. (The test client's response.context is empty for a page
-set in the layout: its parts are partials, rendered on their own.)
+data can be kept in it. A page with messages waiting (the layout shows them) is rendered
+through its template as any other page. What was made is forgotten when a setting
+changes and when a template file changes under runserver. (The test client's
+response.context is empty for a page set in the layout: its parts are partials, rendered
+on their own.)
 """
 
-import json
 import re
 
 from django.contrib.messages import get_messages
@@ -37,6 +38,7 @@ from django.template import engines
 from django.template.loader import get_template
 from django.template.loader_tags import BlockNode, ExtendsNode
 from django.urls import get_script_prefix, get_urlconf
+from django.utils.autoreload import file_changed
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
@@ -167,7 +169,7 @@ def _mark(block: str) -> str:
     return f"\ue000block:{block}\ue000"
 
 
-def _layout(request, template_name: str, layout: str, blocks: list[str]):
+def _layout(request, template_name: str, layout: str, blocks: list[str]) -> list[tuple[str, str]]:
     user = request.user
     signed_in = bool(user.is_authenticated)
     staff = signed_in and bool(user.is_staff)
@@ -179,10 +181,10 @@ def _layout(request, template_name: str, layout: str, blocks: list[str]):
     return cuts
 
 
-def _render_marked(request, layout: str, blocks: list[str], signed_in: bool, staff: bool):
+def _render_marked(request, layout: str, blocks: list[str], signed_in: bool, staff: bool) -> str:
     """The layout with a marker in each block the page fills and for the token and the
     search words, for the stand-in visitor and this request's page."""
-    source = f"{{% extends {json.dumps(layout)} %}}" + "".join(
+    source = "{% extends layout_template %}" + "".join(
         f"{{% block {block} %}}{_mark(block)}{{% endblock %}}" for block in blocks
     )
     # Above the context processors' values: the layout sees the stand-in, not the visitor.
@@ -190,6 +192,7 @@ def _render_marked(request, layout: str, blocks: list[str], signed_in: bool, sta
         "user": LayoutVisitor(signed_in, staff),
         "csrf_token": mark_safe(TOKEN),
         "query": mark_safe(QUERY),
+        "layout_template": layout,
     }
     return engines["django"].from_string(source).render(values, request)
 
@@ -208,3 +211,5 @@ def forget_layouts(**kwargs) -> None:
 
 
 setting_changed.connect(forget_layouts)
+# Under runserver a template's change reloads the templates, not the process.
+file_changed.connect(forget_layouts)
